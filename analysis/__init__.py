@@ -1,0 +1,1 @@
+"""Pull SLI series from Prometheus (prom, collect) and compute SLIs from numbers (queries, sli)."""

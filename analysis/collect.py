@@ -1,0 +1,449 @@
+"""Pull each SLI's numbers and chart series from Prometheus for one window.
+
+This is the I/O half of the analysis: it runs the PromQL that ``queries`` builds and hands
+the plain numbers to ``sli`` for the math. Grading values come from instant queries at the
+window's end over the whole window; chart series come from range queries at a step chosen so
+each series stays under Prometheus's point limit (``prom.Prometheus.range`` chunks otherwise).
+
+Every query run is recorded on the returned ``SLIData`` so reports can show them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis import queries as q
+from analysis.prom import Prometheus, PromQueryError, RangeSeries, Sample
+from analysis.queries import Metrics, Selector
+from analysis.sli import Histogram, grade_slices, histogram_from_buckets, rolling_bad_fraction
+
+__all__ = ["BURN_WINDOW_S", "Window", "Series", "SLIData", "Resolution", "Collector"]
+
+#: The error-budget burn rate is reported over the worst window of this many seconds.
+BURN_WINDOW_S = 300
+#: Scrape interval assumed when it cannot be inferred from ``up``.
+DEFAULT_SCRAPE_S = 15
+#: Chart series aim for about this many points.
+TARGET_POINTS = 600
+
+
+@dataclass(frozen=True)
+class Window:
+    """The graded window ``(start, end]`` in Unix seconds (whole seconds)."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Series:
+    """One chart line: ``points`` are ``(unix seconds, value)`` in the series' ``unit``."""
+
+    name: str
+    unit: str
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass
+class SLIData:
+    """What one objective's SLI measured over the window.
+
+    ``value`` is in the objective's unit; ``events``/``bad`` count events for ratio SLIs;
+    ``worst_bad_ratio`` is the highest bad ratio over any ``BURN_WINDOW_S`` window (the grader
+    turns it into a burn rate). ``problem`` explains missing data, with ``problem_status``
+    ``no_data`` or ``inconclusive``.
+    """
+
+    value: float | None = None
+    events: float | None = None
+    bad: float | None = None
+    histogram: Histogram | None = None
+    worst_bad_ratio: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    series: list[Series] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    problem: str | None = None
+    problem_status: str = "no_data"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Steps used for the range queries: inferred scrape interval, chart step and rate window."""
+
+    scrape_s: int
+    step_s: int
+    rate_window_s: int
+    scrape_inferred: bool
+
+
+def _total(samples: list[Sample]) -> float:
+    return sum(v for _, v in samples if not math.isnan(v))
+
+
+def _by_time(series: list[RangeSeries]) -> dict[float, float]:
+    out: dict[float, float] = {}
+    for _, points in series:
+        for t, v in points:
+            if not math.isnan(v):
+                out[t] = out.get(t, 0.0) + v
+    return out
+
+
+def _ratio_points(num: dict[float, float], den: dict[float, float]) -> tuple[tuple[float, float], ...]:
+    """num/den at each time den has events; a missing numerator is zero."""
+    return tuple((t, num.get(t, 0.0) / d) for t, d in sorted(den.items()) if d > 0)
+
+
+class Collector:
+    """Runs the SLI queries for one window, a selector and a set of metric names.
+
+    Identical queries are run once per collector (throughput reuses the error rate's totals).
+    """
+
+    def __init__(self, prom: Prometheus, metrics: Metrics, selector: Selector, window: Window,
+                 step_s: int | None = None):
+        self.prom = prom
+        self.m = metrics
+        self.sel = selector
+        self.window = window
+        self._step_s = step_s
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._resolution: Resolution | None = None
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _instant(self, data: SLIData, query: str) -> list[Sample]:
+        data.queries.append(query)
+        key = ("instant", query)
+        if key not in self._memo:
+            self._memo[key] = self.prom.instant(query, self.window.end)
+        return self._memo[key]
+
+    def _range(self, data: SLIData, query: str, start: float, end: float, step: int) -> list[RangeSeries]:
+        data.queries.append(query)
+        key = ("range", query, start, end, step)
+        if key not in self._memo:
+            self._memo[key] = self.prom.range(query, start, end, step)
+        return self._memo[key]
+
+    def resolution(self) -> Resolution:
+        """Infer the scrape interval from ``up`` and choose the chart step and rate window.
+
+        The rate window follows Grafana's ``$__rate_interval``: max(step + scrape, 4 × scrape),
+        so every rate sees several samples.
+        """
+        if self._resolution is None:
+            w = self.window.seconds
+            scrape, inferred = DEFAULT_SCRAPE_S, False
+            samples = self.prom.instant(q.up_samples(self.m.up, self.sel, w), self.window.end)
+            most = max((v for _, v in samples if not math.isnan(v)), default=0.0)
+            if most >= 2:
+                scrape, inferred = max(1, int(round(w / most))), True
+            step = self._step_s or max(scrape, math.ceil(w / TARGET_POINTS))
+            self._resolution = Resolution(scrape, int(step), max(int(step) + scrape, 4 * scrape), inferred)
+        return self._resolution
+
+    def _chart(self, data: SLIData, build: Any) -> None:
+        """Add chart series; a failed range query costs the chart, never the grade."""
+        try:
+            build()
+        except PromQueryError as exc:
+            data.detail["chart_error"] = str(exc)
+
+    def _burn_range(self, data: SLIData, bad_query: str, total_query: str) -> None:
+        """Worst bad ratio over every ``BURN_WINDOW_S`` window inside the graded window."""
+        w = self.window
+        if w.seconds < BURN_WINDOW_S:
+            data.detail["burn_note"] = (f"the window is shorter than {BURN_WINDOW_S // 60} min, "
+                                        "so the burn rate is the whole window's")
+            if data.events and data.bad is not None:
+                data.worst_bad_ratio = data.bad / data.events
+            return
+        step = max(self.resolution().scrape_s, math.ceil(w.seconds / 1000))
+        try:
+            bad = _by_time(self._range(data, bad_query, w.start + BURN_WINDOW_S, w.end, step))
+            total = _by_time(self._range(data, total_query, w.start + BURN_WINDOW_S, w.end, step))
+        except PromQueryError as exc:
+            data.detail["burn_error"] = str(exc)
+            return
+        ratios = [r for _, r in _ratio_points(bad, total)]
+        data.worst_bad_ratio = max(ratios) if ratios else None
+
+    # -- the SLIs ------------------------------------------------------------------------
+    def latency(self, quantile: float, threshold_s: float) -> SLIData:
+        """The merged histogram over the window, its quantile estimate and the chart series."""
+        data = SLIData()
+        w = self.window
+        samples = self._instant(data, q.latency_buckets(self.m.duration, self.sel, w.seconds))
+        if not samples:
+            data.problem = f"no {self.m.duration}_bucket series match {self.sel.braces()}"
+            return data
+        spellings: dict[float, set[str]] = {}
+        pairs = []
+        for labels, value in samples:
+            le = labels.get("le")
+            try:
+                bound = float(le)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            spellings.setdefault(bound, set()).add(str(le))
+            pairs.append((bound, value))
+        hist = histogram_from_buckets(pairs)
+        data.histogram = hist
+        if not hist.valid:
+            data.problem, data.problem_status = f"{self.m.duration}_bucket has no +Inf bucket", "inconclusive"
+            return data
+        data.events = hist.count
+        data.detail["buckets"] = [[b, c] for b, c in zip(hist.bounds, hist.cumulative)]
+        if hist.count <= 0:
+            data.problem = "no requests in the window"
+            return data
+        data.value = hist.quantile(quantile)
+        index = hist.bound_index(threshold_s)
+        if index is not None:
+            data.bad = hist.count - hist.cumulative[index]
+            le_values = sorted(spellings[hist.bounds[index]])
+            le = q.Matcher("le", "=", le_values[0]) if len(le_values) == 1 else \
+                q.Matcher("le", "=~", "|".join(re.escape(v) for v in le_values))
+            self._burn_range(
+                data,
+                f"({q.latency_count(self.m.duration, self.sel, BURN_WINDOW_S)}) - "
+                f"({q.counter_increase(f'{self.m.duration}_bucket', self.sel, BURN_WINDOW_S, le)})",
+                q.latency_count(self.m.duration, self.sel, BURN_WINDOW_S),
+            )
+        res = self.resolution()
+
+        def chart() -> None:
+            query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, quantile)
+            points = _by_time(self._range(data, query, w.start, w.end, res.step_s))
+            data.series.append(Series(f"p{_pct(quantile)} (histogram_quantile)", "s", tuple(sorted(points.items()))))
+
+        self._chart(data, chart)
+        return data
+
+    def _by_code(self, data: SLIData) -> dict[str, float] | None:
+        samples = self._instant(data, q.requests_by_code(self.m.requests, self.sel, self.window.seconds,
+                                                         self.m.code_label))
+        if not samples:
+            data.problem = f"no {self.m.requests} series match {self.sel.braces()}"
+            return None
+        codes: dict[str, float] = {}
+        for labels, value in samples:
+            if not math.isnan(value):
+                code = labels.get(self.m.code_label, "")
+                codes[code] = codes.get(code, 0.0) + value
+        return codes
+
+    def errors(self) -> SLIData:
+        """5xx over all responses; 429s counted separately; no 5xx series means zero errors."""
+        data = SLIData()
+        codes = self._by_code(data)
+        if codes is None:
+            return data
+        total = sum(codes.values())
+        errors = sum(v for c, v in codes.items() if c.startswith("5"))
+        limited = codes.get("429", 0.0)
+        data.events, data.bad = total, errors
+        data.detail.update({
+            "responses_by_code": {c: round(v, 3) for c, v in sorted(codes.items())},
+            "errors_5xx": errors,
+            "rate_limited_429": limited,
+            "rate_limited_ratio": limited / total if total > 0 else None,
+            "no_5xx_series": not any(c.startswith("5") for c in codes),
+        })
+        if total <= 0:
+            data.problem = "no requests in the window"
+            return data
+        data.value = errors / total
+        self._burn_range(data, q.requests_5xx(self.m.requests, self.sel, BURN_WINDOW_S, self.m.code_label),
+                         q.requests_total(self.m.requests, self.sel, BURN_WINDOW_S))
+        res = self.resolution()
+
+        def chart() -> None:
+            w = self.window
+            total_r = _by_time(self._range(data, q.requests_total(self.m.requests, self.sel, res.rate_window_s,
+                                                                  rate=True), w.start, w.end, res.step_s))
+            err_r = _by_time(self._range(data, q.requests_5xx(self.m.requests, self.sel, res.rate_window_s,
+                                                              self.m.code_label, rate=True),
+                                         w.start, w.end, res.step_s))
+            lim_r = _by_time(self._range(data, q.requests_429(self.m.requests, self.sel, res.rate_window_s,
+                                                              self.m.code_label, rate=True),
+                                         w.start, w.end, res.step_s))
+            data.series.append(Series("5xx ratio", "ratio", _ratio_points(err_r, total_r)))
+            data.series.append(Series("429 ratio (not errors)", "ratio", _ratio_points(lim_r, total_r)))
+
+        self._chart(data, chart)
+        return data
+
+    def throughput(self) -> SLIData:
+        """All responses over the window divided by its length; the lowest 1-minute rate too."""
+        data = SLIData()
+        codes = self._by_code(data)
+        if codes is None:
+            return data
+        w = self.window
+        total = sum(codes.values())
+        data.events = total
+        if total <= 0:
+            data.problem = "no requests in the window"
+            return data
+        data.value = total / w.seconds
+        if w.seconds >= 60:
+            try:
+                per_minute = _by_time(self._range(data, q.requests_total(self.m.requests, self.sel, 60),
+                                                  w.start + 60, w.end, 60))
+                if per_minute:
+                    data.detail["lowest_1m_rate"] = min(per_minute.values()) / 60.0
+                    data.detail["minutes"] = len(per_minute)
+            except PromQueryError as exc:
+                data.detail["lowest_1m_error"] = str(exc)
+        res = self.resolution()
+
+        def chart() -> None:
+            query = q.requests_total(self.m.requests, self.sel, res.rate_window_s, rate=True)
+            points = _by_time(self._range(data, query, w.start, w.end, res.step_s))
+            data.series.append(Series("responses per second", "1/s", tuple(sorted(points.items()))))
+
+        self._chart(data, chart)
+        return data
+
+    def cache(self) -> SLIData:
+        """hits / (hits + misses); both counters must exist, or there is no data."""
+        data = SLIData()
+        w = self.window
+        hits_s = self._instant(data, q.counter_increase(self.m.cache_hits, self.sel, w.seconds))
+        miss_s = self._instant(data, q.counter_increase(self.m.cache_misses, self.sel, w.seconds))
+        missing = [name for name, s in ((self.m.cache_hits, hits_s), (self.m.cache_misses, miss_s)) if not s]
+        if missing:
+            data.problem = f"no {' or '.join(missing)} series match {self.sel.braces()}"
+            return data
+        hits, misses = _total(hits_s), _total(miss_s)
+        data.events, data.bad = hits + misses, misses
+        data.detail.update({"hits": hits, "misses": misses})
+        if hits + misses <= 0:
+            data.problem = "no cache lookups in the window"
+            return data
+        data.value = hits / (hits + misses)
+        self._burn_range(data, q.counter_increase(self.m.cache_misses, self.sel, BURN_WINDOW_S),
+                         f"{q.counter_increase(self.m.cache_hits, self.sel, BURN_WINDOW_S)} + "
+                         f"{q.counter_increase(self.m.cache_misses, self.sel, BURN_WINDOW_S)}")
+        res = self.resolution()
+
+        def chart() -> None:
+            hits_r = _by_time(self._range(data, q.counter_rate(self.m.cache_hits, self.sel, res.rate_window_s),
+                                          w.start, w.end, res.step_s))
+            miss_r = _by_time(self._range(data, q.counter_rate(self.m.cache_misses, self.sel, res.rate_window_s),
+                                          w.start, w.end, res.step_s))
+            lookups = {t: hits_r.get(t, 0.0) + miss_r.get(t, 0.0) for t in set(hits_r) | set(miss_r)}
+            data.series.append(Series("cache hit ratio", "ratio", _ratio_points(hits_r, lookups)))
+
+        self._chart(data, chart)
+        return data
+
+    def availability(self, slice_s: float, max_error_ratio: float) -> SLIData:
+        """Good slices over all slices: a slice is good when ``up`` stayed 1 and its 5xx ratio was low."""
+        data = SLIData()
+        w = self.window
+        width = max(1, int(round(slice_s)))
+        n = int(w.seconds // width)
+        if n < 1:
+            data.problem = f"the window ({w.seconds:g}s) is shorter than one {width}s slice"
+            return data
+        ends = [w.start + (i + 1) * width for i in range(n)]
+        up = _by_time(self._range(data, q.up_min(self.m.up, self.sel, width), ends[0], ends[-1], width))
+        if not up:
+            data.problem = f"no {self.m.up} samples match {self.sel.braces()}"
+            return data
+        errors = _by_time(self._range(data, q.requests_5xx(self.m.requests, self.sel, width, self.m.code_label),
+                                      ends[0], ends[-1], width))
+        requests = _by_time(self._range(data, q.requests_total(self.m.requests, self.sel, width),
+                                        ends[0], ends[-1], width))
+        slices = grade_slices(ends, up, errors, requests, max_error_ratio)
+        good = sum(1 for s in slices if s.good)
+        data.value, data.events, data.bad = good / n, float(n), float(n - good)
+        data.detail.update({
+            "slice_seconds": width,
+            "slices": n,
+            "good_slices": good,
+            "max_error_ratio": max_error_ratio,
+            "resolution": 1.0 / n,
+            "bad_slices": [{"end": s.end, "reason": s.reason} for s in slices if not s.good],
+        })
+        if w.seconds > n * width:
+            data.detail["unsliced_seconds"] = w.seconds - n * width
+        per_burn = max(1, int(round(BURN_WINDOW_S / width)))
+        data.worst_bad_ratio = max(rolling_bad_fraction([s.good for s in slices], per_burn))
+        data.series.append(Series("good slice", "bool", tuple((s.end, 1.0 if s.good else 0.0) for s in slices)))
+        return data
+
+    def promql_ratio(self, good: str | None, bad: str | None, total: str) -> SLIData:
+        """A user's good/total or bad/total ratio; ``value`` is the ratio of the query given."""
+        data = SLIData()
+        w = self.window
+        numerator = good if good is not None else bad
+        assert numerator is not None
+        tot_s = self._instant(data, q.render_template(total, self.sel, w.seconds))
+        if not tot_s:
+            data.problem = "the total query returned no data"
+            return data
+        tot = _total(tot_s)
+        num = _total(self._instant(data, q.render_template(numerator, self.sel, w.seconds)))
+        data.events = tot
+        if tot <= 0:
+            data.problem = "the total query counted no events"
+            return data
+        data.value = num / tot
+        data.bad = (tot - num) if good is not None else num
+        bad_5m = (f"({q.render_template(total, self.sel, BURN_WINDOW_S)}) - "
+                  f"({q.render_template(good, self.sel, BURN_WINDOW_S)})") if good is not None else \
+            q.render_template(numerator, self.sel, BURN_WINDOW_S)
+        self._burn_range(data, bad_5m, q.render_template(total, self.sel, BURN_WINDOW_S))
+        res = self.resolution()
+
+        def chart() -> None:
+            num_r = _by_time(self._range(data, q.render_template(numerator, self.sel, res.rate_window_s),
+                                         w.start, w.end, res.step_s))
+            tot_r = _by_time(self._range(data, q.render_template(total, self.sel, res.rate_window_s),
+                                         w.start, w.end, res.step_s))
+            data.series.append(Series("good ratio" if good is not None else "bad ratio", "ratio",
+                                      _ratio_points(num_r, tot_r)))
+
+        self._chart(data, chart)
+        return data
+
+    def promql_value(self, query: str, unit: str) -> SLIData:
+        """A user's single-value query; it must return exactly one series."""
+        data = SLIData()
+        w = self.window
+        samples = self._instant(data, q.render_template(query, self.sel, w.seconds))
+        if not samples:
+            data.problem = "the query returned no data"
+            return data
+        if len(samples) > 1:
+            data.problem, data.problem_status = (f"the query returned {len(samples)} series; "
+                                                 "aggregate it to one (sum, max, ...)"), "inconclusive"
+            return data
+        value = samples[0][1]
+        if math.isnan(value):
+            data.problem = "the query returned NaN"
+            return data
+        data.value = value
+        res = self.resolution()
+
+        def chart() -> None:
+            points = _by_time(self._range(data, q.render_template(query, self.sel, res.rate_window_s),
+                                          w.start, w.end, res.step_s))
+            data.series.append(Series("value", unit, tuple(sorted(points.items()))))
+
+        self._chart(data, chart)
+        return data
+
+
+def _pct(quantile: float) -> str:
+    return f"{quantile * 100:g}"

@@ -1,0 +1,240 @@
+"""The one place loadgate talks to Prometheus: a thin wrapper around prometheus-api-client.
+
+It adds what a release gate needs and the client leaves out:
+
+* auth and TLS from the environment, never from flags that land in shell history
+  (``LOADGATE_PROM_TOKEN``, ``LOADGATE_PROM_USER``/``LOADGATE_PROM_PASSWORD``,
+  ``LOADGATE_PROM_CA_FILE``, ``LOADGATE_PROM_INSECURE=1``, ``LOADGATE_PROM_TIMEOUT`` seconds);
+* an explicit timeout, and a bounded retry with backoff for connection errors and 502/504 only
+  (a 4xx is the query's fault and a 503 is Prometheus's own query timeout: retrying either
+  only repeats it);
+* range queries split into chunks under Prometheus's 11,000-points-per-series limit;
+* errors turned into two one-line exceptions: ``PromUnreachable`` (nothing can be asked, so the
+  gate is inconclusive) and ``PromQueryError`` (this query failed, the others may not).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+__all__ = [
+    "MAX_POINTS",
+    "PromError",
+    "PromUnreachable",
+    "PromQueryError",
+    "PromConfig",
+    "Prometheus",
+    "Sample",
+    "RangeSeries",
+]
+
+#: Prometheus refuses range queries of more than 11,000 points per series.
+MAX_POINTS = 11_000
+DEFAULT_TIMEOUT_S = 30.0
+
+Sample = tuple[dict[str, str], float]
+RangeSeries = tuple[dict[str, str], list[tuple[float, float]]]
+
+
+class PromError(Exception):
+    """A failure talking to Prometheus; ``str()`` is one line meant for the user."""
+
+
+class PromUnreachable(PromError):
+    """Prometheus cannot be reached at all (refused, DNS, TLS, retries exhausted)."""
+
+
+class PromQueryError(PromError):
+    """One query failed: a bad query, an execution error or timeout, or an unreadable answer."""
+
+
+@dataclass(frozen=True)
+class PromConfig:
+    """How to reach Prometheus. Secrets live here only in memory and never in outputs."""
+
+    url: str
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    verify_tls: bool = True
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retries: int = 2
+    backoff_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, url: str, environ: Mapping[str, str]) -> "PromConfig":
+        """Read auth, TLS and timeout settings from ``LOADGATE_PROM_*`` variables."""
+        timeout = environ.get("LOADGATE_PROM_TIMEOUT")
+        try:
+            timeout_s = float(timeout) if timeout else DEFAULT_TIMEOUT_S
+        except ValueError:
+            raise ValueError(f"LOADGATE_PROM_TIMEOUT must be a number of seconds, got {timeout!r}") from None
+        return cls(
+            url=url.rstrip("/"),
+            token=environ.get("LOADGATE_PROM_TOKEN") or None,
+            username=environ.get("LOADGATE_PROM_USER") or None,
+            password=environ.get("LOADGATE_PROM_PASSWORD") or None,
+            ca_file=environ.get("LOADGATE_PROM_CA_FILE") or None,
+            verify_tls=environ.get("LOADGATE_PROM_INSECURE", "") not in ("1", "true", "yes"),
+            timeout_s=timeout_s,
+        )
+
+    @property
+    def auth_kind(self) -> str:
+        """``bearer``, ``basic`` or ``none``: safe to record, unlike the secret itself."""
+        if self.token:
+            return "bearer"
+        if self.username:
+            return "basic"
+        return "none"
+
+
+class Prometheus:
+    """Instant and range queries returning plain Python values.
+
+    ``instant`` returns ``[(labels, value)]``; ``range`` returns ``[(labels, [(t, value)])]``
+    with NaN and ±Inf kept as floats. A ``session`` may be passed in (tests, proxies).
+    """
+
+    def __init__(self, config: PromConfig, session: requests.Session | None = None):
+        self.config = config
+        session = session or requests.Session()
+        if config.token:
+            session.headers["Authorization"] = f"Bearer {config.token}"
+        if config.username:
+            session.auth = (config.username, config.password or "")
+        session.verify = config.ca_file if (config.ca_file and config.verify_tls) else config.verify_tls
+        retry = Retry(
+            total=config.retries,
+            connect=config.retries,
+            read=0,
+            status=config.retries,
+            backoff_factor=config.backoff_s,
+            status_forcelist=(502, 504),
+            allowed_methods=frozenset({"GET", "POST"}),
+            raise_on_status=False,
+        )
+        self._client = PrometheusConnect(url=config.url, session=session, retry=retry,
+                                         timeout=config.timeout_s)  # type: ignore[arg-type]
+        self.queries_run = 0
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+    def instant(self, query: str, at: float) -> list[Sample]:
+        """Evaluate ``query`` at Unix time ``at``."""
+        result = self._call(self._client.custom_query, query, params={"time": _fmt_time(at)})
+        if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+            return [({}, _value(result[1]))]  # a scalar result
+        try:
+            return [(dict(item.get("metric", {})), _value(item["value"][1])) for item in result]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise PromQueryError(f"unreadable answer from Prometheus to {query!r}") from None
+
+    def range(self, query: str, start: float, end: float, step: float) -> list[RangeSeries]:
+        """Evaluate ``query`` at ``start, start+step, ... <= end``, in chunks below ``MAX_POINTS``.
+
+        Times are whole seconds (the client rounds them), so pass whole-second arguments.
+        """
+        step = max(1, int(round(step)))
+        start_i, end_i = int(round(start)), int(round(end))
+        merged: dict[tuple[tuple[str, str], ...], RangeSeries] = {}
+        chunk_start = start_i
+        while chunk_start <= end_i:
+            chunk_end = min(end_i, chunk_start + (MAX_POINTS - 1) * step)
+            result = self._call(self._client.custom_query_range, query,
+                                start_time=_dt(chunk_start), end_time=_dt(chunk_end), step=str(step))
+            try:
+                for item in result:
+                    labels = dict(item.get("metric", {}))
+                    key = tuple(sorted(labels.items()))
+                    points = [(float(t), _value(v)) for t, v in item["values"]]
+                    merged.setdefault(key, (labels, []))[1].extend(points)
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                raise PromQueryError(f"unreadable answer from Prometheus to {query!r}") from None
+            chunk_start = chunk_end + step
+        return list(merged.values())
+
+    def _call(self, method: Any, query: str, **kwargs: Any) -> Any:
+        self.queries_run += 1
+        try:
+            return method(query, **kwargs)
+        except requests.exceptions.ReadTimeout:
+            raise PromQueryError(f"Prometheus did not answer within {self.config.timeout_s:g}s "
+                                 f"(LOADGATE_PROM_TIMEOUT) to {query!r}") from None
+        except requests.exceptions.SSLError as exc:
+            raise PromUnreachable(f"TLS error talking to {self.config.url}: {_short(exc)}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
+            raise PromUnreachable(f"cannot reach Prometheus at {self.config.url}: {_short(exc)}") from None
+        except PrometheusApiClientException as exc:
+            status, message = _api_error(str(exc))
+            if status in (401, 403):
+                raise PromUnreachable(f"Prometheus at {self.config.url} refused access (HTTP {status}); "
+                                      "set LOADGATE_PROM_TOKEN or LOADGATE_PROM_USER/PASSWORD") from None
+            if status in (404, 502, 504):
+                raise PromUnreachable(f"no Prometheus API at {self.config.url} (HTTP {status})") from None
+            raise PromQueryError(f"Prometheus rejected {query!r}: {message}") from None
+        except ValueError:
+            # requests' JSONDecodeError: something answered, but not with the Prometheus API.
+            raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r} (not JSON)") from None
+        except (KeyError, TypeError):
+            raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r}") from None
+
+
+def _api_error(text: str) -> tuple[int | None, str]:
+    """Pull the status and Prometheus's own error text out of the client's exception message."""
+    match = re.match(r"HTTP Status Code (\d+) \((.*)\)$", text, re.S)
+    if not match:
+        return None, text
+    status = int(match.group(1))
+    body = match.group(2)
+    try:
+        raw = ast.literal_eval(body)
+        payload = json.loads(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw)
+        message = f"{payload.get('errorType', 'error')}: {payload.get('error', '')}"
+    except (ValueError, SyntaxError, AttributeError, TypeError):
+        message = f"HTTP {status}"
+    return status, message
+
+
+def _value(raw: Any) -> float:
+    """Prometheus sends sample values as strings ("1.5", "NaN", "+Inf")."""
+    return float(raw)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    if "timed out" in text.lower():
+        return "connection timed out"
+    if "Max retries exceeded" in text or "too many" in text.lower():
+        return "no answer after retries"
+    return text.splitlines()[0][:200]
+
+
+def _fmt_time(t: float) -> str:
+    return f"{t:.3f}" if not float(t).is_integer() else str(int(t))
+
+
+def _dt(t: int) -> datetime:
+    return datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+def is_number(value: float) -> bool:
+    """True for finite floats (not NaN, not ±Inf)."""
+    return not (math.isnan(value) or math.isinf(value))

@@ -1,0 +1,238 @@
+"""Pure SLI math on numbers: histograms, evidence bounds, time slices and burn rates.
+
+No I/O and no Prometheus here; inputs are plain floats, so every function is unit-tested
+directly. Conventions:
+
+* latency bounds are seconds; a ``Histogram`` is cumulative and ends with the ``+Inf`` bucket;
+* ratios are in [0, 1]; a *bad ratio* is bad events over all events;
+* timestamps are Unix seconds (floats).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+__all__ = [
+    "REL_TOL",
+    "close",
+    "Histogram",
+    "histogram_from_buckets",
+    "upper_bound_bad_ratio",
+    "Evidence",
+    "evidence",
+    "Slice",
+    "grade_slices",
+    "worst_burn_rate",
+    "rolling_bad_fraction",
+]
+
+#: Relative tolerance for comparing measured values with thresholds (float noise from PromQL).
+REL_TOL = 1e-9
+#: One-sided normal quantile for 95 % confidence.
+_Z95 = 1.6448536269514722
+
+
+def close(a: float, b: float) -> bool:
+    """True when two measured values are equal up to float noise (99.99999999999999 == 100)."""
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """A cumulative histogram: ``cumulative[i]`` observations were ``<= bounds[i]``.
+
+    ``bounds`` ascend and end with ``+inf``; ``cumulative`` never decreases.
+    """
+
+    bounds: tuple[float, ...]
+    cumulative: tuple[float, ...]
+
+    @property
+    def count(self) -> float:
+        """All observations (the ``+Inf`` bucket)."""
+        return self.cumulative[-1] if self.cumulative else 0.0
+
+    @property
+    def valid(self) -> bool:
+        """A usable histogram has at least two buckets and ends with ``+Inf``."""
+        return len(self.bounds) >= 2 and math.isinf(self.bounds[-1])
+
+    def bound_index(self, threshold: float) -> int | None:
+        """The index of the bucket whose upper bound equals ``threshold``, if there is one."""
+        for i, bound in enumerate(self.bounds):
+            if close(bound, threshold):
+                return i
+        return None
+
+    def fraction_at_or_below(self, threshold: float) -> float | None:
+        """The exact fraction of observations ``<= threshold``, or None when it is no bucket bound."""
+        index = self.bound_index(threshold)
+        if index is None or self.count <= 0:
+            return None
+        return self.cumulative[index] / self.count
+
+    def quantile_bucket(self, q: float) -> tuple[float, float]:
+        """``(lower, upper]``: the bucket the q-quantile lies in (Prometheus's choice of bucket)."""
+        rank = q * self.count
+        for i, cum in enumerate(self.cumulative):
+            if cum >= rank:
+                lower = self.bounds[i - 1] if i > 0 else 0.0
+                return lower, self.bounds[i]
+        return self.bounds[-2], self.bounds[-1]
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile as ``histogram_quantile`` in Prometheus 2.42 estimates it.
+
+        Linear interpolation inside the bucket; a quantile in the ``+Inf`` bucket returns the
+        highest finite bound; no observations give NaN.
+        """
+        if not self.valid or self.count <= 0 or math.isnan(q):
+            return math.nan
+        if q < 0:
+            return -math.inf
+        if q > 1:
+            return math.inf
+        rank = q * self.count
+        b = next(i for i, cum in enumerate(self.cumulative) if cum >= rank)
+        if b == len(self.bounds) - 1:
+            return self.bounds[-2]
+        if b == 0 and self.bounds[0] <= 0:
+            return self.bounds[0]
+        start, end, count = 0.0, self.bounds[b], self.cumulative[b]
+        if b > 0:
+            start = self.bounds[b - 1]
+            count -= self.cumulative[b - 1]
+            rank -= self.cumulative[b - 1]
+        return start + (end - start) * (rank / count)
+
+
+def histogram_from_buckets(buckets: Iterable[tuple[str | float, float]]) -> Histogram:
+    """Build a ``Histogram`` from ``(le, cumulative count)`` pairs, as a ``sum by (le)`` returns them.
+
+    Bounds spelled differently (``1`` and ``1.0``) are merged, and the counts are made
+    monotonic the way Prometheus does, since ``increase`` extrapolates each series on its own.
+    """
+    merged: dict[float, float] = {}
+    for le, value in buckets:
+        bound = float(le)
+        if math.isnan(value):
+            continue
+        merged[bound] = merged.get(bound, 0.0) + value
+    bounds = tuple(sorted(merged))
+    cumulative: list[float] = []
+    running = 0.0
+    for bound in bounds:
+        running = max(running, merged[bound])
+        cumulative.append(running)
+    return Histogram(bounds, tuple(cumulative))
+
+
+def upper_bound_bad_ratio(bad: float, events: float) -> tuple[float | None, str]:
+    """The one-sided 95 % upper confidence bound on the bad ratio, and the method used.
+
+    With no bad events it is the rule of three, 3/N. Otherwise the Wilson score bound, a
+    closed form that stays sound for millions of events. None when there are no events.
+    """
+    if events <= 0:
+        return None, "none"
+    if bad <= 0:
+        return min(1.0, 3.0 / events), "rule_of_three"
+    p = min(1.0, bad / events)
+    z2 = _Z95 * _Z95
+    centre = p + z2 / (2 * events)
+    spread = _Z95 * math.sqrt(p * (1 - p) / events + z2 / (4 * events * events))
+    return min(1.0, (centre + spread) / (1 + z2 / events)), "wilson"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How much a window proves about a ratio objective.
+
+    ``demonstrated`` is True when the 95 % upper bound on the bad ratio is within the allowed
+    bad ratio; ``events_needed`` is the smallest event count that could demonstrate the target
+    with zero bad events (3 / allowed).
+    """
+
+    events: float
+    bad: float
+    bad_ratio_upper_95: float | None
+    method: str
+    allowed_bad_ratio: float
+    demonstrated: bool
+    events_needed: float | None
+
+
+def evidence(bad: float, events: float, allowed_bad_ratio: float) -> Evidence:
+    """Evidence for ``bad`` of ``events`` against an allowed bad ratio (the error budget)."""
+    upper, method = upper_bound_bad_ratio(bad, events)
+    demonstrated = upper is not None and (upper < allowed_bad_ratio or close(upper, allowed_bad_ratio))
+    needed = math.ceil(3.0 / allowed_bad_ratio) if allowed_bad_ratio > 0 else None
+    return Evidence(events=events, bad=bad, bad_ratio_upper_95=upper, method=method,
+                    allowed_bad_ratio=allowed_bad_ratio, demonstrated=demonstrated, events_needed=needed)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One availability time slice ``(end - seconds, end]``.
+
+    ``good`` is True when every ``up`` sample in it was 1 and its 5xx ratio was within the
+    limit. ``reason`` says why a bad slice is bad.
+    """
+
+    end: float
+    good: bool
+    up_min: float | None
+    errors: float
+    requests: float
+    reason: str = ""
+
+
+def grade_slices(ends: Sequence[float], up_min: Mapping[float, float], errors: Mapping[float, float],
+                 requests: Mapping[float, float], max_error_ratio: float) -> list[Slice]:
+    """Grade each slice ending at ``ends``.
+
+    A slice with no ``up`` sample at all is bad: nothing shows the service was up. A slice
+    with no requests but ``up`` at 1 is good. A missing 5xx value counts as zero errors.
+    """
+    out: list[Slice] = []
+    for end in ends:
+        up = up_min.get(end)
+        req = max(0.0, requests.get(end, 0.0))
+        err = max(0.0, errors.get(end, 0.0))
+        ratio = err / req if req > 0 else 0.0
+        if up is None or math.isnan(up):
+            out.append(Slice(end, False, None, err, req, "no up samples"))
+        elif up < 1:
+            out.append(Slice(end, False, up, err, req, "target down (up=0)"))
+        elif ratio > max_error_ratio and not close(ratio, max_error_ratio):
+            out.append(Slice(end, False, up, err, req, f"5xx ratio {ratio:.2%}"))
+        else:
+            out.append(Slice(end, True, up, err, req))
+    return out
+
+
+def worst_burn_rate(bad: Sequence[float], total: Sequence[float], allowed_bad_ratio: float) -> float | None:
+    """The highest burn rate over paired (bad, total) windows: (bad / total) / allowed.
+
+    Windows without events are skipped; None when no window had events or the budget is 0.
+    """
+    if allowed_bad_ratio <= 0:
+        return None
+    rates = [(b / t) / allowed_bad_ratio for b, t in zip(bad, total) if t > 0 and not math.isnan(b)]
+    return max(rates) if rates else None
+
+
+def rolling_bad_fraction(flags: Sequence[bool], width: int) -> list[float]:
+    """For good/bad flags in time order, the bad fraction over every run of ``width`` slices."""
+    if not flags:
+        return []
+    width = max(1, min(width, len(flags)))
+    bad = [0 if good else 1 for good in flags]
+    window = sum(bad[:width])
+    out = [window / width]
+    for i in range(width, len(bad)):
+        window += bad[i] - bad[i - width]
+        out.append(window / width)
+    return out

@@ -1,0 +1,1 @@
+"""The reference service under test (arriving with the traffic issue)."""

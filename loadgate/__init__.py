@@ -1,0 +1,1 @@
+"""loadgate: Locust load tests graded against SLOs from Prometheus, with release-gate exit codes."""

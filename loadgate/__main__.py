@@ -1,0 +1,5 @@
+"""``python -m loadgate``."""
+
+from loadgate.cli import entry_point
+
+entry_point()

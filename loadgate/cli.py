@@ -1,0 +1,101 @@
+"""The ``loadgate`` command line: ``main(argv) -> int``, the only caller of ``sys.exit`` is ``entry_point``.
+
+Subcommands live in one module each (``cmd_<name>.py``) with ``add_arguments(parser)`` and
+``run(args, env) -> int``. Expected failures raise ``UserError`` and end as one line on stderr
+with their exit code (2 for usage and spec errors); results go to stdout, logs to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence, TextIO
+
+from loadgate import cmd_gate, cmd_report, cmd_validate
+from loadgate.errors import UserError
+
+__all__ = ["Env", "main", "entry_point", "tool_version"]
+
+
+def tool_version() -> str:
+    """The installed loadgate version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("loadgate")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class Env:
+    """What a command may touch besides its arguments, passed in so tests need no patching."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Callable[[], float] = time.time
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises ``UserError`` (exit 2) instead of exiting the process."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+        raise UserError(f"{self.prog}: {message}\n{self.format_usage().strip()}", 2)
+
+    def exit(self, status: int = 0, message: str | None = None) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+class _Exit(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
+_COMMANDS = {
+    "validate": (cmd_validate, "check SLO spec files and print their objectives"),
+    "gate": (cmd_gate, "grade a Prometheus window against a spec; exit 0 pass, 1 fail, 3 inconclusive"),
+    "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate directory"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to print help)."""
+    parser = _Parser(prog="loadgate", description="Load testing and SLO release gates.")
+    parser.add_argument("--version", action="version", version=f"loadgate {tool_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in _COMMANDS.items():
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    """Run one command and return its exit code; never raises for an expected failure."""
+    env = env or Env()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if not args.command:
+            parser.print_help(env.stderr)
+            return 2
+        module = _COMMANDS[args.command][0]
+        return module.run(args, env)
+    except _Exit as stop:
+        return stop.status
+    except UserError as exc:
+        env.stderr.write(f"loadgate: {exc.message}\n" if not exc.message.startswith("loadgate") else
+                         f"{exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        env.stderr.write("loadgate: interrupted\n")
+        return 130
+
+
+def entry_point() -> None:
+    """Console-script entry: ``sys.exit(main())``."""
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""``loadgate gate``: grade a Prometheus window against an SLO spec, for release pipelines.
+
+    loadgate gate --prometheus URL (--start T --end T | --last 30m) [--spec FILE]
+                  [--selector 'job="api"'] [--out DIR] [--step SECONDS]
+                  [--fail-on-warn] [--require-evidence]
+
+Exit codes: 0 pass, 1 fail, 2 usage or spec error, 3 inconclusive (no data, or Prometheus
+unreachable or erroring). Outputs are written for every verdict, inconclusive included.
+Prometheus auth and TLS come from ``LOADGATE_PROM_*`` environment variables (see
+``analysis.prom``), never from flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from analysis.collect import Window
+from analysis.prom import PromConfig, Prometheus
+from analysis.queries import Selector, SelectorError
+from loadgate.errors import UserError
+from loadgate.evaluate import evaluate, store
+from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from loadgate.table import print_table
+from loadgate.timeparse import resolve_window
+
+__all__ = ["add_arguments", "run", "default_out_dir", "safe_url"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL")
+    parser.add_argument("--start", metavar="T", help="window start: RFC 3339 or Unix seconds")
+    parser.add_argument("--end", metavar="T", help="window end: RFC 3339 or Unix seconds")
+    parser.add_argument("--last", metavar="DURATION", help="window of this length ending now, e.g. 30m")
+    parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE", help=f"SLO spec (default {DEFAULT_SPEC})")
+    parser.add_argument("--selector", default="", metavar="MATCHERS",
+                        help="label matchers added to every default query, e.g. 'job=\"api\"'")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>-gate/)")
+    parser.add_argument("--step", type=_positive_int, metavar="SECONDS",
+                        help="chart resolution (default: inferred from the scrape interval and window)")
+    parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
+    parser.add_argument("--require-evidence", action="store_true",
+                        help="a pass the window's sample size cannot demonstrate is inconclusive")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part, safe to print and store."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
+    """``runs/20260101T001500Z-gate``, with ``-2``, ``-3``... when it exists already."""
+    stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    candidate = base / f"{stamp}-gate"
+    n = 2
+    while candidate.exists():
+        candidate = base / f"{stamp}-gate-{n}"
+        n += 1
+    return candidate
+
+
+def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+    from loadgate.cli import tool_version
+
+    parts = urlsplit(args.prometheus)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--prometheus: expected an http(s) URL such as http://127.0.0.1:9090, "
+                        f"got {safe_url(args.prometheus)!r}")
+    now = env.clock()
+    try:
+        start, end = resolve_window(args.start, args.end, args.last, now)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    spec = load_spec_or_fail(args.spec)
+    try:
+        selector = Selector.parse(spec.selector, args.selector)
+    except SelectorError as exc:
+        raise UserError(f"--selector: {exc}") from None
+    try:
+        config = PromConfig.from_env(args.prometheus, env.environ)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if config.ca_file and not Path(config.ca_file).is_file():
+        raise UserError(f"LOADGATE_PROM_CA_FILE: {config.ca_file}: no such file")
+
+    window = Window(start, end)
+    out_dir = Path(args.out) if args.out else default_out_dir(now)
+    env.stderr.write(f"loadgate: grading {spec.path} over {window.seconds:g}s from {safe_url(config.url)}\n")
+    prom = Prometheus(config)
+    try:
+        evaluation = evaluate(spec, prom, window, selector, step_s=args.step, require_evidence=args.require_evidence,
+                              fail_on_warn=args.fail_on_warn)
+    finally:
+        prom.close()
+    try:
+        ctx = store(out_dir, evaluation, spec, window, selector=str(selector), generated_at=env.clock(),
+                    tool_version=tool_version(),
+                    source_info={"prometheus": safe_url(config.url), "auth": config.auth_kind},
+                    options={"fail_on_warn": args.fail_on_warn, "require_evidence": args.require_evidence,
+                             "step": args.step})
+    except OSError as exc:
+        raise UserError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}", 2) from None
+    print_table(ctx, env.stdout)
+    env.stderr.write(f"loadgate: wrote {out_dir}/ (verdict.json, summary.md, junit.xml, report.html)\n")
+    return evaluation.result.exit_code

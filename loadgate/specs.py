@@ -1,0 +1,30 @@
+"""Finding and reading the spec a command names, with errors as ``UserError``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loadgate.errors import UserError
+from slo.model import Spec
+from slo.spec import SpecError, read_spec
+
+__all__ = ["DEFAULT_SPEC", "resolve_spec_path", "load_spec_or_fail"]
+
+DEFAULT_SPEC = "slo/targets/production.yaml"
+_PACKAGED = Path(__file__).resolve().parent.parent / "slo" / "targets"
+
+
+def resolve_spec_path(path: str) -> Path:
+    """The path as given; for the default spec, fall back to the copy shipped with loadgate."""
+    given = Path(path)
+    if given.exists() or path != DEFAULT_SPEC:
+        return given
+    return _PACKAGED / given.name
+
+
+def load_spec_or_fail(path: str) -> Spec:
+    """Read a spec, turning every located problem into one ``UserError`` (exit 2)."""
+    try:
+        return read_spec(resolve_spec_path(path))
+    except SpecError as exc:
+        raise UserError(str(exc), 2) from None

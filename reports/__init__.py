@@ -1,0 +1,1 @@
+"""Outputs: the view model (context), charts, renderers and atomic writes."""

@@ -1,0 +1,113 @@
+"""Over-time charts for the report: matplotlib figures rendered to inline SVG strings.
+
+One chart per objective, its threshold drawn as a line (and the warn threshold dashed). Values
+are shown in the units people read: milliseconds for latency, percent for ratios, req/s for
+throughput; availability is a strip of good and bad slices. Colours come from the Okabe-Ito
+palette (safe for colour-blind readers), and every line is also labelled in a legend.
+
+Uses ``matplotlib.figure.Figure`` directly (no pyplot), so no global backend state is touched.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+
+__all__ = ["objective_chart", "MAX_POINTS_PER_LINE"]
+
+BLUE, ORANGE, VERMILION, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#555555"
+LINE_COLOURS = (BLUE, VERMILION, GREEN, ORANGE)
+#: Long series are cut to min and max per bucket for display, so spikes stay visible.
+MAX_POINTS_PER_LINE = 1200
+
+
+def _scale(unit: str) -> tuple[float, str]:
+    if unit == "s":
+        return 1000.0, "ms"
+    if unit == "ratio":
+        return 100.0, "%"
+    if unit == "1/s":
+        return 1.0, "req/s"
+    return 1.0, unit
+
+
+def _frame(points: list[list[float]]) -> pd.Series:
+    series = pd.Series([p[1] for p in points], index=pd.to_datetime([p[0] for p in points], unit="s", utc=True),
+                       dtype="float64")
+    return series.dropna()
+
+
+def _downsample(series: pd.Series, limit: int = MAX_POINTS_PER_LINE) -> pd.Series:
+    """Keep the min and the max of each of ``limit / 2`` time buckets, in time order."""
+    if len(series) <= limit:
+        return series
+    buckets = limit // 2
+    codes = pd.Series(range(len(series)), index=series.index) * buckets // len(series)
+    grouped = series.groupby(codes.values)
+    keep = set(grouped.idxmin().tolist()) | set(grouped.idxmax().tolist())
+    return series[series.index.isin(sorted(keep))]
+
+
+def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: float, end: float) -> str | None:
+    """An SVG chart for one ``verdict.json`` objective entry and its stored series, or None if empty."""
+    lines = [(s, _frame(s["points"])) for s in series if s.get("points")]
+    lines = [(s, f) for s, f in lines if len(f)]
+    if not lines:
+        return None
+    fig = Figure(figsize=(7.2, 2.4), dpi=100)
+    ax = fig.add_subplot()
+    x0 = datetime.fromtimestamp(start, tz=timezone.utc)
+    x1 = datetime.fromtimestamp(end, tz=timezone.utc)
+    if entry["kind"] == "availability":
+        _slice_strip(ax, lines[0][1], entry)
+    else:
+        factor, label = _scale(entry["unit"])
+        for i, (meta, frame) in enumerate(lines):
+            shown = _downsample(frame) * factor
+            ax.plot(shown.index, shown.values, color=LINE_COLOURS[i % len(LINE_COLOURS)], linewidth=1.4,
+                    label=meta["name"])
+        target = entry["target"]["value"] * factor
+        ax.axhline(target, color="black", linewidth=1.0, label=f"threshold {target:g} {label}")
+        if entry.get("warn") is not None:
+            warn = entry["warn"] * factor
+            ax.axhline(warn, color=ORANGE, linewidth=1.0, linestyle="--", label=f"warn {warn:g} {label}")
+        ax.set_ylabel(label)
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(0.0, low), max(high, target * 1.1 if target > 0 else high))
+        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
+    ax.set_xlim(x0, x1)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.3, color="#cccccc")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout(pad=0.4)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def _slice_strip(ax: Any, frame: pd.Series, entry: dict[str, Any]) -> None:
+    width_s = float((entry.get("detail") or {}).get("slice_seconds") or 60)
+    width = pd.Timedelta(seconds=width_s)
+    good = frame[frame >= 0.5]
+    bad = frame[frame < 0.5]
+    if len(good):
+        ax.bar(good.index - width, [1] * len(good), width=width, align="edge", color=BLUE, label="good slice")
+    if len(bad):
+        ax.bar(bad.index - width, [1] * len(bad), width=width, align="edge", color=VERMILION, hatch="///",
+               label="bad slice")
+    ax.set_yticks([])
+    ax.set_ylim(0, 1.4)
+    ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
+    if math.isfinite(width_s):
+        ax.set_ylabel(f"{width_s:g}s slices", fontsize=7)

@@ -1,0 +1,211 @@
+"""The report's view model, built from a ``verdict.json`` document. Pure: no I/O, no rendering.
+
+Every renderer (HTML, Markdown, terminal) takes this plain data, so the words and numbers a
+lead reads are tested here once, and the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slo.document import rfc3339
+from slo.units import format_duration, format_ratio, format_value
+
+__all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
+           "budget_text", "UnsupportedDocument"]
+
+#: Status words and icons: status is never shown by colour alone.
+STATUS_LABELS = {
+    "pass": ("✔", "PASS"),
+    "warn": ("⚠", "WARN"),
+    "fail": ("✘", "FAIL"),
+    "no_data": ("∅", "NO DATA"),
+    "inconclusive": ("?", "INCONCLUSIVE"),
+}
+_OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+SUPPORTED_SCHEMA = 1
+
+
+class UnsupportedDocument(ValueError):
+    """A verdict document this version cannot read (unknown schema, missing fields)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One graded objective, every value already in words."""
+
+    id: str
+    title: str
+    kind: str
+    required: bool
+    status: str
+    icon: str
+    label: str
+    target: str
+    measured: str
+    margin: str
+    evidence: str
+    budget: str
+    reason: str
+    notes: tuple[str, ...] = ()
+    queries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything a report shows, top to bottom."""
+
+    verdict: str
+    icon: str
+    label: str
+    reason: str
+    spec_name: str
+    spec_path: str
+    spec_text: str
+    window_start: str
+    window_end: str
+    window_text: str
+    source: str
+    source_detail: tuple[str, ...]
+    selector: str
+    generated_at: str
+    tool_version: str
+    exit_code: int
+    rows: tuple[Row, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def target_text(entry: dict[str, Any]) -> str:
+    """``< 100 ms``, ``≥ 99.99 %``, ``≥ 10,000 req/s`` (latency adds its percentile)."""
+    target = entry["target"]
+    text = f"{_OPS.get(target['op'], target['op'])} {format_value(target['value'], entry['unit'])}"
+    if entry.get("warn") is not None:
+        text += f" (warn {format_value(entry['warn'], entry['unit'])})"
+    return text
+
+
+def _measured_text(entry: dict[str, Any]) -> str:
+    if entry.get("measured") is None:
+        return "n/a"
+    text = format_value(entry["measured"], entry["unit"])
+    detail = entry.get("detail") or {}
+    if entry["kind"] == "latency":
+        text = f"≈ {text}"
+        if detail.get("fraction_at_or_below") is not None:
+            text += f" ({format_ratio(detail['fraction_at_or_below'])} ≤ {format_duration(entry['target']['value'])})"
+    elif entry["kind"] == "availability" and detail.get("slices"):
+        text += f" ({detail['good_slices']}/{detail['slices']} slices)"
+    return text
+
+
+def _margin_text(entry: dict[str, Any]) -> str:
+    margin = entry.get("margin")
+    if margin is None or entry.get("measured") is None:
+        return ""
+    if entry["kind"] == "latency" and (entry.get("detail") or {}).get("fraction_at_or_below") is not None:
+        return f"{margin * 100:+.3g} pp under threshold"
+    return f"{margin * 100:+.3g} %"
+
+
+def evidence_text(entry: dict[str, Any]) -> str:
+    """What the window proves: events, the 95 % upper bound on bad events, demonstrated or not."""
+    ev = entry.get("evidence")
+    events = entry.get("events")
+    if not ev:
+        return f"{events:,.0f} events" if events else ""
+    what = "slices" if entry["kind"] == "availability" else "events"
+    bound = ev.get("bad_ratio_upper_95")
+    text = f"{ev['bad']:,.0f} bad of {ev['events']:,.0f} {what}"
+    if bound is not None:
+        text += f"; bad ≤ {format_ratio(bound, 2)} at 95 %"
+    if ev.get("demonstrated"):
+        text += "; demonstrated"
+    else:
+        needed = ev.get("events_needed")
+        text += "; not demonstrated" + (f" (needs ≥ {needed:,.0f} {what} with none bad)" if needed else "")
+    return text
+
+
+def budget_text(entry: dict[str, Any]) -> str:
+    """Error budget consumed and the worst burn rate."""
+    budget = entry.get("budget")
+    if not budget:
+        return ""
+    parts = []
+    if budget.get("consumed") is not None:
+        parts.append(f"{budget['consumed'] * 100:.3g} % of budget used")
+    if budget.get("worst_burn_rate") is not None:
+        parts.append(f"worst {budget['burn_window_s'] // 60}-min burn {budget['worst_burn_rate']:.3g}×")
+    if budget.get("note"):
+        parts.append(budget["note"])
+    return "; ".join(parts)
+
+
+def _notes(entry: dict[str, Any]) -> tuple[str, ...]:
+    detail = entry.get("detail") or {}
+    notes: list[str] = []
+    if entry["kind"] == "error_rate" and detail.get("rate_limited_429"):
+        notes.append(f"429 rate-limited responses (not errors): {detail['rate_limited_429']:,.0f} "
+                     f"({format_ratio(detail.get('rate_limited_ratio'))})")
+    if entry["kind"] == "error_rate" and detail.get("no_5xx_series"):
+        notes.append("no 5xx series exists for this selector: zero errors")
+    if entry["kind"] == "throughput" and detail.get("lowest_1m_rate") is not None:
+        notes.append(f"lowest 1-minute rate: {format_value(detail['lowest_1m_rate'], '1/s')} "
+                     f"over {detail.get('minutes', 0)} minutes")
+    if entry["kind"] == "availability" and detail.get("slices"):
+        notes.append(f"{detail['slices']} slices of {detail['slice_seconds']}s: the finest step this window can "
+                     f"show is {format_ratio(detail['resolution'])}")
+        for bad in detail.get("bad_slices", [])[:10]:
+            notes.append(f"bad slice ending {rfc3339(bad['end'])}: {bad['reason']}")
+        if len(detail.get("bad_slices", [])) > 10:
+            notes.append(f"… and {len(detail['bad_slices']) - 10} more bad slices")
+    for key in ("warn_note", "chart_error", "burn_error", "lowest_1m_error"):
+        if detail.get(key):
+            notes.append(str(detail[key]))
+    if not entry.get("required", True):
+        notes.append("optional objective: shown, but it does not decide the gate")
+    return tuple(notes)
+
+
+def build_context(doc: dict[str, Any]) -> ReportContext:
+    """The view model for a ``verdict.json`` document."""
+    version = doc.get("schema_version")
+    if version != SUPPORTED_SCHEMA:
+        raise UnsupportedDocument(f"verdict.json has schema_version {version!r}; this loadgate reads "
+                                  f"{SUPPORTED_SCHEMA}")
+    try:
+        rows = []
+        for entry in doc["objectives"]:
+            icon, label = STATUS_LABELS[entry["status"]]
+            rows.append(Row(
+                id=entry["id"], title=entry["title"], kind=entry["kind"], required=entry.get("required", True),
+                status=entry["status"], icon=icon, label=label, target=target_text(entry),
+                measured=_measured_text(entry), margin=_margin_text(entry), evidence=evidence_text(entry),
+                budget=budget_text(entry), reason=entry.get("reason", ""), notes=_notes(entry),
+                queries=tuple(entry.get("queries") or ()),
+            ))
+        icon, label = STATUS_LABELS[doc["verdict"]]
+        window = doc["window"]
+        info = doc.get("source_info") or {}
+        source_detail = tuple(f"{k}: {v}" for k, v in info.items() if v not in (None, ""))
+        return ReportContext(
+            verdict=doc["verdict"], icon=icon, label=label, reason=doc.get("reason", ""),
+            spec_name=doc["spec"]["name"], spec_path=doc["spec"]["path"], spec_text=doc["spec"].get("text", ""),
+            window_start=window["start"], window_end=window["end"],
+            window_text=_window_text(window["seconds"]), source=doc["source"], source_detail=source_detail,
+            selector=doc.get("selector", ""), generated_at=doc.get("generated_at", ""),
+            tool_version=doc.get("tool", {}).get("version", ""), exit_code=doc["exit_code"], rows=tuple(rows),
+            options=dict(doc.get("options") or {}),
+        )
+    except (KeyError, TypeError) as exc:
+        raise UnsupportedDocument(f"verdict.json is missing a field: {exc}") from None
+
+
+def _window_text(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:g} s"

@@ -1,0 +1,77 @@
+"""Render a gate directory's human and CI outputs from its stored record.
+
+``render_outputs(dir)`` reads ``verdict.json`` and ``series/*.json`` and (re)writes
+``report.html``, ``summary.md`` and ``junit.xml``. The gate calls it right after storing the
+record, and ``loadgate report DIR`` calls it later, so both produce the same files and the
+second needs no Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reports.charts import objective_chart
+from reports.context import ReportContext, UnsupportedDocument, build_context
+from reports.render import render_html, render_junit, render_markdown
+from reports.write import read_json, write_json, write_text
+
+__all__ = ["SERIES_SCHEMA_VERSION", "OutputError", "series_document", "write_series", "render_outputs"]
+
+SERIES_SCHEMA_VERSION = 1
+
+
+class OutputError(Exception):
+    """A directory that holds no readable gate record."""
+
+
+def series_document(objective_id: str, series: list[dict[str, Any]], start: float, end: float) -> dict[str, Any]:
+    """The JSON stored in ``series/<objective id>.json``: the range series behind one chart."""
+    return {"schema_version": SERIES_SCHEMA_VERSION, "objective": objective_id, "start_unix": start,
+            "end_unix": end, "series": series}
+
+
+def write_series(directory: Path, objective_id: str, series: list[dict[str, Any]], start: float,
+                 end: float) -> str:
+    """Store one objective's series; returns the path relative to ``directory``."""
+    relative = f"series/{objective_id}.json"
+    write_json(directory / relative, series_document(objective_id, series, start, end))
+    return relative
+
+
+def _load(directory: Path) -> dict[str, Any]:
+    path = directory / "verdict.json"
+    if not path.is_file():
+        raise OutputError(f"{path}: no such file; is {directory} a loadgate gate or run directory?")
+    try:
+        return read_json(path)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise OutputError(f"{path}: cannot read: {exc}") from None
+
+
+def render_outputs(directory: str | Path) -> ReportContext:
+    """(Re)write report.html, summary.md and junit.xml in ``directory`` from its record."""
+    directory = Path(directory)
+    doc = _load(directory)
+    try:
+        ctx = build_context(doc)
+    except UnsupportedDocument as exc:
+        raise OutputError(f"{directory / 'verdict.json'}: {exc}") from None
+    start, end = doc["window"]["start_unix"], doc["window"]["end_unix"]
+    charts: dict[str, str] = {}
+    for entry in doc["objectives"]:
+        relative = entry.get("series_file")
+        if not relative or not (directory / relative).is_file():
+            continue
+        try:
+            stored = read_json(directory / relative)
+        except (OSError, json.JSONDecodeError):
+            continue
+        svg = objective_chart(entry, stored.get("series", []), start, end)
+        if svg:
+            charts[entry["id"]] = svg
+    write_text(directory / "report.html", render_html(ctx, charts))
+    write_text(directory / "summary.md", render_markdown(ctx))
+    write_text(directory / "junit.xml", render_junit(ctx))
+    return ctx

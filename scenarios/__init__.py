@@ -1,0 +1,1 @@
+"""Locust scenarios: tiered users, tasks and load shapes (arriving with the traffic issue)."""

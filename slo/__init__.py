@@ -1,0 +1,1 @@
+"""SLO specs (spec, model), grading (grade) and the release-gate decision (gate)."""

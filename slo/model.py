@@ -1,0 +1,130 @@
+"""The internal SLO model: what a spec means once parsed, independent of its YAML spelling.
+
+Invariants:
+* thresholds are stored in base units: seconds for latency, ratios in [0, 1] (never percentages)
+  for error rate, cache hit rate, availability and generic ratios, events per second for
+  throughput;
+* ``Target.op`` is one of ``<``, ``<=``, ``>``, ``>=``; a warn value lies on the passing side of
+  the target and is compared with the same operator;
+* every objective remembers the spec line it came from, so later errors can point at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analysis.queries import Metrics
+
+__all__ = [
+    "KINDS",
+    "RATIO_KINDS",
+    "UPPER_BOUND_KINDS",
+    "LOWER_BOUND_KINDS",
+    "Target",
+    "Metrics",
+    "Objective",
+    "Spec",
+    "unit_of",
+]
+
+LATENCY = "latency"
+ERROR_RATE = "error_rate"
+THROUGHPUT = "throughput"
+CACHE_HIT_RATE = "cache_hit_rate"
+AVAILABILITY = "availability"
+PROMQL_RATIO = "promql_ratio"
+PROMQL_VALUE = "promql_value"
+
+KINDS = (LATENCY, ERROR_RATE, THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_VALUE)
+#: Kinds whose SLI is a ratio of events, so they get evidence and an error budget.
+RATIO_KINDS = (LATENCY, ERROR_RATE, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO)
+#: Kinds where smaller is better: the target is an upper bound.
+UPPER_BOUND_KINDS = (LATENCY, ERROR_RATE)
+#: Kinds where bigger is better: the target is a lower bound.
+LOWER_BOUND_KINDS = (THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY)
+#: The operator an objective gets when its threshold names none.
+DEFAULT_OPS = {LATENCY: "<", ERROR_RATE: "<", THROUGHPUT: ">=", CACHE_HIT_RATE: ">", AVAILABILITY: ">="}
+
+
+def unit_of(kind: str, declared: str | None = None) -> str:
+    """The unit of an objective's measured value: ``s``, ``ratio``, ``1/s`` or a declared one."""
+    if kind == LATENCY:
+        return "s"
+    if kind == THROUGHPUT:
+        return "1/s"
+    if kind == PROMQL_VALUE:
+        return declared or ""
+    return "ratio"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A comparison the measured value must satisfy: ``measured <op> value``."""
+
+    op: str
+    value: float
+
+    @property
+    def is_upper_bound(self) -> bool:
+        """True for ``<``/``<=``: the measured value must stay below ``value``."""
+        return self.op in ("<", "<=")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One row of the performance table.
+
+    ``quantile`` is set for latency (0.99 for p99). ``slice_seconds`` and
+    ``slice_max_error_ratio`` are set for availability. ``good``/``bad``/``total`` hold
+    PromQL templates for ``promql_ratio`` (exactly one of good/bad), ``query`` for
+    ``promql_value``; templates may use ``{{window}}`` and ``{{selector}}``.
+    """
+
+    id: str
+    title: str
+    kind: str
+    target: Target
+    warn: float | None = None
+    required: bool = True
+    description: str = ""
+    quantile: float | None = None
+    slice_seconds: float | None = None
+    slice_max_error_ratio: float | None = None
+    good: str | None = None
+    bad: str | None = None
+    total: str | None = None
+    query: str | None = None
+    unit: str = ""
+    line: int = 0
+
+    @property
+    def allowed_bad_ratio(self) -> float | None:
+        """The error budget as a ratio of events (1 - target), for ratio objectives only.
+
+        For latency pQ < T the budget is the fraction of requests allowed above T (1 - Q).
+        For upper-bound ratios such as the error rate it is the threshold itself.
+        """
+        if self.kind == LATENCY:
+            assert self.quantile is not None
+            return 1.0 - self.quantile
+        if self.kind == ERROR_RATE:
+            return self.target.value
+        if self.kind in (CACHE_HIT_RATE, AVAILABILITY):
+            return 1.0 - self.target.value
+        if self.kind == PROMQL_RATIO:
+            return self.target.value if self.target.is_upper_bound else 1.0 - self.target.value
+        return None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated SLO spec: where it came from, its metric names and its objectives in order."""
+
+    version: str
+    name: str
+    path: str
+    objectives: tuple[Objective, ...]
+    metrics: Metrics = field(default_factory=Metrics)
+    selector: str = ""
+    description: str = ""
+    source_text: str = ""
