@@ -10,11 +10,10 @@ import argparse
 from loadgate.errors import UserError
 from slo.model import unit_of
 from slo.spec import SpecError, read_spec
-from slo.units import format_value
+from slo.units import OP_SYMBOLS, format_value
 
 __all__ = ["add_arguments", "run"]
 
-_OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
         env.stdout.write(f"{path}: valid {spec.version} spec {spec.name!r}, {len(spec.objectives)} objectives\n")
         for o in spec.objectives:
             unit = unit_of(o.kind, o.unit)
-            target = f"{_OPS[o.target.op]} {format_value(o.target.value, unit)}"
+            target = f"{OP_SYMBOLS[o.target.op]} {format_value(o.target.value, unit)}"
             if o.kind == "latency" and o.quantile is not None:
                 target = f"p{o.quantile * 100:g} {target}"
             warn = f"  warn {format_value(o.warn, unit)}" if o.warn is not None else ""

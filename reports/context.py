@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slo.document import rfc3339
-from slo.units import format_duration, format_ratio, format_value
+from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
            "budget_text", "UnsupportedDocument"]
@@ -23,7 +23,6 @@ STATUS_LABELS = {
     "no_data": ("∅", "NO DATA"),
     "inconclusive": ("?", "INCONCLUSIVE"),
 }
-_OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 SUPPORTED_SCHEMA = 1
 
 
@@ -79,7 +78,7 @@ class ReportContext:
 def target_text(entry: dict[str, Any]) -> str:
     """``< 100 ms``, ``≥ 99.99 %``, ``≥ 10,000 req/s`` (latency adds its percentile)."""
     target = entry["target"]
-    text = f"{_OPS.get(target['op'], target['op'])} {format_value(target['value'], entry['unit'])}"
+    text = f"{OP_SYMBOLS.get(target['op'], target['op'])} {format_value(target['value'], entry['unit'])}"
     if entry.get("warn") is not None:
         text += f" (warn {format_value(entry['warn'], entry['unit'])})"
     return text

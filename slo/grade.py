@@ -26,7 +26,7 @@ from analysis.collect import BURN_WINDOW_S, SLIData
 from analysis.sli import Evidence, close, evidence
 from slo import model
 from slo.model import Objective, Target, unit_of
-from slo.units import format_duration, format_ratio, format_value
+from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
 __all__ = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "STATUSES", "Budget", "Verdict", "grade",
            "inconclusive", "meets"]
@@ -92,7 +92,7 @@ def _margin(value: float, target: Target) -> float:
 
 def _threshold_text(objective: Objective) -> str:
     unit = unit_of(objective.kind, objective.unit)
-    return f"{objective.target.op} {format_value(objective.target.value, unit)}"
+    return f"{OP_SYMBOLS[objective.target.op]} {format_value(objective.target.value, unit)}"
 
 
 def grade(objective: Objective, data: SLIData, *, require_evidence: bool = False) -> Verdict:

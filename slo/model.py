@@ -104,15 +104,16 @@ class Objective:
         For latency pQ < T the budget is the fraction of requests allowed above T (1 - Q).
         For upper-bound ratios such as the error rate it is the threshold itself.
         """
+        # Rounded so that 1 - 0.9999 is 0.0001, not 9.999999999998899e-05.
         if self.kind == LATENCY:
             assert self.quantile is not None
-            return 1.0 - self.quantile
+            return round(1.0 - self.quantile, 12)
         if self.kind == ERROR_RATE:
             return self.target.value
         if self.kind in (CACHE_HIT_RATE, AVAILABILITY):
-            return 1.0 - self.target.value
+            return round(1.0 - self.target.value, 12)
         if self.kind == PROMQL_RATIO:
-            return self.target.value if self.target.is_upper_bound else 1.0 - self.target.value
+            return self.target.value if self.target.is_upper_bound else round(1.0 - self.target.value, 12)
         return None
 
 

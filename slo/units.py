@@ -20,6 +20,7 @@ from decimal import Decimal
 __all__ = [
     "UnitError",
     "OPERATORS",
+    "OP_SYMBOLS",
     "parse_duration",
     "parse_ratio",
     "parse_rate",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 OPERATORS = ("<=", ">=", "<", ">")
+#: How operators are shown to people.
+OP_SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 
 
 class UnitError(ValueError):

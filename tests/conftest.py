@@ -1,0 +1,84 @@
+"""Shared fixtures: a real Prometheus with backfilled situations, and an in-process CLI runner.
+
+Without Debian's ``prometheus`` package the Prometheus tests are skipped with the install
+command, except under CI (``CI`` set), where a missing Prometheus fails the run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from loadgate.cli import Env, main
+from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binaries
+from loadgate.synthetic import openmetrics
+from tests import situations
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class CliResult:
+    """What one in-process ``loadgate`` call returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """Run ``loadgate ARGS`` in-process with captured output; ``clock``/``environ`` may be passed."""
+
+    def run(*argv: str, clock: Callable[[], float] | None = None, environ: dict[str, str] | None = None) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        env = Env(stdout=out, stderr=err, environ=environ if environ is not None else {})
+        if clock is not None:
+            env.clock = clock
+        code = main(list(argv), env)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+def _require_prometheus() -> None:
+    if binaries() is None:
+        message = f"Prometheus is not installed; {INSTALL_HINT}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {message}", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def situation_blocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TSDB blocks of every situation in ``tests/situations.py``, made once per session."""
+    _require_prometheus()
+    root = tmp_path_factory.mktemp("backfill")
+    data = root / "situations.om"
+    data.write_text(openmetrics(situations.JOBS, situations.T0, situations.DURATION_S))
+    blocks = root / "blocks"
+    backfill(data, blocks)
+    return blocks
+
+
+@pytest.fixture(scope="session")
+def prometheus(situation_blocks: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real Prometheus on 127.0.0.1 serving the backfilled situations."""
+    storage = tmp_path_factory.mktemp("prom") / "data"
+    shutil.copytree(situation_blocks, storage)
+    with PrometheusServer(storage) as server:
+        yield server.url
+
+
+@pytest.fixture
+def unreachable_url() -> str:
+    """A 127.0.0.1 URL where nothing listens."""
+    from loadgate.procs import free_port
+
+    return f"http://127.0.0.1:{free_port()}"
