@@ -103,8 +103,17 @@ def _margin_text(entry: dict[str, Any]) -> str:
     if margin is None or entry.get("measured") is None:
         return ""
     if entry["kind"] == "latency" and (entry.get("detail") or {}).get("fraction_at_or_below") is not None:
-        return f"{margin * 100:+.3g} pp under threshold"
-    return f"{margin * 100:+.3g} %"
+        return f"{_percent(margin, signed=True)[:-2]} pp under threshold"
+    return _percent(margin, signed=True)
+
+
+def _percent(ratio: float, signed: bool = False) -> str:
+    """``+20 %``, ``-1,254 %``, ``+0.8 %``: three significant digits, no exponent."""
+    pct = ratio * 100
+    sign = "+" if signed and pct > 0 else ""
+    if abs(pct) >= 100:
+        return f"{sign}{pct:,.0f} %"
+    return f"{sign}{pct:.3g} %"
 
 
 def evidence_text(entry: dict[str, Any]) -> str:
@@ -133,9 +142,11 @@ def budget_text(entry: dict[str, Any]) -> str:
         return ""
     parts = []
     if budget.get("consumed") is not None:
-        parts.append(f"{budget['consumed'] * 100:.3g} % of budget used")
+        parts.append(f"{_percent(budget['consumed'])} of budget used")
     if budget.get("worst_burn_rate") is not None:
-        parts.append(f"worst {budget['burn_window_s'] // 60}-min burn {budget['worst_burn_rate']:.3g}×")
+        burn = budget["worst_burn_rate"]
+        parts.append(f"worst {budget['burn_window_s'] // 60}-min burn rate {burn:,.0f}×" if burn >= 100 else
+                     f"worst {budget['burn_window_s'] // 60}-min burn rate {burn:.3g}×")
     if budget.get("note"):
         parts.append(budget["note"])
     return "; ".join(parts)

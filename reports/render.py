@@ -64,7 +64,8 @@ def render_junit(ctx: ReportContext) -> str:
         elif row.status in ("no_data", "inconclusive"):
             ET.SubElement(case, "error", message=message, type=row.status).text = _case_text(row)
             counts["errors"] += 1
-        ET.SubElement(case, "system-out").text = _case_text(row)
+        else:
+            ET.SubElement(case, "system-out").text = _case_text(row)
     for key, value in counts.items():
         suite.set(key, str(value))
     properties = ET.Element("properties")

@@ -18,7 +18,7 @@ import pytest
 from loadgate.cli import Env, main
 from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binaries
 from loadgate.synthetic import openmetrics
-from tests import situations
+from loadgate import situations
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,7 +57,7 @@ def _require_prometheus() -> None:
 
 @pytest.fixture(scope="session")
 def situation_blocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TSDB blocks of every situation in ``tests/situations.py``, made once per session."""
+    """TSDB blocks of every situation in ``loadgate/situations.py``, made once per session."""
     _require_prometheus()
     root = tmp_path_factory.mktemp("backfill")
     data = root / "situations.om"

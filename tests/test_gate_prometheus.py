@@ -1,7 +1,7 @@
 """``loadgate gate`` against a real Prometheus holding backfilled, known series.
 
 Each situation is its own ``job``; expected values follow from the numbers in
-``tests/situations.py``, computed independently of the code under test.
+``loadgate/situations.py``, computed independently of the code under test.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 
 from analysis.sli import histogram_from_buckets
 from loadgate.synthetic import BUCKETS
-from tests import situations
-from tests.situations import HEALTHY_LATENCY, MULTI, WINDOW
+from loadgate import situations
+from loadgate.situations import HEALTHY_LATENCY, MULTI, WINDOW
 
 pytestmark = pytest.mark.prometheus
 

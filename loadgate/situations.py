@@ -1,4 +1,7 @@
-"""The catalogue of backfilled situations the Prometheus tests grade, one ``job`` label each.
+"""A catalogue of known service situations, one ``job`` label each, for backfilling Prometheus.
+
+The Prometheus tests grade every one of them; ``make demo`` (``loadgate.sample_demo``)
+grades two.
 
 All data starts at ``T0`` (2026-01-01T00:00:00Z, far in the past so it never meets the head
 block), runs 50 minutes at a 15 s scrape, and is graded over ``START``..``END`` (30 minutes,

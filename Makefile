@@ -1,0 +1,30 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create or refresh .venv/
+# (only when pyproject.toml changed) and make sure Prometheus is installed first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test venv prometheus bench clean
+
+demo: venv prometheus
+	$(PY) -m loadgate.sample_demo
+
+test: venv prometheus
+	$(PY) -m pytest
+
+bench: venv prometheus
+	$(PY) bench/bench_gate.py
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+prometheus:
+	@sh scripts/ensure-prometheus.sh
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,76 @@
+"""The command line as users meet it: exit codes and messages, never a traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WINDOW = ["--start", "2026-01-01T00:15:00Z", "--end", "2026-01-01T00:45:00Z"]
+
+
+def test_validate_prints_the_objectives_of_a_valid_spec(cli):
+    result = cli("validate", str(REPO / "slo/targets/production.yaml"))
+    assert result.code == 0
+    assert "valid loadgate/v1 spec 'production', 6 objectives" in result.out
+    assert "p99_latency" in result.out and "p99 < 500 ms" in result.out and "warn 400 ms" in result.out
+
+
+def test_validate_reports_every_error_of_every_file_located_with_exit_2(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: loadgate/v1\nobjectives:\n  - {id: e, kind: error_rate, threshold: lots}\n")
+    result = cli("validate", str(REPO / "slo/targets/production.yaml"), str(bad), str(tmp_path / "missing.yaml"))
+    assert result.code == 2
+    assert f"{bad}:3: objectives[0].threshold: expected a percentage" in result.err
+    assert f"{tmp_path / 'missing.yaml'}: (file): no such file" in result.err
+    assert "valid loadgate/v1 spec 'production'" in result.out
+    assert "Traceback" not in result.err
+
+
+def test_gate_with_a_bad_spec_exits_2_before_touching_prometheus(cli, tmp_path, unreachable_url):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: loadgate/v1\nobjectives: []\n")
+    result = cli("gate", "--prometheus", unreachable_url, *WINDOW, "--spec", str(bad), "--out", str(tmp_path / "o"))
+    assert result.code == 2
+    assert f"{bad}:2: objectives: the list is empty" in result.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_usage_errors_exit_2_with_a_message(cli, tmp_path):
+    cases = [
+        (["gate", *WINDOW], "the following arguments are required: --prometheus"),
+        (["gate", "--prometheus", "http://127.0.0.1:1"], "give --start and --end, or --last"),
+        (["gate", "--prometheus", "http://127.0.0.1:1", "--last", "5m", "--start", "1"], "not both"),
+        (["gate", "--prometheus", "127.0.0.1:9090", "--last", "5m"], "expected an http(s) URL"),
+        (["gate", "--prometheus", "http://127.0.0.1:1", "--last", "5m", "--selector", "job=api"], "--selector: bad"),
+        (["gate", "--prometheus", "http://127.0.0.1:1", "--last", "5m", "--step", "0"], "must be at least 1"),
+        (["gate", "--prometheus", "http://127.0.0.1:1", "--start", "yesterday", "--end", "1"], "RFC 3339"),
+        (["frobnicate"], "invalid choice"),
+        ([], ""),
+    ]
+    for argv, message in cases:
+        result = cli(*argv)
+        assert result.code == 2, argv
+        assert message in result.err, (argv, result.err)
+        assert "Traceback" not in result.err
+
+
+def test_report_on_a_directory_without_a_verdict_exits_2(cli, tmp_path):
+    result = cli("report", str(tmp_path))
+    assert result.code == 2
+    assert "verdict.json: no such file" in result.err
+
+
+def test_report_refuses_a_verdict_of_an_unknown_schema(cli, tmp_path):
+    (tmp_path / "verdict.json").write_text('{"schema_version": 99}')
+    result = cli("report", str(tmp_path))
+    assert result.code == 2
+    assert "schema_version 99" in result.err
+
+
+def test_the_console_script_runs_as_a_real_process_and_returns_the_exit_code(tmp_path, unreachable_url):
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "gate", "--prometheus", unreachable_url, *WINDOW,
+                           "--out", str(tmp_path / "g")], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 3
+    assert "connection refused" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert (tmp_path / "g" / "verdict.json").is_file()

@@ -1,0 +1,108 @@
+"""Outputs rendered from a fixed gate record: golden summary and JUnit, and an escaped HTML report."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from analysis.collect import SLIData
+from analysis.sli import histogram_from_buckets
+from reports.context import build_context
+from reports.publish import render_outputs, write_series
+from reports.render import render_junit, render_markdown
+from reports.write import write_json
+from slo.document import build_document, objective_entry
+from slo.gate import decide
+from slo.grade import grade
+from slo.spec import load_spec
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+START, END = 1767226500.0, 1767228300.0
+
+
+def fixed_document(spec_text: bytes | None = None, selector: str = 'job="api"') -> dict:
+    """A gate record with one objective in each status, built through the real grading code."""
+    spec = load_spec(spec_text or (REPO / "slo/targets/production.yaml").read_bytes(), "slo/targets/production.yaml")
+    h = histogram_from_buckets([("0.1", 9000), ("0.4", 9880), ("0.5", 9950), ("+Inf", 10000)])
+    data = {
+        "p50_latency": SLIData(value=h.quantile(0.5), events=h.count, bad=1000, histogram=h),
+        "p99_latency": SLIData(value=h.quantile(0.99), events=h.count, bad=50, histogram=h),
+        "error_rate": SLIData(value=0.0004, events=10000, bad=4, worst_bad_ratio=0.002,
+                              detail={"rate_limited_429": 120, "rate_limited_ratio": 0.012}),
+        "throughput": SLIData(value=5.5, events=9900, detail={"lowest_1m_rate": 4.2, "minutes": 30}),
+        "cache_hit_rate": SLIData(problem="no cache_hits_total series match {job=\"api\"}"),
+        "availability": SLIData(value=29 / 30, events=30, bad=1, worst_bad_ratio=0.2,
+                                detail={"slice_seconds": 60, "slices": 30, "good_slices": 29, "resolution": 1 / 30,
+                                        "bad_slices": [{"end": START + 600, "reason": "target down (up=0)"}]}),
+    }
+    verdicts = [grade(o, data[o.id]) for o in spec.objectives]
+    result = decide(verdicts)
+    entries = [objective_entry(v, queries=[f"query_for_{v.objective.id}"]) for v in verdicts]
+    return build_document(result, spec, start=START, end=END, source="prometheus", selector=selector,
+                          generated_at=END + 5, tool_version="0.1.0", source_info={"prometheus": "http://127.0.0.1:9090"},
+                          objectives=entries)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("LOADGATE_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs; rerun with LOADGATE_UPDATE_GOLDEN=1 if the change is meant"
+
+
+def test_the_summary_table_matches_its_golden_file():
+    check_golden("summary.md", render_markdown(build_context(fixed_document())))
+
+
+def test_the_junit_file_matches_its_golden_file_and_counts_failures_and_errors():
+    text = render_junit(build_context(fixed_document()))
+    check_golden("junit.xml", text)
+    suite = ET.fromstring(text)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "2", "1")
+
+
+def test_the_document_is_strict_json_with_a_schema_version():
+    doc = fixed_document()
+    text = json.dumps(doc, allow_nan=False)
+    assert json.loads(text)["schema_version"] == 1
+    assert [o["status"] for o in doc["objectives"]] == ["pass", "warn", "pass", "fail", "no_data", "fail"]
+    p99 = doc["objectives"][1]
+    assert set(p99) >= {"id", "title", "status", "measured", "unit", "target", "warn", "events", "evidence",
+                        "budget", "detail"}
+    assert p99["target"] == {"op": "<", "value": 0.5}
+
+
+def test_hostile_titles_and_selectors_render_as_text_in_the_html_report(tmp_path):
+    hostile = b"""version: loadgate/v1
+name: '<img src=x onerror=alert(1)>'
+objectives:
+  - {id: error_rate, title: '<script>alert(1)</script>', kind: error_rate, threshold: 1%}
+"""
+    spec = load_spec(hostile, "evil.yaml")
+    verdict = grade(spec.objectives[0], SLIData(value=0.5, events=10, bad=5))
+    doc = build_document(decide([verdict]), spec, start=START, end=END, source="prometheus",
+                         selector='job="<script>alert(2)</script>"', generated_at=END, tool_version="0",
+                         objectives=[objective_entry(verdict, series_file=write_series(
+                             tmp_path, "error_rate", [{"name": "<script>alert(3)</script>", "unit": "ratio",
+                                                       "points": [[START, 0.5], [END, 0.5]]}], START, END))])
+    write_json(tmp_path / "verdict.json", doc)
+    render_outputs(tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    summary = (tmp_path / "summary.md").read_text()
+    assert "<script>alert(1)</script>" in summary  # Markdown is plain text for pipelines; HTML escapes it
+    ET.parse(tmp_path / "junit.xml")  # still well-formed XML
+
+
+@pytest.mark.parametrize("status, icon, word", [("pass", "✔", "PASS"), ("fail", "✘", "FAIL")])
+def test_status_is_never_shown_by_colour_alone(status, icon, word):
+    ctx = build_context(fixed_document())
+    row = next(r for r in ctx.rows if r.status == status)
+    assert (row.icon, row.label) == (icon, word)

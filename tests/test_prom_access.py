@@ -1,0 +1,158 @@
+"""Talking to Prometheus when it is unreachable, misbehaving or guarded.
+
+A Prometheus that answers garbage or fails on purpose cannot be had for real, so these tests
+use a small real HTTP server on 127.0.0.1 that plays that part.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Iterator
+
+import pytest
+
+from analysis.prom import PromConfig, Prometheus, PromQueryError, PromUnreachable
+
+WINDOW = ["--start", "2026-01-01T00:15:00Z", "--end", "2026-01-01T00:45:00Z"]
+
+
+class FakePrometheus:
+    """Records requests and answers each with ``respond(handler) -> (status, body)``."""
+
+    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes]]):
+        self.requests: list[dict[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+                status, body = respond(self)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def fake_prometheus() -> Iterator[Callable[..., FakePrometheus]]:
+    started: list[FakePrometheus] = []
+
+    def start(respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes]]) -> FakePrometheus:
+        fake = FakePrometheus(respond)
+        fake.thread.start()
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+def empty_vector(_: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+    return 200, json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
+
+
+def test_an_unreachable_prometheus_is_inconclusive_with_one_line_and_outputs_still_written(cli, unreachable_url,
+                                                                                           tmp_path):
+    out = tmp_path / "gate"
+    result = cli("gate", "--prometheus", unreachable_url, *WINDOW, "--out", str(out))
+    assert result.code == 3
+    assert "Traceback" not in result.err + result.out
+    doc = json.loads((out / "verdict.json").read_text())
+    assert doc["verdict"] == "inconclusive" and doc["exit_code"] == 3
+    assert doc["reason"] == f"Prometheus could not be queried: cannot reach Prometheus at {unreachable_url}: " \
+                            "connection refused"
+    assert {o["status"] for o in doc["objectives"]} == {"inconclusive"}
+    for name in ("summary.md", "junit.xml", "report.html"):
+        assert (out / name).is_file()
+    assert "INCONCLUSIVE" in result.out
+
+
+def test_a_prometheus_answering_garbage_is_inconclusive_not_a_crash(cli, fake_prometheus, tmp_path):
+    fake = fake_prometheus(lambda h: (200, b"<html>this is not prometheus</html>"))
+    out = tmp_path / "gate"
+    result = cli("gate", "--prometheus", fake.url, *WINDOW, "--out", str(out))
+    assert result.code == 3
+    doc = json.loads((out / "verdict.json").read_text())
+    assert all("not JSON" in o["reason"] for o in doc["objectives"])
+
+
+def test_a_502_is_retried_a_bounded_number_of_times_then_inconclusive(cli, fake_prometheus, tmp_path):
+    fake = fake_prometheus(lambda h: (502, b"bad gateway"))
+    result = cli("gate", "--prometheus", fake.url, *WINDOW, "--out", str(tmp_path / "g"))
+    assert result.code == 3
+    assert len(fake.requests) == 3  # the first try and two retries, then the gate gives up on this Prometheus
+    doc = json.loads((tmp_path / "g" / "verdict.json").read_text())
+    assert "HTTP 502" in doc["reason"]
+
+
+def test_a_400_bad_query_is_not_retried_and_its_error_is_reported(fake_prometheus):
+    body = json.dumps({"status": "error", "errorType": "bad_data", "error": "parse error at char 5"}).encode()
+    fake = fake_prometheus(lambda h: (400, body))
+    prom = Prometheus(PromConfig(fake.url, backoff_s=0))
+    with pytest.raises(PromQueryError, match="bad_data: parse error at char 5"):
+        prom.instant("sum(", 0)
+    assert len(fake.requests) == 1
+    prom.close()
+
+
+def test_a_bearer_token_comes_from_the_environment_and_never_reaches_the_outputs(cli, fake_prometheus, tmp_path):
+    fake = fake_prometheus(empty_vector)
+    out = tmp_path / "gate"
+    result = cli("gate", "--prometheus", fake.url, *WINDOW, "--out", str(out),
+                 environ={"LOADGATE_PROM_TOKEN": "s3cret-token"})
+    assert result.code == 3  # no data at all
+    assert {r.get("authorization") for r in fake.requests} == {"Bearer s3cret-token"}
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert "s3cret-token" not in written + result.out + result.err
+    assert json.loads((out / "verdict.json").read_text())["source_info"]["auth"] == "bearer"
+
+
+def test_basic_auth_comes_from_the_environment_and_credentials_in_the_url_are_never_stored(cli, fake_prometheus,
+                                                                                          tmp_path):
+    fake = fake_prometheus(empty_vector)
+    out = tmp_path / "gate"
+    url = fake.url.replace("http://", "http://user:pw-in-url@")
+    cli("gate", "--prometheus", url, *WINDOW, "--out", str(out),
+        environ={"LOADGATE_PROM_USER": "alice", "LOADGATE_PROM_PASSWORD": "wonder"})
+    expected = "Basic " + base64.b64encode(b"alice:wonder").decode()
+    assert {r.get("authorization") for r in fake.requests} == {expected}
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert "wonder" not in written and "pw-in-url" not in written
+
+
+def test_a_timeout_is_explicit_and_configurable_from_the_environment():
+    config = PromConfig.from_env("http://127.0.0.1:9090/", {"LOADGATE_PROM_TIMEOUT": "2.5"})
+    assert (config.url, config.timeout_s, config.verify_tls) == ("http://127.0.0.1:9090", 2.5, True)
+    assert PromConfig.from_env("https://p", {"LOADGATE_PROM_INSECURE": "1"}).verify_tls is False
+    with pytest.raises(ValueError, match="LOADGATE_PROM_TIMEOUT"):
+        PromConfig.from_env("http://p", {"LOADGATE_PROM_TIMEOUT": "soon"})
+
+
+def test_a_missing_ca_file_is_a_usage_error(cli, tmp_path):
+    result = cli("gate", "--prometheus", "https://127.0.0.1:1", *WINDOW, "--out", str(tmp_path / "g"),
+                 environ={"LOADGATE_PROM_CA_FILE": str(tmp_path / "missing.pem")})
+    assert result.code == 2
+    assert "LOADGATE_PROM_CA_FILE" in result.err
+
+
+def test_connection_errors_raise_unreachable_from_the_client(unreachable_url):
+    prom = Prometheus(PromConfig(unreachable_url, retries=0))
+    with pytest.raises(PromUnreachable, match="connection refused"):
+        prom.range("up", 0, 10, 1)
+    prom.close()
