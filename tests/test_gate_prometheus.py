@@ -60,6 +60,17 @@ def test_a_healthy_service_passes_all_six_objectives_with_exit_0(cli, prometheus
     assert "PASS" in result.out and "P99 latency" in result.out
 
 
+def test_the_python_quantile_estimate_agrees_with_prometheus_histogram_quantile(cli, prometheus, tmp_path):
+    _, doc = gate(cli, prometheus, tmp_path, "multi_instance")
+    for oid in ("p50_latency", "p99_latency"):
+        entry = objective(doc, oid)
+        stored = json.loads((tmp_path / "multi_instance" / entry["series_file"]).read_text())
+        from_prometheus = [v for _, v in stored["series"][0]["points"]]
+        assert from_prometheus, oid
+        # The traffic is steady, so Prometheus's estimate over any rate window equals the window's.
+        assert all(v == pytest.approx(entry["measured"], rel=1e-9) for v in from_prometheus), oid
+
+
 @pytest.mark.parametrize("job, breached", [
     ("p50_breach", "p50_latency"),
     ("p99_breach", "p99_latency"),
