@@ -1,1 +1,1 @@
-"""The reference service under test (arriving with the traffic issue)."""
+"""The reference service under test: the seed's API (tiers, cache, batch, pagination) as a real HTTP server."""

@@ -1,0 +1,41 @@
+"""``python -m demo_api --port P``: serve the demo API with uvicorn (uvloop + httptools) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from demo_api.app import Settings, create_app
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo_api", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--cache-ttl", type=float, default=300.0, metavar="SECONDS", help="0 disables the cache")
+    parser.add_argument("--db-delay-ms", type=float, default=3.0, help="simulated database time on a cache miss")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="server-side request timeout")
+    parser.add_argument("--slow-fraction", type=_fraction, default=0.0, help="fraction of /api requests delayed")
+    parser.add_argument("--slow-ms", type=float, default=0.0, help="delay of a slow request")
+    parser.add_argument("--error-fraction", type=_fraction, default=0.0, help="fraction of /api requests answered 503")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    settings = Settings(cache_ttl_s=args.cache_ttl, db_delay_ms=args.db_delay_ms, request_timeout_s=args.timeout,
+                        slow_fraction=args.slow_fraction, slow_ms=args.slow_ms, error_fraction=args.error_fraction,
+                        seed=args.seed)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False,
+                loop="uvloop", http="httptools", lifespan="off")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
