@@ -12,65 +12,20 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from analysis import queries as q
 from analysis.prom import Prometheus, PromQueryError, RangeSeries, Sample
 from analysis.queries import Metrics, Selector
-from analysis.sli import Histogram, grade_slices, histogram_from_buckets, rolling_bad_fraction
+from analysis.sli import BURN_WINDOW_S, SLIData, Series, Window, grade_slices, histogram_from_buckets, rolling_bad_fraction
 
 __all__ = ["BURN_WINDOW_S", "Window", "Series", "SLIData", "Resolution", "Collector"]
 
-#: The error-budget burn rate is reported over the worst window of this many seconds.
-BURN_WINDOW_S = 300
 #: Scrape interval assumed when it cannot be inferred from ``up``.
 DEFAULT_SCRAPE_S = 15
 #: Chart series aim for about this many points.
 TARGET_POINTS = 600
-
-
-@dataclass(frozen=True)
-class Window:
-    """The graded window ``(start, end]`` in Unix seconds (whole seconds)."""
-
-    start: float
-    end: float
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
-
-
-@dataclass(frozen=True)
-class Series:
-    """One chart line: ``points`` are ``(unix seconds, value)`` in the series' ``unit``."""
-
-    name: str
-    unit: str
-    points: tuple[tuple[float, float], ...]
-
-
-@dataclass
-class SLIData:
-    """What one objective's SLI measured over the window.
-
-    ``value`` is in the objective's unit; ``events``/``bad`` count events for ratio SLIs;
-    ``worst_bad_ratio`` is the highest bad ratio over any ``BURN_WINDOW_S`` window (the grader
-    turns it into a burn rate). ``problem`` explains missing data, with ``problem_status``
-    ``no_data`` or ``inconclusive``.
-    """
-
-    value: float | None = None
-    events: float | None = None
-    bad: float | None = None
-    histogram: Histogram | None = None
-    worst_bad_ratio: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    series: list[Series] = field(default_factory=list)
-    queries: list[str] = field(default_factory=list)
-    problem: str | None = None
-    problem_status: str = "no_data"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,14 @@ directly. Conventions:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
+    "BURN_WINDOW_S",
+    "Window",
+    "Series",
+    "SLIData",
     "REL_TOL",
     "close",
     "Histogram",
@@ -28,6 +32,8 @@ __all__ = [
     "rolling_bad_fraction",
 ]
 
+#: The error-budget burn rate is reported over the worst window of this many seconds.
+BURN_WINDOW_S = 300
 #: Relative tolerance for comparing measured values with thresholds (float noise from PromQL).
 REL_TOL = 1e-9
 #: One-sided normal quantile for 95 % confidence.
@@ -236,3 +242,46 @@ def rolling_bad_fraction(flags: Sequence[bool], width: int) -> list[float]:
         window += bad[i] - bad[i - width]
         out.append(window / width)
     return out
+
+
+@dataclass(frozen=True)
+class Window:
+    """The graded window ``(start, end]`` in Unix seconds (whole seconds)."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Series:
+    """One chart line: ``points`` are ``(unix seconds, value)`` in the series' ``unit``."""
+
+    name: str
+    unit: str
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass
+class SLIData:
+    """What one objective's SLI measured over the window.
+
+    ``value`` is in the objective's unit; ``events``/``bad`` count events for ratio SLIs;
+    ``worst_bad_ratio`` is the highest bad ratio over any ``BURN_WINDOW_S`` window (the grader
+    turns it into a burn rate). ``problem`` explains missing data, with ``problem_status``
+    ``no_data`` or ``inconclusive``.
+    """
+
+    value: float | None = None
+    events: float | None = None
+    bad: float | None = None
+    histogram: Histogram | None = None
+    worst_bad_ratio: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    series: list[Series] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    problem: str | None = None
+    problem_status: str = "no_data"

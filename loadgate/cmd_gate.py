@@ -13,20 +13,24 @@ Prometheus auth and TLS come from ``LOADGATE_PROM_*`` environment variables (see
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from analysis.collect import Window
-from analysis.prom import PromConfig, Prometheus
+from analysis.collect import Collector
+from analysis.prom import PromConfig, Prometheus, PromQueryError, PromUnreachable
 from analysis.queries import Selector, SelectorError
+from analysis.sli import Window
 from loadgate.errors import UserError
-from loadgate.evaluate import evaluate, store
+from loadgate.evaluate import Evaluation, evaluate, store
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
 from loadgate.timeparse import resolve_window
+from slo.model import Spec
 
-__all__ = ["add_arguments", "run", "default_out_dir", "safe_url"]
+__all__ = ["add_arguments", "run", "default_out_dir", "safe_url", "grade_prometheus"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +79,24 @@ def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
     return candidate
 
 
+def grade_prometheus(spec: Spec, prom: Prometheus, window: Window, selector: Selector, *, step_s: int | None = None,
+                     require_evidence: bool = False, fail_on_warn: bool = False) -> Evaluation:
+    """Grade ``spec`` from Prometheus over ``window``; the result records how Prometheus was read."""
+    collector = Collector(prom, spec.metrics, selector, window, step_s=step_s)
+    info: dict[str, Any] = {"prometheus": safe_url(prom.config.url), "auth": prom.config.auth_kind}
+    source_error = None
+    try:
+        info.update(dataclasses.asdict(collector.resolution()))
+    except PromUnreachable as exc:
+        source_error = str(exc)
+    except PromQueryError:
+        pass
+    evaluation = evaluate(spec, collector, source="prometheus", require_evidence=require_evidence,
+                          fail_on_warn=fail_on_warn, source_error=source_error, source_info=info)
+    evaluation.source_info["queries_run"] = prom.queries_run
+    return evaluation
+
+
 def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
     from loadgate.cli import tool_version
 
@@ -104,14 +126,13 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
     env.stderr.write(f"loadgate: grading {spec.path} over {window.seconds:g}s from {safe_url(config.url)}\n")
     prom = Prometheus(config)
     try:
-        evaluation = evaluate(spec, prom, window, selector, step_s=args.step, require_evidence=args.require_evidence,
-                              fail_on_warn=args.fail_on_warn)
+        evaluation = grade_prometheus(spec, prom, window, selector, step_s=args.step,
+                                      require_evidence=args.require_evidence, fail_on_warn=args.fail_on_warn)
     finally:
         prom.close()
     try:
         ctx = store(out_dir, evaluation, spec, window, selector=str(selector), generated_at=env.clock(),
                     tool_version=tool_version(),
-                    source_info={"prometheus": safe_url(config.url), "auth": config.auth_kind},
                     options={"fail_on_warn": args.fail_on_warn, "require_evidence": args.require_evidence,
                              "step": args.step})
     except OSError as exc:

@@ -1,48 +1,51 @@
-"""Run a spec against Prometheus for one window, and store the gate's record in a directory.
+"""Grade a spec from a source, and store the record (``verdict.json`` and everything beside it).
 
-``evaluate`` pulls each objective's SLI (``analysis.collect``), grades it (``slo.grade``) and
-decides the gate (``slo.gate``). A failing query costs only its objective (inconclusive); an
-unreachable Prometheus makes every objective, and the gate, inconclusive with one reason.
+``evaluate`` asks a collector for each objective's SLI and grades it. A collector is either
+``analysis.collect.Collector`` (Prometheus) or ``analysis.locust_source.ClientCollector`` (the
+load generator's own counts); both answer the same methods. With Prometheus, a failing query
+costs only its objective (inconclusive), and an unreachable Prometheus makes every objective,
+and the gate, inconclusive with one reason.
 
-``store`` writes ``series/``, ``verdict.json`` and, through ``reports.publish``, the report,
-the summary and the JUnit file, each atomically; it runs for every verdict, inconclusive too.
+``store`` writes ``series/``, ``verdict.json`` and, through ``reports.publish``, the report, the
+summary and the JUnit file, each atomically; it runs for every verdict, inconclusive too. When a
+second (client-side) evaluation is given, each objective carries its figure under ``client``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.collect import Collector, Resolution, Series, SLIData, Window
-from analysis.prom import Prometheus, PromQueryError, PromUnreachable
-from analysis.queries import Selector
+from analysis.prom import PromQueryError, PromUnreachable
+from analysis.sli import SLIData, Series, Window
 from reports.context import ReportContext
 from reports.publish import render_outputs, write_series
 from reports.write import write_json
 from slo import model
-from slo.document import build_document, objective_entry
+from slo.document import build_document, clean, objective_entry
 from slo.gate import GateResult, decide
 from slo.grade import INCONCLUSIVE, Verdict, grade, inconclusive
 from slo.model import Objective, Spec
 
 __all__ = ["Evaluation", "collect_objective", "evaluate", "store"]
 
+_SOURCE_NAMES = {"prometheus": "Prometheus", "locust": "the load generator's series"}
+
 
 @dataclass
 class Evaluation:
-    """The outcome of grading a spec: the gate result plus what each objective queried and charted."""
+    """The outcome of grading a spec: the gate result plus what each objective measured."""
 
     result: GateResult
     data: dict[str, SLIData] = field(default_factory=dict)
+    source: str = "prometheus"
     source_error: str | None = None
-    resolution: Resolution | None = None
-    queries_run: int = 0
+    source_info: dict[str, Any] = field(default_factory=dict)
 
 
-def collect_objective(collector: Collector, objective: Objective) -> SLIData:
-    """Run the queries one objective's kind needs."""
+def collect_objective(collector: Any, objective: Objective) -> SLIData:
+    """Ask the collector for what one objective's kind needs."""
     kind = objective.kind
     if kind == model.LATENCY:
         assert objective.quantile is not None
@@ -65,29 +68,25 @@ def collect_objective(collector: Collector, objective: Objective) -> SLIData:
     raise ValueError(f"unknown objective kind {kind!r}")
 
 
-def evaluate(spec: Spec, prom: Prometheus, window: Window, selector: Selector, *, step_s: int | None = None,
-             require_evidence: bool = False, fail_on_warn: bool = False) -> Evaluation:
-    """Grade every objective of ``spec`` over ``window``."""
-    collector = Collector(prom, spec.metrics, selector, window, step_s=step_s)
+def evaluate(spec: Spec, collector: Any, *, source: str = "prometheus", require_evidence: bool = False,
+             fail_on_warn: bool = False, source_error: str | None = None,
+             source_info: dict[str, Any] | None = None) -> Evaluation:
+    """Grade every objective of ``spec`` with ``collector``.
+
+    ``source_error`` marks the source as unusable from the start (every objective inconclusive).
+    """
     verdicts: list[Verdict] = []
     data: dict[str, SLIData] = {}
-    source_error: str | None = None
-    resolution: Resolution | None = None
-    try:
-        resolution = collector.resolution()
-    except PromUnreachable as exc:
-        source_error = str(exc)
-    except PromQueryError:
-        resolution = None
+    name = _SOURCE_NAMES.get(source, source)
     for objective in spec.objectives:
         if source_error:
-            verdicts.append(inconclusive(objective, f"Prometheus could not be queried: {source_error}"))
+            verdicts.append(inconclusive(objective, f"{name} could not be queried: {source_error}"))
             continue
         try:
             sli = collect_objective(collector, objective)
         except PromUnreachable as exc:
             source_error = str(exc)
-            verdicts.append(inconclusive(objective, f"Prometheus could not be queried: {source_error}"))
+            verdicts.append(inconclusive(objective, f"{name} could not be queried: {source_error}"))
             continue
         except PromQueryError as exc:
             verdicts.append(inconclusive(objective, str(exc), INCONCLUSIVE))
@@ -95,34 +94,45 @@ def evaluate(spec: Spec, prom: Prometheus, window: Window, selector: Selector, *
         data[objective.id] = sli
         verdicts.append(grade(objective, sli, require_evidence=require_evidence))
     result = decide(verdicts, fail_on_warn=fail_on_warn,
-                    source_error=f"Prometheus could not be queried: {source_error}" if source_error else None)
-    return Evaluation(result, data, source_error, resolution, prom.queries_run)
+                    source_error=f"{name} could not be queried: {source_error}" if source_error else None)
+    info = dict(source_info or {})
+    if source_error:
+        info["error"] = source_error
+    return Evaluation(result, data, source, source_error, info)
 
 
 def _series_dicts(series: list[Series]) -> list[dict[str, Any]]:
     return [{"name": s.name, "unit": s.unit, "points": [list(p) for p in s.points]} for s in series]
 
 
+def _client_entry(verdict: Verdict) -> dict[str, Any]:
+    entry = objective_entry(verdict)
+    return {k: entry[k] for k in ("status", "measured", "unit", "events", "reason", "evidence", "detail")}
+
+
 def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, selector: str, generated_at: float,
-          tool_version: str, source_info: dict[str, Any], options: dict[str, Any]) -> ReportContext:
-    """Write the gate's record and outputs into ``out_dir``; returns the report's view model."""
+          tool_version: str, options: dict[str, Any], client: Evaluation | None = None,
+          run: dict[str, Any] | None = None) -> ReportContext:
+    """Write the record and outputs into ``out_dir``; returns the report's view model."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    client_verdicts = {v.objective.id: v for v in client.result.verdicts} if client else {}
     entries = []
     for verdict in evaluation.result.verdicts:
-        sli = evaluation.data.get(verdict.objective.id)
-        series_file = None
-        if sli is not None and sli.series:
-            series_file = write_series(out_dir, verdict.objective.id, _series_dicts(sli.series), window.start,
-                                       window.end)
-        entries.append(objective_entry(verdict, queries=sli.queries if sli else None, series_file=series_file))
-    info = dict(source_info)
-    if evaluation.resolution is not None:
-        info.update(dataclasses.asdict(evaluation.resolution))
-    info["queries_run"] = evaluation.queries_run
-    if evaluation.source_error:
-        info["error"] = evaluation.source_error
-    doc = build_document(evaluation.result, spec, start=window.start, end=window.end, source="prometheus",
+        oid = verdict.objective.id
+        sli = evaluation.data.get(oid)
+        series = list(sli.series) if sli else []
+        client_sli = client.data.get(oid) if client else None
+        if client_sli is not None and client is not evaluation:
+            series += [Series(f"{s.name} [client]", s.unit, s.points) for s in client_sli.series]
+        series_file = write_series(out_dir, oid, _series_dicts(series), window.start, window.end) if series else None
+        entry = objective_entry(verdict, queries=sli.queries if sli else None, series_file=series_file)
+        if oid in client_verdicts and client is not evaluation:
+            entry["client"] = _client_entry(client_verdicts[oid])
+        entries.append(entry)
+    doc = build_document(evaluation.result, spec, start=window.start, end=window.end, source=evaluation.source,
                          selector=selector, generated_at=generated_at, tool_version=tool_version,
-                         source_info=info, options=options, objectives=entries)
+                         source_info=evaluation.source_info, options=options, objectives=entries)
+    if run is not None:
+        doc["run"] = clean(run)
     write_json(out_dir / "verdict.json", doc)
     return render_outputs(out_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -51,13 +52,23 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout_s
     raise ProcessError(f"{url} was not ready after {timeout_s:g}s; see {log_path}")
 
 
-def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """SIGTERM the process group, then SIGKILL it if it has not exited in ``timeout_s``."""
-    if proc.poll() is not None:
-        return
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     try:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout_s)
+        os.killpg(proc.pid, sig)  # start() made the child a group leader: this reaches its children too
+    except ProcessLookupError:
+        pass
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM the process group, then SIGKILL it if it has not exited in ``timeout_s``.
+
+    The whole group is signalled even when the leader already exited, so no child is orphaned.
+    """
+    if proc.poll() is None:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=timeout_s)
+    _signal_group(proc, signal.SIGKILL)

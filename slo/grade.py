@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.collect import BURN_WINDOW_S, SLIData
+from analysis.sli import BURN_WINDOW_S, SLIData
 from analysis.sli import Evidence, close, evidence
 from slo import model
 from slo.model import Objective, Target, unit_of

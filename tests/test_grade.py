@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from analysis.collect import SLIData
+from analysis.sli import SLIData
 from analysis.sli import histogram_from_buckets
 from slo.gate import decide
 from slo.grade import grade, inconclusive, meets

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.collect import SLIData
+from analysis.sli import SLIData
 from analysis.sli import histogram_from_buckets
 from reports.context import build_context
 from reports.publish import render_outputs, write_series

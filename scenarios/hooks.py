@@ -1,0 +1,242 @@
+"""Wiring into Locust's own hooks: options, the load shape, client metrics and precise percentiles.
+
+``install()`` is called once by ``locustfile.py``. It:
+
+* adds loadgate's options (``--lg-*``) through ``events.init_command_line_parser``, so plain
+  ``locust -f locustfile.py`` (web UI, ``--headless``, ``--processes``, master/worker) takes them;
+* replaces Locust's response-time rounding (up to 4.8 % off near 500 ms) with 3 significant
+  digits (at most 0.5 % off), so client percentiles shown to users are within 1 %;
+* counts every request in a ``ClientStats`` (tier from the user's context, result, status,
+  ``X-Cache``); workers send their counts to the master with Locust's periodic report, so the
+  master's totals are exact in distributed mode;
+* on the master (or the single local process) exposes the totals as ``loadgate_*`` series for
+  Prometheus (``--lg-metrics-port``) and appends a cumulative snapshot to a JSON-lines file
+  every second (``--lg-series-file``), the client-side source when no Prometheus is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import gevent
+import locust.stats
+from locust import LoadTestShape, events
+from locust.runners import MasterRunner, WorkerRunner
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from scenarios.clientstats import BUCKETS, ClientStats
+from scenarios.shapes import SHAPES, ShapeSpec, target_rate
+from scenarios.traffic import DEFAULT_MIX, parse_mix, plan_users
+from scenarios.users import USER_CLASSES
+
+__all__ = ["install", "precise_bucket", "LoadGateShape", "STATE"]
+
+_MIX_TEXT = ",".join(f"{tier}={share * 100:g}" for tier, share in DEFAULT_MIX.items())
+
+
+class _State:
+    """Per-process state: the counts, and the last target the shape asked for."""
+
+    def __init__(self) -> None:
+        self.stats = ClientStats()
+        self.target_rate = 0.0
+        self.series_path: Path | None = None
+        self.environment: Any = None
+
+
+STATE = _State()
+
+
+def precise_bucket(response_time: float) -> float:
+    """Round a response time (ms) to 3 significant digits: at most 0.5 % relative error."""
+    if response_time <= 0:
+        return 0
+    digits = 2 - int(math.floor(math.log10(response_time)))
+    value = round(response_time, digits)
+    return int(value) if digits <= 0 else value
+
+
+def _add_options(parser: Any) -> None:
+    group = parser.add_argument_group("loadgate", "Options added by loadgate's scenarios")
+    group.add_argument("--lg-shape", choices=sorted(SHAPES), default="ramp", help="load shape")
+    group.add_argument("--lg-rate", type=float, default=200.0, help="target requests per second at peak")
+    group.add_argument("--lg-duration", type=float, default=60.0, help="seconds the shape runs")
+    group.add_argument("--lg-rampup", type=float, default=10.0, help="seconds of ramp-up (not graded)")
+    group.add_argument("--lg-mix", default=_MIX_TEXT, help="share of traffic per tier")
+    group.add_argument("--lg-pace", type=float, default=0.8, help="in-limit users' pace, share of their limit")
+    group.add_argument("--lg-over-limit", type=float, default=0.0,
+                       help="fraction of each tier's users at 150 %% of the limit")
+    group.add_argument("--lg-keys", type=int, default=10_000, help="user ids read (Zipf key space)")
+    group.add_argument("--lg-zipf-s", type=float, default=1.2, help="Zipf exponent of id popularity")
+    group.add_argument("--lg-seed", type=int, default=1, help="seed for reproducible traffic")
+    group.add_argument("--lg-metrics-port", type=int, default=0,
+                       help="expose loadgate_* series on 127.0.0.1:PORT (master or local process)")
+    group.add_argument("--lg-series-file", default="", help="append client snapshots (JSON lines) here")
+
+
+def _on_request(request_type: str, name: str, response_time: float, response_length: int, response: Any = None,
+                context: dict[str, Any] | None = None, exception: Any = None, **_: Any) -> None:
+    code = int(getattr(response, "status_code", 0) or 0)
+    if code == 429 and exception is None:
+        result = "rate_limited"
+    elif exception is not None:
+        result = "failure"
+    else:
+        result = "ok"
+    tier = (context or {}).get("tier", "none")
+    if (context or {}).get("over_limit"):
+        tier += "_over_limit"
+    cache = None
+    if response is not None and code == 200 and name == "/api/users/{id}":
+        cache = response.headers.get("X-Cache")
+    STATE.stats.record(name, tier, result, code, response_time / 1000.0, cache)
+
+
+def _report_to_master(client_id: str, data: dict[str, Any]) -> None:
+    data["loadgate"] = STATE.stats.drain()
+
+
+def _worker_report(client_id: str, data: dict[str, Any]) -> None:
+    if "loadgate" in data:
+        STATE.stats.merge(data["loadgate"])
+
+
+class _Exporter:
+    """``loadgate_*`` series from the master's totals, for Prometheus to scrape."""
+
+    def collect(self) -> Iterator[Any]:
+        snap = STATE.stats.snapshot()
+        responses = CounterMetricFamily("loadgate_responses", "Responses seen by the load generator",
+                                        labels=("endpoint", "tier", "result", "code"))
+        for endpoint, tier, result, code, count in snap["responses"]:
+            responses.add_metric((endpoint, tier, result, code), count)
+        yield responses
+        hist = HistogramMetricFamily("loadgate_request_duration_seconds", "Client-side response time",
+                                     labels=("endpoint", "tier"))
+        for endpoint, tier, counts, total in snap["latency"]:
+            bounds = [str(b) for b in BUCKETS] + ["+Inf"]
+            hist.add_metric((endpoint, tier), list(zip(bounds, [float(c) for c in counts])), total)
+        yield hist
+        for key in ("hit", "miss"):
+            family = CounterMetricFamily(f"loadgate_cache_{'hits' if key == 'hit' else 'misses'}",
+                                         f"X-Cache: {key.upper()} answers seen by the load generator")
+            family.add_metric((), STATE.stats.cache[key])
+            yield family
+        users = GaugeMetricFamily("loadgate_users", "Running users per user class", labels=("user_class",))
+        runner = STATE.environment.runner if STATE.environment else None
+        for name, count in sorted((getattr(runner, "user_classes_count", None) or {}).items()):
+            users.add_metric((name,), count)
+        yield users
+        yield GaugeMetricFamily("loadgate_target_rate", "Requests per second the shape asks for",
+                                value=STATE.target_rate)
+
+
+def _snapshot_line() -> str:
+    runner = STATE.environment.runner if STATE.environment else None
+    line = {"t": time.time(), "target_rate": STATE.target_rate,
+            "users": dict(getattr(runner, "user_classes_count", None) or {}),
+            "workers": len(getattr(runner, "clients", {}) or {}) if isinstance(runner, MasterRunner) else 1,
+            **STATE.stats.snapshot()}
+    return json.dumps(line, separators=(",", ":"))
+
+
+def _write_snapshot() -> None:
+    if STATE.series_path is not None:
+        with STATE.series_path.open("a", encoding="utf-8") as handle:
+            handle.write(_snapshot_line() + "\n")
+
+
+def _series_loop() -> None:
+    while True:
+        gevent.sleep(1.0)
+        _write_snapshot()
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    STATE.environment = environment
+    options = environment.parsed_options
+    if options is None:
+        return
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    if getattr(options, "lg_metrics_port", 0):
+        registry = CollectorRegistry()
+        registry.register(_Exporter())  # type: ignore[arg-type]
+        start_http_server(options.lg_metrics_port, addr="127.0.0.1", registry=registry)
+    if getattr(options, "lg_series_file", ""):
+        STATE.series_path = Path(options.lg_series_file)
+        STATE.series_path.parent.mkdir(parents=True, exist_ok=True)
+        gevent.spawn(_series_loop)
+
+
+def _write_event(name: str) -> None:
+    if STATE.series_path is not None:
+        with STATE.series_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"event": name, "t": time.time()}) + "\n")
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        _write_event("test_start")
+    options = environment.parsed_options
+    index = max(0, getattr(environment.runner, "worker_index", 0) or 0)
+    random.seed((getattr(options, "lg_seed", 1) if options else 1) * 31 + index)
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    STATE.target_rate = 0.0
+    if not isinstance(environment.runner, WorkerRunner):
+        _write_event("test_stop")
+        _write_snapshot()
+
+
+def _on_quit(environment: Any, **_: Any) -> None:
+    _write_snapshot()  # the last line holds the final totals, workers' last reports included
+
+
+class LoadGateShape(LoadTestShape):
+    """Drives the user count from the chosen shape's target rate and the per-tier pacing."""
+
+    def tick(self) -> tuple[int, float, list[type]] | None:
+        options = self.runner.environment.parsed_options  # type: ignore[union-attr]
+        spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)
+        rate = target_rate(options.lg_shape, self.get_run_time(), spec)
+        if rate is None:
+            return None
+        STATE.target_rate = rate
+        mix = parse_mix(options.lg_mix)
+        plans = plan_users(max(rate, 1e-9), mix, options.lg_pace, options.lg_over_limit)
+        peak = plan_users(options.lg_rate, mix, options.lg_pace, options.lg_over_limit)
+        classes = []
+        for plan in peak:
+            # Weights from the peak plan: the mix is fixed, so the proportions hold at every rate,
+            # and Locust bakes the weights in when the class list first changes.
+            cls = USER_CLASSES[(plan.tier, plan.over_limit)]
+            cls.weight = max(1, round(plan.users * 100))
+            classes.append(cls)
+        users = max(1, round(sum(p.users for p in plans))) if rate > 0 else 0
+        peak_users = sum(p.users for p in peak)
+        spawn_rate = max(1.0, peak_users / options.lg_rampup) if options.lg_rampup > 0 else max(1.0, peak_users)
+        return users, spawn_rate, classes
+
+
+def install() -> None:
+    """Register every hook once (``locustfile.py`` calls this at import)."""
+    if getattr(install, "done", False):
+        return
+    locust.stats.bucket_response_time = precise_bucket  # type: ignore[assignment]
+    events.init_command_line_parser.add_listener(_add_options)
+    events.init.add_listener(_on_init)
+    events.request.add_listener(_on_request)
+    events.report_to_master.add_listener(_report_to_master)
+    events.worker_report.add_listener(_worker_report)
+    events.test_start.add_listener(_on_test_start)
+    events.test_stop.add_listener(_on_test_stop)
+    events.quitting.add_listener(_on_quit)
+    install.done = True  # type: ignore[attr-defined]

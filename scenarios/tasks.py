@@ -1,0 +1,117 @@
+"""The three things API users do, each one request with its response checked.
+
+A failed check is a Locust failure with a short reason. A 429 is expected (a success) for an
+over-limit user and a failure for an in-limit one.
+
+* ``cached_read``: ``GET /api/users/{id}`` with a Zipf-popular id; revalidates a known ETag now
+  and then (304 expected), checks the id, ``X-Cache`` and gzip.
+* ``next_page``: one page of a cursor walk over ``/api/items`` (limit 50); the walk checks page
+  sizes, and that ids continue without gaps or duplicates; it restarts after a few pages.
+* ``batch``: ``POST /api/batch`` with 1 to 100 operations; every result must succeed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PAGE_LIMIT", "WALK_PAGES", "REVALIDATE", "cached_read", "next_page", "batch"]
+
+PAGE_LIMIT = 50
+WALK_PAGES = 5
+REVALIDATE = 0.3
+USERS_PATH = "/api/users/{id}"
+
+
+def _rate_limited(user: Any, response: Any) -> bool:
+    """Handle a 429; True when the response was one."""
+    if response.status_code != 429:
+        return False
+    if user.over_limit:
+        response.success()
+    else:
+        response.failure(f"429 for an in-limit {user.tier} user")
+    return True
+
+
+def cached_read(user: Any) -> None:
+    uid = user.zipf.draw()
+    headers = {"X-API-Key": user.key, "Accept-Encoding": "gzip"}
+    etag = user.etags.get(uid)
+    conditional = etag is not None and user.rng.random() < REVALIDATE
+    if conditional:
+        headers["If-None-Match"] = etag
+    with user.client.get(f"/api/users/{uid}", headers=headers, name=USERS_PATH, catch_response=True) as r:
+        if _rate_limited(user, r):
+            return
+        if conditional:
+            if r.status_code != 304:
+                r.failure(f"expected 304 for a matching ETag, got {r.status_code}")
+            return
+        if r.status_code != 200:
+            r.failure(f"HTTP {r.status_code}")
+            return
+        try:
+            body = r.json()
+        except ValueError:
+            r.failure("the body is not JSON")
+            return
+        if body.get("id") != uid:
+            r.failure(f"asked for user {uid}, got {body.get('id')!r}")
+        elif r.headers.get("X-Cache") not in ("HIT", "MISS"):
+            r.failure("no X-Cache header")
+        elif r.headers.get("Content-Encoding") != "gzip":
+            r.failure("the profile was not gzipped")
+        elif not r.headers.get("ETag"):
+            r.failure("no ETag header")
+        else:
+            user.etags[uid] = r.headers["ETag"]
+
+
+def next_page(user: Any) -> None:
+    walk = user.walk or {"cursor": None, "next_id": 1, "pages": 0}
+    user.walk = None  # a failed page restarts the walk
+    url = f"/api/items?limit={PAGE_LIMIT}" + (f"&cursor={walk['cursor']}" if walk["cursor"] else "")
+    with user.client.get(url, headers={"X-API-Key": user.key}, name="/api/items", catch_response=True) as r:
+        if _rate_limited(user, r):
+            user.walk = walk if walk["cursor"] else None
+            return
+        if r.status_code != 200:
+            r.failure(f"HTTP {r.status_code}")
+            return
+        try:
+            body = r.json()
+            ids = [item["id"] for item in body["items"]]
+            cursor = body["next_cursor"]
+        except (ValueError, KeyError, TypeError):
+            r.failure("malformed page")
+            return
+        expected = list(range(walk["next_id"], walk["next_id"] + len(ids)))
+        if ids != expected:
+            r.failure(f"page does not continue the walk at id {walk['next_id']} (gap or duplicate)")
+        elif cursor is not None and len(ids) != PAGE_LIMIT:
+            r.failure(f"a page before the last has {len(ids)} items, not {PAGE_LIMIT}")
+        elif cursor is not None and walk["pages"] + 1 < WALK_PAGES:
+            user.walk = {"cursor": cursor, "next_id": walk["next_id"] + len(ids), "pages": walk["pages"] + 1}
+
+
+def batch(user: Any) -> None:
+    n = user.rng.randint(1, 100)
+    ops = [{"op": "get_user", "id": user.zipf.draw()} if user.rng.random() < 0.5 else
+           {"op": "get_item", "id": user.rng.randint(1, 10_000)} for _ in range(n)]
+    with user.client.post("/api/batch", json={"operations": ops}, headers={"X-API-Key": user.key},
+                          name="/api/batch", catch_response=True) as r:
+        if _rate_limited(user, r):
+            return
+        if r.status_code != 200:
+            r.failure(f"HTTP {r.status_code}")
+            return
+        try:
+            body = r.json()
+            results = body["results"]
+        except (ValueError, KeyError, TypeError):
+            r.failure("malformed batch answer")
+            return
+        if len(results) != n:
+            r.failure(f"sent {n} operations, got {len(results)} results")
+        elif body.get("succeeded") != n:
+            r.failure(f"{n - int(body.get('succeeded') or 0)} of {n} operations failed")

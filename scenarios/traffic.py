@@ -1,0 +1,101 @@
+"""Who sends traffic and what they ask for: tiers, the tier mix, pacing and key popularity. Pure.
+
+* Each tier has a published limit (requests per minute per API key). A well-behaved user paces
+  itself at ``pace`` (80 % by default) of its tier's limit; an over-limit user at 150 %.
+* The tier mix is a share of *traffic* per tier, so the number of users per tier follows from
+  the target rate: ``users = rate * share / per-user rate``.
+* Cached reads draw user ids from a Zipf popularity (exponent ``s`` over ``keys`` ids), so a
+  few hot profiles dominate, as in real traffic, and the cache-hit objective means something.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass
+from itertools import accumulate
+
+__all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "parse_mix", "TierPlan", "plan_users",
+           "Zipf"]
+
+#: Requests per minute per API key, as the API publishes them.
+TIER_LIMITS = {"free": 10, "basic": 50, "pro": 200, "enterprise": 1000}
+TIERS = tuple(TIER_LIMITS)
+#: Share of traffic per tier.
+DEFAULT_MIX = {"free": 0.1, "basic": 0.2, "pro": 0.3, "enterprise": 0.4}
+OVER_LIMIT_PACE = 1.5
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """Parse ``free=10,basic=20,pro=30,enterprise=40`` (any positive weights) into shares summing to 1."""
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in TIER_LIMITS:
+            raise ValueError(f"unknown tier {name!r} in the mix; tiers are {', '.join(TIERS)}")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"tier {name!r} needs a number, as in {name}=25") from None
+        if weight < 0:
+            raise ValueError(f"tier {name!r} has a negative share")
+        weights[name] = weight
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("the tier mix needs at least one tier with a positive share")
+    return {tier: weights.get(tier, 0.0) / total for tier in TIERS}
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    """Users of one tier and kind: how many, and how fast each one sends (requests per second)."""
+
+    tier: str
+    over_limit: bool
+    users: float
+    per_user_rate: float
+
+    @property
+    def rate(self) -> float:
+        return self.users * self.per_user_rate
+
+
+def plan_users(rate: float, mix: dict[str, float], pace: float = 0.8,
+               over_limit_fraction: float = 0.0) -> list[TierPlan]:
+    """Users per tier for a target rate (requests per second).
+
+    ``over_limit_fraction`` of each tier's users run at 150 % of the limit instead; the
+    in-limit users are then fewer, so the total rate stays at ``rate``.
+    """
+    plans: list[TierPlan] = []
+    for tier in TIERS:
+        share = mix.get(tier, 0.0)
+        if share <= 0:
+            continue
+        limit_per_s = TIER_LIMITS[tier] / 60.0
+        paced, over = pace * limit_per_s, OVER_LIMIT_PACE * limit_per_s
+        tier_rate = rate * share
+        # users * ((1 - f) * paced + f * over) = tier_rate
+        users = tier_rate / ((1 - over_limit_fraction) * paced + over_limit_fraction * over)
+        plans.append(TierPlan(tier, False, users * (1 - over_limit_fraction), paced))
+        if over_limit_fraction > 0:
+            plans.append(TierPlan(tier, True, users * over_limit_fraction, over))
+    return plans
+
+
+class Zipf:
+    """Draw ids 1..keys with probability proportional to ``1 / rank ** s``, from a seeded RNG."""
+
+    def __init__(self, keys: int = 10_000, s: float = 1.2, seed: int = 1):
+        if keys < 1 or s <= 0:
+            raise ValueError("a Zipf popularity needs keys >= 1 and an exponent above 0")
+        self.keys = keys
+        self._cdf = list(accumulate(1.0 / (rank ** s) for rank in range(1, keys + 1)))
+        self._rng = random.Random(seed)
+
+    def draw(self) -> int:
+        """One id; id 1 is the most popular."""
+        return bisect.bisect_left(self._cdf, self._rng.random() * self._cdf[-1]) + 1

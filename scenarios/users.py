@@ -1,0 +1,81 @@
+"""One Locust ``FastHttpUser`` per tier (and an over-limit twin per tier), each with its own API key.
+
+Users pace themselves with ``constant_throughput``: an in-limit user at ``--lg-pace`` (80 %) of
+its tier's limit, an over-limit user at 150 %. Each request is one task, so the pace is a pace of
+requests and the API's per-key limit applies directly. Keys are unique across processes:
+``<tier>-<worker index><user number>``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+from locust import FastHttpUser, task
+from locust.user.wait_time import constant_throughput
+
+from scenarios import tasks
+from scenarios.traffic import OVER_LIMIT_PACE, TIER_LIMITS, TIERS, Zipf
+
+__all__ = ["TierUser", "USER_CLASSES", "user_class"]
+
+_numbers = itertools.count(1)
+
+
+class TierUser(FastHttpUser):
+    """A user of one tier; concrete classes set ``tier`` and ``over_limit``."""
+
+    abstract = True
+    tier = "free"
+    over_limit = False
+    # Connection errors are counted as failures, not raised into the task.
+    network_timeout = 30.0
+    connection_timeout = 10.0
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
+        number = next(_numbers) + (500_000 if self.over_limit else 0)
+        self.key = f"{self.tier}-{index * 1_000_000 + number}"
+        seed = getattr(options, "lg_seed", 1) * 1_000_003 + index * 7919 + number
+        self.rng = random.Random(seed)
+        self.zipf = Zipf(getattr(options, "lg_keys", 10_000), getattr(options, "lg_zipf_s", 1.2), seed)
+        pace = OVER_LIMIT_PACE if self.over_limit else getattr(options, "lg_pace", 0.8)
+        self._pacer = constant_throughput(pace * TIER_LIMITS[self.tier] / 60.0)
+        self.etags: dict[int, str] = {}
+        self.walk: dict[str, Any] | None = None
+
+    def wait_time(self) -> float:  # type: ignore[override]
+        return self._pacer(self)
+
+    def context(self) -> dict[str, Any]:
+        """Sent with every request event, so client metrics know the tier."""
+        return {"tier": self.tier, "over_limit": self.over_limit}
+
+    @task(7)
+    def cached_read(self) -> None:
+        tasks.cached_read(self)
+
+    @task(2)
+    def paginated_walk(self) -> None:
+        tasks.next_page(self)
+
+    @task(1)
+    def batch(self) -> None:
+        tasks.batch(self)
+
+
+def _make(tier: str, over_limit: bool) -> type[TierUser]:
+    name = f"{tier.capitalize()}{'OverLimit' if over_limit else ''}User"
+    return type(name, (TierUser,), {"tier": tier, "over_limit": over_limit, "abstract": False,
+                                    "__module__": __name__})
+
+
+#: (tier, over_limit) -> user class.
+USER_CLASSES: dict[tuple[str, bool], type[TierUser]] = {
+    (tier, over): _make(tier, over) for tier in TIERS for over in (False, True)}
+
+
+def user_class(tier: str, over_limit: bool) -> type[TierUser]:
+    return USER_CLASSES[(tier, over_limit)]
