@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test venv prometheus bench clean
 
 demo: venv prometheus
-	$(PY) -m loadgate.sample_demo
+	$(PY) -m loadgate demo
 
 test: venv prometheus
 	$(PY) -m pytest

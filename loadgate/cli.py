@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence, TextIO
 
-from loadgate import cmd_gate, cmd_report, cmd_validate
+from loadgate import cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate
 from loadgate.errors import UserError
 
 __all__ = ["Env", "main", "entry_point", "tool_version"]
@@ -60,7 +60,9 @@ class _Exit(Exception):
 _COMMANDS = {
     "validate": (cmd_validate, "check SLO spec files and print their objectives"),
     "gate": (cmd_gate, "grade a Prometheus window against a spec; exit 0 pass, 1 fail, 3 inconclusive"),
-    "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate directory"),
+    "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate or run directory"),
+    "run": (cmd_run, "load-test a service with Locust and grade it; exit codes as gate"),
+    "demo": (cmd_demo, "load-test the bundled demo API on this machine and grade it"),
 }
 
 

@@ -1,0 +1,59 @@
+"""``loadgate demo``: the demo API, a local Prometheus and a graded load test, on this machine.
+
+Starts ``python -m demo_api`` on a free 127.0.0.1 port (with any fault flags), then runs the
+load test of ``loadgate run`` against it with ``--start-prometheus`` (unless ``--no-prometheus``,
+or Prometheus is not installed: then the load generator's own counts are graded), graded
+against ``slo/targets/local.yaml``. A healthy demo passes; ``--slow-fraction 0.05 --slow-ms 800``
+fails P99 latency; ``--error-fraction 0.01`` fails the error rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loadgate import procs
+from loadgate.cmd_run import _fraction, _non_negative, add_load_arguments, finish, plan_from_args
+from loadgate.errors import UserError
+from loadgate.promserver import binaries
+
+__all__ = ["add_arguments", "run", "LOCAL_SPEC"]
+
+LOCAL_SPEC = "slo/targets/local.yaml"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_load_arguments(parser, rate=200.0, duration=60.0, spec=LOCAL_SPEC)
+    parser.add_argument("--no-prometheus", action="store_true", help="grade from the load generator's side only")
+    faults = parser.add_argument_group("faults injected into the demo API")
+    faults.add_argument("--slow-fraction", type=_fraction, default=0.0, metavar="F", help="fraction of requests delayed")
+    faults.add_argument("--slow-ms", type=_non_negative, default=0.0, metavar="MS", help="delay of a slow request")
+    faults.add_argument("--error-fraction", type=_fraction, default=0.0, metavar="F", help="fraction answered 503")
+    faults.add_argument("--cache-ttl", type=_non_negative, default=300.0, metavar="S", help="0 disables the cache")
+
+
+def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+    start_prometheus = not args.no_prometheus
+    if start_prometheus and binaries() is None:
+        env.stderr.write("loadgate: Prometheus is not installed, so the demo grades from the load generator's "
+                         "side (install Debian's prometheus package for server-side figures)\n")
+        start_prometheus = False
+    faults = {"slow_fraction": args.slow_fraction, "slow_ms": args.slow_ms, "error_fraction": args.error_fraction,
+              "cache_ttl_s": args.cache_ttl}
+    port = procs.free_port()
+    plan = plan_from_args(args, f"http://127.0.0.1:{port}", "demo", env.clock(), start_prometheus=start_prometheus,
+                          extra={"demo_api": faults})
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "demo_api", "--port", str(port), "--seed", str(args.seed),
+            "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
+            "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}"]
+    api = procs.start(argv, plan.out_dir / "demo_api.log")
+    try:
+        try:
+            procs.wait_http(f"{plan.host}/healthz", api, plan.out_dir / "demo_api.log")
+        except procs.ProcessError as exc:
+            raise UserError(f"the demo API did not start: {exc}", 3) from None
+        env.stderr.write(f"loadgate: demo API on {plan.host} (faults: {faults})\n")
+        return finish(plan, env)
+    finally:
+        procs.stop(api)

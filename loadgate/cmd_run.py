@@ -1,0 +1,140 @@
+"""``loadgate run``: a load test of a service, graded against an SLO spec.
+
+    loadgate run --host URL [--spec FILE] [--shape ramp|step|spike|soak] [--rate R]
+                 [--duration S] [--rampup S] [--processes N]
+                 [--prometheus URL | --start-prometheus] [--selector M] [--seed N] [--out DIR]
+
+Locust runs headless as a subprocess. With ``--start-prometheus`` a local Prometheus scrapes the
+service and the load generator every second; with ``--prometheus URL`` an existing one is used
+(pass ``--selector`` to pick the service's series); with neither, the load generator's own
+counts are the source. The steady state (after the ramp-up) is graded; exit codes are the gate's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from loadgate.errors import UserError
+from loadgate.promserver import INSTALL_HINT, binaries
+from loadgate.run import RunPlan, execute
+from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from loadgate.table import print_table
+from scenarios.shapes import SHAPES
+from scenarios.traffic import parse_mix
+
+__all__ = ["add_arguments", "add_load_arguments", "run", "out_dir_for", "plan_from_args"]
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration: float, spec: str) -> None:
+    """Options shared by ``run`` and ``demo``."""
+    parser.add_argument("--spec", default=spec, metavar="FILE", help=f"SLO spec (default {spec})")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="ramp", help="load shape (default ramp)")
+    parser.add_argument("--rate", type=_positive, default=rate, metavar="R",
+                        help=f"target requests per second at peak (default {rate:g})")
+    parser.add_argument("--duration", type=_positive, default=duration, metavar="S",
+                        help=f"seconds of load (default {duration:g})")
+    parser.add_argument("--rampup", type=_non_negative, default=10.0, metavar="S",
+                        help="seconds of ramp-up, not graded (default 10)")
+    parser.add_argument("--processes", type=int, default=1, metavar="N",
+                        help="Locust worker processes on this machine (default 1)")
+    parser.add_argument("--mix", metavar="TIERS", help="share of traffic per tier, e.g. free=10,basic=20,pro=30,"
+                                                       "enterprise=40")
+    parser.add_argument("--over-limit", type=_fraction, default=0.0, metavar="F",
+                        help="fraction of each tier's users sending at 150 %% of their limit")
+    parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
+    parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")
+    parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
+    parser.add_argument("--require-evidence", action="store_true",
+                        help="a pass the sample size cannot demonstrate is inconclusive")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", required=True, metavar="URL", help="base URL of the service under test")
+    add_load_arguments(parser, rate=200.0, duration=60.0, spec=DEFAULT_SPEC)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--prometheus", metavar="URL", help="grade from this Prometheus")
+    source.add_argument("--start-prometheus", action="store_true",
+                        help="start a local Prometheus that scrapes the host and the load generator")
+    parser.add_argument("--selector", default="", metavar="MATCHERS", help="label matchers for the service's series")
+
+
+def out_dir_for(command: str, now: float, base: Path = Path("runs")) -> Path:
+    """``runs/20260101T001500Z-run``, made unique with ``-2``, ``-3``..."""
+    stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    candidate, n = base / f"{stamp}-{command}", 2
+    while candidate.exists():
+        candidate, n = base / f"{stamp}-{command}-{n}", n + 1
+    return candidate
+
+
+def plan_from_args(args: argparse.Namespace, host: str, command: str, now: float, **extra: Any) -> RunPlan:
+    """Check the shared options and build the plan."""
+    if args.rampup >= args.duration:
+        raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
+    if not 1 <= args.processes <= 64:
+        raise UserError("--processes must be between 1 and 64")
+    if args.mix:
+        try:
+            parse_mix(args.mix)
+        except ValueError as exc:
+            raise UserError(f"--mix: {exc}") from None
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
+    spec = load_spec_or_fail(args.spec)
+    return RunPlan(host=host.rstrip("/"), spec=spec, out_dir=Path(args.out) if args.out else out_dir_for(command, now),
+                   shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
+                   processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit,
+                   fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
+                   command=["loadgate", *sys.argv[1:]], **extra)
+
+
+def finish(plan: RunPlan, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+    """Execute the plan and print the table; returns the gate's exit code."""
+    from loadgate.cli import tool_version
+
+    code, ctx = execute(plan, env.stdout, env.stderr, tool_version())
+    print_table(ctx, env.stdout)
+    env.stderr.write(f"loadgate: report {plan.out_dir / 'report.html'}\n")
+    return code
+
+
+def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+    plan = plan_from_args(args, args.host, "run", env.clock(), prometheus_url=args.prometheus,
+                          start_prometheus=args.start_prometheus, selector=args.selector)
+    if plan.start_prometheus and binaries() is None:
+        raise UserError(f"--start-prometheus: Prometheus is not installed; {INSTALL_HINT}")
+    return finish(plan, env)

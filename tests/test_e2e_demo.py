@@ -1,0 +1,114 @@
+"""End to end through real processes on 127.0.0.1: the demo API, Locust, Prometheus, the gate.
+
+Each test runs ``python -m loadgate demo`` as a user would, for 20 to 30 seconds, and reads
+the run directory it leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadgate.promserver import INSTALL_HINT, binaries
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _prometheus_installed(request: pytest.FixtureRequest) -> None:
+    if "no_prometheus" in request.keywords:
+        return
+    if binaries() is None:
+        import os
+
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and Prometheus is not installed; {INSTALL_HINT}", pytrace=False)
+        pytest.skip(f"Prometheus is not installed; {INSTALL_HINT}")
+
+
+def demo(tmp_path: Path, *args: str, duration: int = 25, rampup: int = 5) -> tuple[subprocess.CompletedProcess[str],
+                                                                                    dict[str, Any], dict[str, Any]]:
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", str(duration), "--rampup",
+                           str(rampup), "--out", str(out), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=duration + 120)
+    assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
+    return proc, json.loads((out / "verdict.json").read_text()), json.loads((out / "run.json").read_text())
+
+
+def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {o["id"]: o for o in doc["objectives"]}
+
+
+def test_a_healthy_demo_passes_all_six_objectives_measured_from_prometheus(tmp_path):
+    proc, doc, run = demo(tmp_path, duration=30)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert doc["source"] == "prometheus" and doc["selector"] == 'job="service"'
+    objectives = by_id(doc)
+    assert set(objectives) == {"p50_latency", "p99_latency", "error_rate", "throughput", "cache_hit_rate",
+                               "availability"}
+    for oid, entry in objectives.items():
+        assert entry["status"] == "pass", (oid, entry["reason"])
+        assert entry["measured"] is not None and entry["events"], oid
+        assert entry["client"]["measured"] is not None, oid  # the client-side figure beside it
+    window = run["window"]
+    assert window["start_unix"] >= run["test_started_unix"] + 5  # the ramp-up is not graded
+    # In steady state the achieved rate is within 10 % of the 200 req/s target.
+    assert objectives["throughput"]["measured"] == pytest.approx(200, rel=0.10)
+    for name in ("report.html", "summary.md", "junit.xml", "locust.json", "client_series.jsonl"):
+        assert (tmp_path / "demo" / name).is_file(), name
+    assert run["schema_version"] == 1 and run["workers"] == 1 and run["requests"] > 0
+    assert "PASS" in proc.stdout
+
+
+def test_injected_slowness_fails_p99_latency_with_exit_1(tmp_path):
+    proc, doc, _ = demo(tmp_path, "--slow-fraction", "0.05", "--slow-ms", "800")
+    objectives = by_id(doc)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert objectives["p99_latency"]["status"] == "fail"
+    assert objectives["p50_latency"]["status"] == "pass"
+    assert objectives["error_rate"]["status"] == "pass"
+
+
+def test_injected_errors_fail_the_error_rate_with_exit_1(tmp_path):
+    proc, doc, _ = demo(tmp_path, "--error-fraction", "0.01")
+    objectives = by_id(doc)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert objectives["error_rate"]["status"] == "fail"
+    assert objectives["error_rate"]["measured"] == pytest.approx(0.01, rel=0.5)
+    assert objectives["p99_latency"]["status"] == "pass"
+
+
+def test_two_worker_processes_are_recorded_and_client_and_server_totals_agree(tmp_path):
+    proc, doc, run = demo(tmp_path, "--processes", "2")
+    assert run["workers"] == 2 and run["processes"] == 2
+    assert run["client_responses"] == run["requests"]  # workers' counts reach the master exactly
+    assert run["server_counter_at_end"] == pytest.approx(run["requests"], rel=0.02)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+
+
+def test_over_limit_users_get_429s_while_in_limit_users_get_none(tmp_path):
+    proc, doc, _ = demo(tmp_path, "--over-limit", "0.3")
+    client = by_id(doc)["error_rate"]["client"]["detail"]["by_tier"]
+    for tier in ("free", "basic", "pro", "enterprise"):
+        assert client[f"{tier}_over_limit"].get("rate_limited", 0) > 0, tier
+        assert client[tier].get("rate_limited", 0) == 0 and client[tier].get("failure", 0) == 0, tier
+    errors = by_id(doc)["error_rate"]
+    assert errors["status"] == "pass" and errors["detail"]["rate_limited_429"] > 0  # 429s are not errors
+    assert proc.returncode in (0, 1)
+
+
+@pytest.mark.no_prometheus
+def test_without_prometheus_the_demo_grades_all_six_objectives_from_the_client_side(tmp_path):
+    proc, doc, run = demo(tmp_path, "--no-prometheus", duration=20)
+    assert doc["source"] == "locust" and run["source"] == "locust"
+    objectives = by_id(doc)
+    assert len(objectives) == 6
+    assert all(o["measured"] is not None for o in objectives.values())
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
