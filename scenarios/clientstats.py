@@ -13,10 +13,11 @@ Results: ``ok``, ``failure`` (a failed check or a transport error, code 0), and
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["BUCKETS", "ClientStats"]
+__all__ = ["BUCKETS", "ClientStats", "precise_bucket"]
 
 #: Seconds; the SLO thresholds (0.1, 0.4, 0.5) are bucket bounds, so client latency grades exactly.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
@@ -76,3 +77,12 @@ class ClientStats:
             "latency": latency,
             "cache": dict(self.cache),
         }
+
+
+def precise_bucket(response_time: float) -> float:
+    """Round a response time (ms) to 3 significant digits: at most 0.5 % relative error."""
+    if response_time <= 0:
+        return 0
+    digits = 2 - int(math.floor(math.log10(response_time)))
+    value = round(response_time, digits)
+    return int(value) if digits <= 0 else value

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from scenarios.clientstats import BUCKETS, ClientStats
+from scenarios.clientstats import BUCKETS, ClientStats, precise_bucket
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
 from scenarios.traffic import DEFAULT_MIX, parse_mix, plan_users
 from scenarios.users import USER_CLASSES
@@ -51,15 +50,6 @@ class _State:
 
 
 STATE = _State()
-
-
-def precise_bucket(response_time: float) -> float:
-    """Round a response time (ms) to 3 significant digits: at most 0.5 % relative error."""
-    if response_time <= 0:
-        return 0
-    digits = 2 - int(math.floor(math.log10(response_time)))
-    value = round(response_time, digits)
-    return int(value) if digits <= 0 else value
 
 
 def _add_options(parser: Any) -> None:

@@ -1,0 +1,68 @@
+"""Process hygiene and plain Locust: the scenarios run under ``locust`` itself, and nothing is orphaned."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadgate.promserver import binaries
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def processes() -> list[str]:
+    return subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+
+
+@pytest.mark.e2e
+def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
+    from loadgate import procs
+
+    port = procs.free_port()
+    api = procs.start([sys.executable, "-m", "demo_api", "--port", str(port)], tmp_path / "api.log")
+    try:
+        procs.wait_http(f"http://127.0.0.1:{port}/healthz", api, tmp_path / "api.log")
+        series = tmp_path / "series.jsonl"
+        proc = subprocess.run([sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless",
+                               "--host", f"http://127.0.0.1:{port}", "--lg-rate", "40", "--lg-duration", "6",
+                               "--lg-rampup", "1", "--lg-series-file", str(series), "--json-file",
+                               str(tmp_path / "locust")], cwd=REPO, capture_output=True, text=True, timeout=90)
+    finally:
+        procs.stop(api)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from analysis.locust_source import parse_series
+
+    parsed = parse_series(series.read_text().splitlines())
+    assert parsed.started is not None and parsed.stopped is not None
+    final = parsed.snapshots[-1]
+    assert sum(final.responses.values()) > 100
+    assert not any(result == "failure" for (_, _, result, _) in final.responses)
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(binaries() is None and not os.environ.get("CI"), reason="Prometheus is not installed")
+def test_ctrl_c_during_a_demo_stops_every_process_it_started(tmp_path):
+    out = tmp_path / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "60", "--out", str(out)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    series = out / "client_series.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (series.exists() and series.stat().st_size > 2000):
+        time.sleep(0.5)
+    assert series.exists(), "the load test never started"
+    os.kill(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    port = re.search(r"demo API on http://127\.0\.0\.1:(\d+)", stderr).group(1)  # type: ignore[union-attr]
+    time.sleep(1)
+    left = [p for p in processes() if str(out) in p or f"demo_api --port {port}" in p]
+    assert left == [], left

@@ -1,0 +1,159 @@
+"""Pure parts of the traffic model: shapes, pacing, tier plans, popularity, client counts. No sleeps."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis.locust_source import ClientCollector, SeriesError, parse_series
+from analysis.sli import Window
+from loadgate.progress import progress_line
+from loadgate.run import RunPlan, locust_command, prometheus_config, steady_window
+from scenarios.clientstats import ClientStats
+from scenarios.clientstats import precise_bucket
+from scenarios.shapes import ShapeSpec, target_rate
+from scenarios.traffic import DEFAULT_MIX, TIER_LIMITS, Zipf, parse_mix, plan_users
+from slo.spec import load_spec
+
+SPEC = ShapeSpec(rate=200, duration=60, rampup=10)
+
+
+def test_ramp_rises_linearly_then_holds_then_stops():
+    assert [target_rate("ramp", t, SPEC) for t in (0, 5, 10, 30, 59.9)] == [0, 100, 200, 200, 200]
+    assert target_rate("ramp", 60, SPEC) is None
+
+
+def test_step_climbs_in_equal_stairs_after_the_rampup():
+    rates = [target_rate("step", t, SPEC) for t in (10, 22.4, 22.6, 34.9, 35.1, 47.6, 59)]
+    assert rates == [50, 50, 100, 100, 150, 200, 200]
+
+
+def test_spike_doubles_the_rate_in_the_middle_fifth():
+    assert target_rate("spike", 20, SPEC) == 100
+    assert target_rate("spike", 32, SPEC) == 200  # 10 + 0.4 * 50 = 30 .. 40
+    assert target_rate("spike", 41, SPEC) == 100
+
+
+def test_soak_holds_steady_like_a_long_ramp():
+    long = ShapeSpec(rate=50, duration=24 * 3600, rampup=60)
+    assert target_rate("soak", 12 * 3600, long) == 50
+
+
+def test_users_per_tier_follow_from_the_share_of_traffic_and_the_pace():
+    plans = {p.tier: p for p in plan_users(200, DEFAULT_MIX, pace=0.8)}
+    assert plans["free"].per_user_rate == pytest.approx(0.8 * 10 / 60)
+    assert plans["free"].users == pytest.approx(200 * 0.1 / (0.8 * 10 / 60))  # 150 users
+    assert plans["enterprise"].users == pytest.approx(200 * 0.4 / (0.8 * 1000 / 60))  # 6 users
+    assert sum(p.rate for p in plans.values()) == pytest.approx(200)
+
+
+@given(rate=st.floats(min_value=1, max_value=20_000), over=st.floats(min_value=0, max_value=0.9))
+def test_the_planned_rate_equals_the_target_with_or_without_over_limit_users(rate, over):
+    plans = plan_users(rate, DEFAULT_MIX, 0.8, over)
+    assert sum(p.rate for p in plans) == pytest.approx(rate)
+    for p in plans:
+        limit = TIER_LIMITS[p.tier] / 60
+        assert p.per_user_rate == pytest.approx(limit * (1.5 if p.over_limit else 0.8))
+
+
+def test_a_tier_mix_is_parsed_into_shares_or_refused_with_a_reason():
+    assert parse_mix("free=1,pro=3") == {"free": 0.25, "basic": 0.0, "pro": 0.75, "enterprise": 0.0}
+    for bad, message in (("gold=1", "unknown tier"), ("free=x", "needs a number"), ("free=0", "positive")):
+        with pytest.raises(ValueError, match=message):
+            parse_mix(bad)
+
+
+def test_zipf_popularity_is_reproducible_and_favours_low_ids():
+    a, b = Zipf(1000, 1.2, seed=7), Zipf(1000, 1.2, seed=7)
+    draws = [a.draw() for _ in range(5000)]
+    assert draws == [b.draw() for _ in range(5000)]
+    assert min(draws) >= 1 and max(draws) <= 1000
+    assert draws.count(1) > draws.count(2) > draws.count(10)
+
+
+@given(st.floats(min_value=0.01, max_value=600_000))
+def test_client_response_times_are_kept_within_half_a_percent(ms):
+    assert abs(precise_bucket(ms) - ms) / ms <= 0.005
+
+
+def test_worker_deltas_merged_at_the_master_equal_counting_in_one_place():
+    direct, worker_a, worker_b, master = ClientStats(), ClientStats(), ClientStats(), ClientStats()
+    events = [("/api/items", "pro", "ok", 200, 0.04, None), ("/api/users/{id}", "free", "ok", 200, 0.3, "HIT"),
+              ("/api/batch", "basic", "failure", 503, 0.6, None), ("/api/users/{id}", "pro", "ok", 200, 0.1, "MISS")]
+    for i, event in enumerate(events * 5):
+        direct.record(*event)
+        (worker_a if i % 2 else worker_b).record(*event)
+        if i % 3 == 0:
+            master.merge(worker_a.drain())
+    master.merge(worker_a.drain())
+    master.merge(worker_b.drain())
+    assert master.snapshot() == direct.snapshot()
+    assert direct.cache == {"hit": 5, "miss": 5}
+
+
+def snapshot_line(t: float, ok: int, failures: int = 0, hits: int = 0, misses: int = 0) -> str:
+    buckets = [0, 0, 0, 0, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok + failures]
+    return json.dumps({"t": t, "target_rate": 100, "users": {}, "workers": 1,
+                       "responses": [["/api/items", "pro", "ok", "200", ok],
+                                     ["/api/items", "pro", "failure", "503", failures]],
+                       "latency": [["/api/items", "pro", buckets, 0.0]], "cache": {"hit": hits, "miss": misses}})
+
+
+def test_client_counts_over_a_window_give_every_sli():
+    lines = [json.dumps({"event": "test_start", "t": 999.5})]
+    lines += [snapshot_line(1000 + i, ok=100 * i, failures=(i // 5) * 1, hits=9 * i, misses=i) for i in range(21)]
+    series = parse_series(lines)
+    assert series.started == 999.5
+    collector = ClientCollector(series, Window(1000, 1020))
+    errors = collector.errors()
+    assert (errors.events, errors.bad) == (2004, 4)
+    assert collector.throughput().value == pytest.approx(2004 / 20)
+    assert collector.cache().value == pytest.approx(0.9)
+    latency = collector.latency(0.99, 0.5)
+    assert latency.histogram.fraction_at_or_below(0.5) == pytest.approx(2000 / 2004)
+    availability = collector.availability(5, 0.01)
+    assert availability.detail["slices"] == 4 and availability.value == 1.0  # 1 failure per 500 per slice
+
+
+def test_a_client_slice_without_responses_is_bad():
+    lines = [snapshot_line(1000 + i, ok=100 * min(i, 10)) for i in range(21)]
+    availability = ClientCollector(parse_series(lines), Window(1000, 1020)).availability(5, 0.01)
+    assert availability.value == 0.5
+    assert {s["reason"] for s in availability.detail["bad_slices"]} == {"no responses"}
+
+
+def test_a_malformed_series_line_is_named():
+    with pytest.raises(SeriesError, match=r"client_series.jsonl:2: not a loadgate client snapshot"):
+        parse_series([snapshot_line(1, 1), '{"t": 2}'])
+
+
+def test_the_graded_window_starts_after_the_rampup_and_ends_with_the_test():
+    series = parse_series([json.dumps({"event": "test_start", "t": 100.4}),
+                           json.dumps({"event": "test_stop", "t": 158.0})])
+    assert steady_window(series, rampup=10, duration=60) == Window(111, 158)
+
+
+def test_the_progress_line_shows_rate_against_target_p99_errors_and_429s():
+    series = parse_series([snapshot_line(1000, ok=0), snapshot_line(1001, ok=98, failures=2)])
+    line = progress_line(12.2, 60, series.snapshots[0], series.snapshots[1])
+    assert line.startswith("  12/60 s  rate 100/100 req/s  p99 ")
+    assert "errors 2" in line and "429s 0" in line
+
+
+def test_prometheus_scrapes_the_service_and_the_load_generator_every_second():
+    text = prometheus_config("127.0.0.1:8000", "127.0.0.1:9100")
+    assert "scrape_interval: 1s" in text and "job_name: service" in text and "'127.0.0.1:9100'" in text
+
+
+def test_the_locust_command_passes_loadgate_options_through_locust(tmp_path):
+    spec = load_spec(b"version: loadgate/v1\nobjectives: [{id: e, kind: error_rate, threshold: 1%}]\n")
+    plan = RunPlan(host="http://127.0.0.1:8000", spec=spec, out_dir=tmp_path, rate=50, processes=2, over_limit=0.1)
+    argv = locust_command(plan, tmp_path / "s.jsonl", tmp_path / "locust.json", 9100)
+    joined = " ".join(argv)
+    assert "--headless" in argv and "--processes 2" in joined and "--lg-rate 50" in joined
+    assert "--lg-over-limit 0.1" in joined and f"--json-file {tmp_path / 'locust'}" in joined
+    assert not math.isnan(plan.rate)
