@@ -15,6 +15,7 @@ test: venv prometheus
 
 bench: venv prometheus
 	$(PY) bench/bench_gate.py
+	$(PY) bench/bench_loadgen.py
 
 venv: $(STAMP)
 

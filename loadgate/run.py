@@ -187,16 +187,11 @@ def _locust_totals(json_file: Path) -> dict[str, Any]:
                           for e in entries if "name" in e}}
 
 
-def _server_counter(url: str | None, spec: Spec, selector: Selector) -> float | None:
-    """The service's request counter summed over its series, after the last scrape.
-
-    For a service started with the test (the demo API) this is every request it answered.
-    """
-    if not url:
-        return None
+def _prom_sum(url: str, query: str) -> float | None:
+    """One number from the local Prometheus after the last scrape (None when it has none)."""
     prom = Prometheus(PromConfig(url))
     try:
-        samples = prom.instant(f"sum({spec.metrics.requests}{selector.braces()})", time.time())
+        samples = prom.instant(query, time.time())
         return samples[0][1] if samples else None
     except PromError:
         return None
@@ -257,7 +252,12 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                                            fail_on_warn=plan.fail_on_warn)
             finally:
                 prom.close()
-        server_total = _server_counter(prom_url, plan.spec, selector) if server is not None else None
+        # Totals as the local Prometheus scraped them: the service's counter (every request the
+        # demo API answered, since it starts with the test) and the load generator's exporter.
+        server_total = scraped_client = None
+        if server is not None and prom_url:
+            server_total = _prom_sum(prom_url, f"sum({plan.spec.metrics.requests}{selector.braces()})")
+            scraped_client = _prom_sum(prom_url, 'sum(loadgate_responses_total{job="loadgate"})')
         workers = max((s.workers for s in series.snapshots), default=0)
         record = {
             "schema_version": RUN_SCHEMA_VERSION,
@@ -270,6 +270,7 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
             "locust_exit_code": locust_code, **_locust_totals(json_file),
             "client_responses": sum(series.snapshots[-1].responses.values()) if series.snapshots else 0,
             "server_counter_at_end": server_total,
+            "loadgate_exporter_responses": scraped_client,
             "git_sha": _git_sha(), "versions": _versions(), "command": plan.command, **plan.extra,
         }
         write_json(out / "run.json", record)

@@ -22,10 +22,12 @@ def print_table(ctx: ReportContext, out: TextIO) -> None:
     console = Console(file=out, width=160 if not out.isatty() else None, highlight=False,
                       no_color=not out.isatty())
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("Metric", "Target", "Measured", "Status"):
+    columns = ["Metric", "Target", "Measured", "Status"] + (["Client side"] if ctx.has_client else [])
+    for column in columns:
         table.add_column(column, no_wrap=column != "Metric")
     for (title, target, measured, status, _), row in zip(render_terminal_rows(ctx), ctx.rows):
-        table.add_row(Text(title), Text(target), Text(measured), Text(status, style=_STYLES[row.status]))
+        cells = [Text(title), Text(target), Text(measured), Text(status, style=_STYLES[row.status])]
+        table.add_row(*cells, *([Text(row.client)] if ctx.has_client else []))
     console.print(table)
     console.print(Text(f"{ctx.icon} {ctx.label}: {ctx.reason}", style=_STYLES.get(ctx.verdict, "")))
     for row in ctx.rows:

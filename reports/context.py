@@ -49,6 +49,7 @@ class Row:
     reason: str
     notes: tuple[str, ...] = ()
     queries: tuple[str, ...] = ()
+    client: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class ReportContext:
     exit_code: int
     rows: tuple[Row, ...]
     options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_client(self) -> bool:
+        """True when the rows carry the load generator's own figures beside the server's."""
+        return any(r.client for r in self.rows)
 
 
 def target_text(entry: dict[str, Any]) -> str:
@@ -114,6 +120,16 @@ def _percent(ratio: float, signed: bool = False) -> str:
     if abs(pct) >= 100:
         return f"{sign}{pct:,.0f} %"
     return f"{sign}{pct:.3g} %"
+
+
+def _client_text(entry: dict[str, Any]) -> str:
+    """The load generator's figure for the same objective: ``≈ 41 ms ✔`` (empty when absent)."""
+    client = entry.get("client")
+    if not client:
+        return ""
+    icon, _ = STATUS_LABELS[client["status"]]
+    merged = {**entry, **client}
+    return f"{_measured_text(merged)} {icon}"
 
 
 def evidence_text(entry: dict[str, Any]) -> str:
@@ -193,7 +209,7 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
                 status=entry["status"], icon=icon, label=label, target=target_text(entry),
                 measured=_measured_text(entry), margin=_margin_text(entry), evidence=evidence_text(entry),
                 budget=budget_text(entry), reason=entry.get("reason", ""), notes=_notes(entry),
-                queries=tuple(entry.get("queries") or ()),
+                queries=tuple(entry.get("queries") or ()), client=_client_text(entry),
             ))
         icon, label = STATUS_LABELS[doc["verdict"]]
         window = doc["window"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 
 __all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "parse_mix", "TierPlan", "plan_users",
@@ -86,6 +87,12 @@ def plan_users(rate: float, mix: dict[str, float], pace: float = 0.8,
     return plans
 
 
+@lru_cache(maxsize=8)
+def _zipf_cdf(keys: int, s: float) -> tuple[float, ...]:
+    """The cumulative weights, shared by every user (thousands of users, one table)."""
+    return tuple(accumulate(1.0 / (rank ** s) for rank in range(1, keys + 1)))
+
+
 class Zipf:
     """Draw ids 1..keys with probability proportional to ``1 / rank ** s``, from a seeded RNG."""
 
@@ -93,7 +100,7 @@ class Zipf:
         if keys < 1 or s <= 0:
             raise ValueError("a Zipf popularity needs keys >= 1 and an exponent above 0")
         self.keys = keys
-        self._cdf = list(accumulate(1.0 / (rank ** s) for rank in range(1, keys + 1)))
+        self._cdf = _zipf_cdf(keys, s)
         self._rng = random.Random(seed)
 
     def draw(self) -> int:

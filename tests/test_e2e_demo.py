@@ -89,6 +89,8 @@ def test_two_worker_processes_are_recorded_and_client_and_server_totals_agree(tm
     proc, doc, run = demo(tmp_path, "--processes", "2")
     assert run["workers"] == 2 and run["processes"] == 2
     assert run["client_responses"] == run["requests"]  # workers' counts reach the master exactly
+    # Prometheus scraped them from the master (its last scrape may precede the final report by a second).
+    assert run["loadgate_exporter_responses"] == pytest.approx(run["requests"], rel=0.02)
     assert run["server_counter_at_end"] == pytest.approx(run["requests"], rel=0.02)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
 
