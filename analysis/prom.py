@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
@@ -36,6 +37,7 @@ __all__ = [
     "Prometheus",
     "Sample",
     "RangeSeries",
+    "safe_url",
 ]
 
 #: Prometheus refuses range queries of more than 11,000 points per series.
@@ -191,6 +193,15 @@ class Prometheus:
             raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r} (not JSON)") from None
         except (KeyError, TypeError):
             raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r}") from None
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part, safe to print and store."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
 def _api_error(text: str) -> tuple[int | None, str]:

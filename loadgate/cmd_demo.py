@@ -13,7 +13,8 @@ import argparse
 import sys
 
 from loadgate import procs
-from loadgate.cmd_run import _fraction, _non_negative, add_load_arguments, finish, plan_from_args
+from loadgate.argtypes import fraction, non_negative
+from loadgate.cmd_run import add_load_arguments, finish, plan_from_args
 from loadgate.errors import UserError
 from loadgate.promserver import binaries
 
@@ -26,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_load_arguments(parser, rate=200.0, duration=60.0, spec=LOCAL_SPEC)
     parser.add_argument("--no-prometheus", action="store_true", help="grade from the load generator's side only")
     faults = parser.add_argument_group("faults injected into the demo API")
-    faults.add_argument("--slow-fraction", type=_fraction, default=0.0, metavar="F", help="fraction of requests delayed")
-    faults.add_argument("--slow-ms", type=_non_negative, default=0.0, metavar="MS", help="delay of a slow request")
-    faults.add_argument("--error-fraction", type=_fraction, default=0.0, metavar="F", help="fraction answered 503")
-    faults.add_argument("--cache-ttl", type=_non_negative, default=300.0, metavar="S", help="0 disables the cache")
+    faults.add_argument("--slow-fraction", type=fraction, default=0.0, metavar="F", help="fraction of requests delayed")
+    faults.add_argument("--slow-ms", type=non_negative, default=0.0, metavar="MS", help="delay of a slow request")
+    faults.add_argument("--error-fraction", type=fraction, default=0.0, metavar="F", help="fraction answered 503")
+    faults.add_argument("--cache-ttl", type=non_negative, default=300.0, metavar="S", help="0 disables the cache")
 
 
 def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821

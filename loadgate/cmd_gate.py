@@ -13,24 +13,21 @@ Prometheus auth and TLS come from ``LOADGATE_PROM_*`` environment variables (see
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from analysis.collect import Collector
-from analysis.prom import PromConfig, Prometheus, PromQueryError, PromUnreachable
+from analysis.prom import PromConfig, Prometheus, safe_url
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
+from loadgate.argtypes import positive_int
 from loadgate.errors import UserError
-from loadgate.evaluate import Evaluation, evaluate, store
+from loadgate.evaluate import grade_prometheus, store
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
 from loadgate.timeparse import resolve_window
-from slo.model import Spec
 
-__all__ = ["add_arguments", "run", "default_out_dir", "safe_url", "grade_prometheus"]
+__all__ = ["add_arguments", "run", "default_out_dir"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,30 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--selector", default="", metavar="MATCHERS",
                         help="label matchers added to every default query, e.g. 'job=\"api\"'")
     parser.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>-gate/)")
-    parser.add_argument("--step", type=_positive_int, metavar="SECONDS",
+    parser.add_argument("--step", type=positive_int, metavar="SECONDS",
                         help="chart resolution (default: inferred from the scrape interval and window)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
     parser.add_argument("--require-evidence", action="store_true",
                         help="a pass the window's sample size cannot demonstrate is inconclusive")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole seconds, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def safe_url(url: str) -> str:
-    """The URL without any user:password part, safe to print and store."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
 def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
@@ -77,24 +55,6 @@ def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
         candidate = base / f"{stamp}-gate-{n}"
         n += 1
     return candidate
-
-
-def grade_prometheus(spec: Spec, prom: Prometheus, window: Window, selector: Selector, *, step_s: int | None = None,
-                     require_evidence: bool = False, fail_on_warn: bool = False) -> Evaluation:
-    """Grade ``spec`` from Prometheus over ``window``; the result records how Prometheus was read."""
-    collector = Collector(prom, spec.metrics, selector, window, step_s=step_s)
-    info: dict[str, Any] = {"prometheus": safe_url(prom.config.url), "auth": prom.config.auth_kind}
-    source_error = None
-    try:
-        info.update(dataclasses.asdict(collector.resolution()))
-    except PromUnreachable as exc:
-        source_error = str(exc)
-    except PromQueryError:
-        pass
-    evaluation = evaluate(spec, collector, source="prometheus", require_evidence=require_evidence,
-                          fail_on_warn=fail_on_warn, source_error=source_error, source_info=info)
-    evaluation.source_info["queries_run"] = prom.queries_run
-    return evaluation
 
 
 def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.errors import UserError
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
@@ -31,48 +32,21 @@ from scenarios.traffic import parse_mix
 __all__ = ["add_arguments", "add_load_arguments", "run", "out_dir_for", "plan_from_args"]
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _non_negative(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
-
-
 def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration: float, spec: str) -> None:
     """Options shared by ``run`` and ``demo``."""
     parser.add_argument("--spec", default=spec, metavar="FILE", help=f"SLO spec (default {spec})")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="ramp", help="load shape (default ramp)")
-    parser.add_argument("--rate", type=_positive, default=rate, metavar="R",
+    parser.add_argument("--rate", type=positive, default=rate, metavar="R",
                         help=f"target requests per second at peak (default {rate:g})")
-    parser.add_argument("--duration", type=_positive, default=duration, metavar="S",
+    parser.add_argument("--duration", type=positive, default=duration, metavar="S",
                         help=f"seconds of load (default {duration:g})")
-    parser.add_argument("--rampup", type=_non_negative, default=10.0, metavar="S",
+    parser.add_argument("--rampup", type=non_negative, default=10.0, metavar="S",
                         help="seconds of ramp-up, not graded (default 10)")
     parser.add_argument("--processes", type=int, default=1, metavar="N",
                         help="Locust worker processes on this machine (default 1)")
     parser.add_argument("--mix", metavar="TIERS", help="share of traffic per tier, e.g. free=10,basic=20,pro=30,"
                                                        "enterprise=40")
-    parser.add_argument("--over-limit", type=_fraction, default=0.0, metavar="F",
+    parser.add_argument("--over-limit", type=fraction, default=0.0, metavar="F",
                         help="fraction of each tier's users sending at 150 %% of their limit")
     parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")

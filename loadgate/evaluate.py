@@ -13,11 +13,14 @@ second (client-side) evaluation is given, each objective carries its figure unde
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.prom import PromQueryError, PromUnreachable
+from analysis.collect import Collector
+from analysis.prom import Prometheus, PromQueryError, PromUnreachable, safe_url
+from analysis.queries import Selector
 from analysis.sli import SLIData, Series, Window
 from reports.context import ReportContext
 from reports.publish import render_outputs, write_series
@@ -28,7 +31,7 @@ from slo.gate import GateResult, decide
 from slo.grade import INCONCLUSIVE, Verdict, grade, inconclusive
 from slo.model import Objective, Spec
 
-__all__ = ["Evaluation", "collect_objective", "evaluate", "store"]
+__all__ = ["Evaluation", "collect_objective", "evaluate", "grade_prometheus", "store"]
 
 _SOURCE_NAMES = {"prometheus": "Prometheus", "locust": "the load generator's series"}
 
@@ -99,6 +102,24 @@ def evaluate(spec: Spec, collector: Any, *, source: str = "prometheus", require_
     if source_error:
         info["error"] = source_error
     return Evaluation(result, data, source, source_error, info)
+
+
+def grade_prometheus(spec: Spec, prom: Prometheus, window: Window, selector: Selector, *, step_s: int | None = None,
+                     require_evidence: bool = False, fail_on_warn: bool = False) -> Evaluation:
+    """Grade ``spec`` from Prometheus over ``window``; the result records how Prometheus was read."""
+    collector = Collector(prom, spec.metrics, selector, window, step_s=step_s)
+    info: dict[str, Any] = {"prometheus": safe_url(prom.config.url), "auth": prom.config.auth_kind}
+    source_error = None
+    try:
+        info.update(dataclasses.asdict(collector.resolution()))
+    except PromUnreachable as exc:
+        source_error = str(exc)
+    except PromQueryError:
+        pass
+    evaluation = evaluate(spec, collector, source="prometheus", require_evidence=require_evidence,
+                          fail_on_warn=fail_on_warn, source_error=source_error, source_info=info)
+    evaluation.source_info["queries_run"] = prom.queries_run
+    return evaluation
 
 
 def _series_dicts(series: list[Series]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate import procs
 from loadgate.errors import UserError
-from loadgate.evaluate import Evaluation, evaluate, store
+from loadgate.evaluate import Evaluation, evaluate, grade_prometheus, store
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
 from reports.context import ReportContext
@@ -244,8 +244,6 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
         primary: Evaluation = client
         if prom_url:
             time.sleep(2 * SCRAPE_S + 0.5)  # let Prometheus scrape the final counters
-            from loadgate.cmd_gate import grade_prometheus
-
             prom = Prometheus(PromConfig.from_env(prom_url, os.environ))
             try:
                 primary = grade_prometheus(plan.spec, prom, window, selector, require_evidence=plan.require_evidence,

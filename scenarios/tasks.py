@@ -33,6 +33,18 @@ def _rate_limited(user: Any, response: Any) -> bool:
     return True
 
 
+def _json_body(response: Any) -> Any:
+    """The parsed body of a 200 answer; otherwise marks the failure and returns None."""
+    if response.status_code != 200:
+        response.failure(f"HTTP {response.status_code}")
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        response.failure("the body is not JSON")
+        return None
+
+
 def cached_read(user: Any) -> None:
     uid = user.zipf.draw()
     headers = {"X-API-Key": user.key, "Accept-Encoding": "gzip"}
@@ -47,13 +59,8 @@ def cached_read(user: Any) -> None:
             if r.status_code != 304:
                 r.failure(f"expected 304 for a matching ETag, got {r.status_code}")
             return
-        if r.status_code != 200:
-            r.failure(f"HTTP {r.status_code}")
-            return
-        try:
-            body = r.json()
-        except ValueError:
-            r.failure("the body is not JSON")
+        body = _json_body(r)
+        if not isinstance(body, dict):
             return
         if body.get("id") != uid:
             r.failure(f"asked for user {uid}, got {body.get('id')!r}")
@@ -75,14 +82,13 @@ def next_page(user: Any) -> None:
         if _rate_limited(user, r):
             user.walk = walk if walk["cursor"] else None
             return
-        if r.status_code != 200:
-            r.failure(f"HTTP {r.status_code}")
+        body = _json_body(r)
+        if body is None:
             return
         try:
-            body = r.json()
             ids = [item["id"] for item in body["items"]]
             cursor = body["next_cursor"]
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             r.failure("malformed page")
             return
         expected = list(range(walk["next_id"], walk["next_id"] + len(ids)))
@@ -102,13 +108,12 @@ def batch(user: Any) -> None:
                           name="/api/batch", catch_response=True) as r:
         if _rate_limited(user, r):
             return
-        if r.status_code != 200:
-            r.failure(f"HTTP {r.status_code}")
+        body = _json_body(r)
+        if body is None:
             return
         try:
-            body = r.json()
             results = body["results"]
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             r.failure("malformed batch answer")
             return
         if len(results) != n:

@@ -1,0 +1,47 @@
+"""Argument types for the command line: each parses one value or says what it expected."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["positive_int", "positive", "non_negative", "fraction"]
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """Whole seconds, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return value
+
+
+def non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number between 0 and 1."""
+    value = non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
