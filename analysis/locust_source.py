@@ -29,7 +29,8 @@ from typing import Any, Iterable
 from analysis.sli import (BURN_WINDOW_S, SLIData, Series, Window, grade_slices, histogram_from_buckets,
                           rolling_bad_fraction)
 
-__all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "parse_series", "ClientCollector"]
+__all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "parse_series", "ClientCollector",
+           "nearest_rank_percentile"]
 
 #: Must match scenarios.clientstats.BUCKETS (the file stores counts, not bounds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, math.inf)
@@ -48,6 +49,7 @@ class Snapshot:
     latency: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     cache_hits: float = 0.0
     cache_misses: float = 0.0
+    times_ms: dict[float, float] = field(default_factory=dict)
     target_rate: float = 0.0
     users: dict[str, int] = field(default_factory=dict)
     workers: int = 1
@@ -93,6 +95,7 @@ def parse_series(lines: Iterable[str], name: str = "client_series.jsonl") -> Cli
                 responses={(e, tier, r, str(c)): float(n) for e, tier, r, c, n in row["responses"]},
                 latency={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row["latency"]},
                 cache_hits=float(row["cache"]["hit"]), cache_misses=float(row["cache"]["miss"]),
+                times_ms={float(ms): float(n) for ms, n in row.get("times", [])},
                 target_rate=float(row.get("target_rate", 0.0)), users=dict(row.get("users", {})),
                 workers=int(row.get("workers", 1)),
             ))
@@ -113,6 +116,7 @@ class _Counts:
     hits: float
     misses: float
     seconds: float
+    times_ms: dict[float, float]
 
 
 def _delta(a: Snapshot, b: Snapshot) -> _Counts:
@@ -135,8 +139,23 @@ def _delta(a: Snapshot, b: Snapshot) -> _Counts:
         before = a.latency.get(key, [0.0] * len(counts))
         for i, (x, y) in enumerate(zip(before, counts)):
             buckets[i] += y - x
+    times = {ms: n - a.times_ms.get(ms, 0.0) for ms, n in b.times_ms.items() if n - a.times_ms.get(ms, 0.0) > 0}
     return _Counts(total, failures, limited, by_code, by_tier, buckets, b.cache_hits - a.cache_hits,
-                   b.cache_misses - a.cache_misses, b.t - a.t)
+                   b.cache_misses - a.cache_misses, b.t - a.t, times)
+
+
+def nearest_rank_percentile(times_ms: dict[float, float], q: float) -> float | None:
+    """The q-quantile in seconds by nearest rank over rounded samples (as Locust computes it)."""
+    total = sum(times_ms.values())
+    if total <= 0:
+        return None
+    rank = max(1.0, math.ceil(q * total - 1e-9))
+    running = 0.0
+    for ms in sorted(times_ms):
+        running += times_ms[ms]
+        if running >= rank:
+            return ms / 1000.0
+    return max(times_ms) / 1000.0
 
 
 class ClientCollector:
@@ -169,7 +188,12 @@ class ClientCollector:
             return data
         hist = histogram_from_buckets(zip(BUCKETS, self.counts.buckets))
         data.histogram, data.events = hist, hist.count
-        data.value = hist.quantile(quantile)
+        # Graded from the SLO buckets (exact at the threshold); shown as the percentile of the
+        # rounded samples, within 0.5 % of the true one.
+        precise = nearest_rank_percentile(self.counts.times_ms, quantile)
+        data.value = precise if precise is not None else hist.quantile(quantile)
+        if precise is not None:
+            data.detail["estimate_method"] = "nearest rank over response times kept to 3 significant digits"
         data.detail["buckets"] = [[b, c] for b, c in zip(hist.bounds, hist.cumulative)]
         index = hist.bound_index(threshold_s)
         if index is not None:

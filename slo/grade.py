@@ -143,7 +143,8 @@ def _grade_latency(objective: Objective, data: SLIData, detail: dict[str, Any]) 
     lower, upper = hist.quantile_bucket(quantile)
     detail["quantile_estimate"] = data.value
     detail["quantile_bucket"] = [lower, upper]
-    estimate = f"{p} ≈ {format_duration(data.value)} (histogram_quantile, in bucket " \
+    method = detail.get("estimate_method", "histogram_quantile")
+    estimate = f"{p} ≈ {format_duration(data.value)} ({method}; in bucket " \
                f"({format_duration(lower)}, {format_duration(upper)}])"
 
     fraction = hist.fraction_at_or_below(threshold)

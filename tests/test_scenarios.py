@@ -157,3 +157,17 @@ def test_the_locust_command_passes_loadgate_options_through_locust(tmp_path):
     assert "--headless" in argv and "--processes 2" in joined and "--lg-rate 50" in joined
     assert "--lg-over-limit 0.1" in joined and f"--json-file {tmp_path / 'locust'}" in joined
     assert not math.isnan(plan.rate)
+
+
+@given(st.lists(st.floats(min_value=0.05, max_value=5000), min_size=1, max_size=400),
+       st.sampled_from([0.5, 0.9, 0.95, 0.99]))
+def test_client_percentiles_shown_to_users_are_within_one_percent_of_the_true_ones(samples_ms, q):
+    from analysis.locust_source import nearest_rank_percentile
+
+    stats = ClientStats()
+    for ms in samples_ms:
+        stats.record("/api/items", "pro", "ok", 200, ms / 1000.0, None)
+    times = {ms: float(n) for ms, n in stats.snapshot()["times"]}
+    ordered = sorted(samples_ms)
+    true = ordered[max(1, math.ceil(q * len(ordered) - 1e-9)) - 1] / 1000.0
+    assert abs(nearest_rank_percentile(times, q) - true) <= 0.01 * true
