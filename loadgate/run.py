@@ -255,7 +255,8 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
         server_total = scraped_client = None
         if server is not None and prom_url:
             server_total = _prom_sum(prom_url, f"sum({plan.spec.metrics.requests}{selector.braces()})")
-            scraped_client = _prom_sum(prom_url, 'sum(loadgate_responses_total{job="loadgate"})')
+            # last_over_time: once Locust has exited, its series are stale and an instant query is empty.
+            scraped_client = _prom_sum(prom_url, 'sum(last_over_time(loadgate_responses_total{job="loadgate"}[10m]))')
         workers = max((s.workers for s in series.snapshots), default=0)
         record = {
             "schema_version": RUN_SCHEMA_VERSION,
