@@ -21,6 +21,7 @@ from analysis.prom import PromConfig, Prometheus, safe_url
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate.argtypes import positive_int
+from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.errors import UserError
 from loadgate.evaluate import grade_prometheus, store
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
     parser.add_argument("--require-evidence", action="store_true",
                         help="a pass the window's sample size cannot demonstrate is inconclusive")
+    add_baseline_arguments(parser)
 
 
 def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
     if config.ca_file and not Path(config.ca_file).is_file():
         raise UserError(f"LOADGATE_PROM_CA_FILE: {config.ca_file}: no such file")
 
+    baseline = load_baseline(args)
     window = Window(start, end)
     out_dir = Path(args.out) if args.out else default_out_dir(now)
     env.stderr.write(f"loadgate: grading {spec.path} over {window.seconds:g}s from {safe_url(config.url)}\n")
@@ -94,9 +97,10 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
         ctx = store(out_dir, evaluation, spec, window, selector=str(selector), generated_at=env.clock(),
                     tool_version=tool_version(),
                     options={"fail_on_warn": args.fail_on_warn, "require_evidence": args.require_evidence,
-                             "step": args.step})
+                             "step": args.step, "fail_on_regression": args.fail_on_regression},
+                    baseline=baseline)
     except OSError as exc:
         raise UserError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}", 2) from None
     print_table(ctx, env.stdout)
     env.stderr.write(f"loadgate: wrote {out_dir}/ (verdict.json, summary.md, junit.xml, report.html)\n")
-    return evaluation.result.exit_code
+    return ctx.exit_code

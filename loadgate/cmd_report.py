@@ -1,7 +1,9 @@
-"""``loadgate report DIR``: re-render report.html, summary.md and junit.xml from DIR alone.
+"""``loadgate report DIR [--baseline B]``: re-render report.html, summary.md and junit.xml.
 
-Reads ``DIR/verdict.json`` and ``DIR/series/``; needs no Prometheus. Exit 0 when rendered, 2
-when DIR holds no readable gate record.
+Reads ``DIR/verdict.json`` and ``DIR/series/``; needs no Prometheus. With ``--baseline`` the
+comparison with B is stored in ``verdict.json`` and shown (the verdict itself is not changed:
+``--fail-on-regression`` belongs to gate and run). Exit 0 when rendered, 2 when a directory holds
+no readable record.
 """
 
 from __future__ import annotations
@@ -11,18 +13,23 @@ from pathlib import Path
 
 from loadgate.errors import UserError
 from loadgate.table import print_table
-from reports.publish import OutputError, render_outputs
+from loadgate.baselines import add_baseline_arguments, load_baseline
+from reports.publish import OutputError, compare_stored, render_outputs
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", metavar="DIR", help="a gate or run directory holding verdict.json")
+    add_baseline_arguments(parser, gating=False)
 
 
 def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
     directory = Path(args.directory)
+    baseline = load_baseline(args)
     try:
+        if baseline is not None:
+            compare_stored(directory, baseline.doc, baseline.path, baseline.tolerances)
         ctx = render_outputs(directory)
     except OutputError as exc:
         raise UserError(str(exc), 2) from None

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from loadgate.argtypes import fraction, non_negative, positive
+from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.errors import UserError
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
@@ -53,6 +54,7 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
     parser.add_argument("--require-evidence", action="store_true",
                         help="a pass the sample size cannot demonstrate is inconclusive")
+    add_baseline_arguments(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +95,7 @@ def plan_from_args(args: argparse.Namespace, host: str, command: str, now: float
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
-                   command=["loadgate", *sys.argv[1:]], **extra)
+                   command=["loadgate", *sys.argv[1:]], baseline=load_baseline(args), **extra)
 
 
 def finish(plan: RunPlan, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821

@@ -27,11 +27,12 @@ from reports.publish import render_outputs, write_series
 from reports.write import write_json
 from slo import model
 from slo.document import build_document, clean, objective_entry
+from slo.compare import DEFAULT_TOLERANCES, attach
 from slo.gate import GateResult, decide
 from slo.grade import INCONCLUSIVE, Verdict, grade, inconclusive
 from slo.model import Objective, Spec
 
-__all__ = ["Evaluation", "collect_objective", "evaluate", "grade_prometheus", "store"]
+__all__ = ["Baseline", "Evaluation", "collect_objective", "evaluate", "grade_prometheus", "store"]
 
 _SOURCE_NAMES = {"prometheus": "Prometheus", "locust": "the load generator's series"}
 
@@ -131,10 +132,24 @@ def _client_entry(verdict: Verdict) -> dict[str, Any]:
     return {k: entry[k] for k in ("status", "measured", "unit", "events", "reason", "evidence", "detail")}
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier run or gate to compare with (``--baseline DIR``)."""
+
+    path: str
+    doc: dict[str, Any]
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
+    fail_on_regression: bool = False
+
+
 def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, selector: str, generated_at: float,
           tool_version: str, options: dict[str, Any], client: Evaluation | None = None,
-          run: dict[str, Any] | None = None) -> ReportContext:
-    """Write the record and outputs into ``out_dir``; returns the report's view model."""
+          run: dict[str, Any] | None = None, baseline: Baseline | None = None) -> ReportContext:
+    """Write the record and outputs into ``out_dir``; returns the report's view model.
+
+    With a ``baseline`` every objective carries its delta; with ``fail_on_regression`` a
+    regression of a required objective fails the gate (the context's ``exit_code`` says so).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     client_verdicts = {v.objective.id: v for v in client.result.verdicts} if client else {}
     entries = []
@@ -150,9 +165,19 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
         if oid in client_verdicts and client is not evaluation:
             entry["client"] = _client_entry(client_verdicts[oid])
         entries.append(entry)
-    doc = build_document(evaluation.result, spec, start=window.start, end=window.end, source=evaluation.source,
+    result, compared = evaluation.result, None
+    if baseline is not None:
+        compared = {"objectives": entries}
+        regressions = attach(compared, baseline.doc, baseline.path, baseline.tolerances)
+        if baseline.fail_on_regression and regressions:
+            result = decide(result.verdicts, fail_on_warn=bool(options.get("fail_on_warn")),
+                            source_error=result.reason if evaluation.source_error else None,
+                            regressions=regressions)
+    doc = build_document(result, spec, start=window.start, end=window.end, source=evaluation.source,
                          selector=selector, generated_at=generated_at, tool_version=tool_version,
                          source_info=evaluation.source_info, options=options, objectives=entries)
+    if compared is not None:
+        doc["baseline"] = clean(compared["baseline"])
     if run is not None:
         doc["run"] = clean(run)
     write_json(out_dir / "verdict.json", doc)

@@ -28,7 +28,7 @@ from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate import procs
 from loadgate.errors import UserError
-from loadgate.evaluate import Evaluation, evaluate, grade_prometheus, store
+from loadgate.evaluate import Baseline, Evaluation, evaluate, grade_prometheus, store
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
 from reports.context import ReportContext
@@ -65,6 +65,7 @@ class RunPlan:
     require_evidence: bool = False
     command: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    baseline: Baseline | None = None
 
 
 def prometheus_config(service: str, loadgen: str, scrape_s: int = SCRAPE_S) -> str:
@@ -275,9 +276,10 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
         write_json(out / "run.json", record)
         ctx = store(out, primary, plan.spec, window, selector=str(selector) if primary.source == "prometheus" else "",
                     generated_at=time.time(), tool_version=tool_version,
-                    options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence},
-                    client=client, run=record)
-        return primary.result.exit_code, ctx
+                    options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
+                             "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
+                    client=client, run=record, baseline=plan.baseline)
+        return ctx.exit_code, ctx
     finally:
         if locust is not None:
             procs.stop(locust, timeout_s=15)

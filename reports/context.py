@@ -13,7 +13,7 @@ from slo.document import rfc3339
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
-           "budget_text", "UnsupportedDocument"]
+           "budget_text", "baseline_text", "UnsupportedDocument"]
 
 #: Status words and icons: status is never shown by colour alone.
 STATUS_LABELS = {
@@ -50,6 +50,8 @@ class Row:
     notes: tuple[str, ...] = ()
     queries: tuple[str, ...] = ()
     client: str = ""
+    baseline: str = ""
+    regressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ class ReportContext:
     exit_code: int
     rows: tuple[Row, ...]
     options: dict[str, Any] = field(default_factory=dict)
+
+    baseline_path: str = ""
+    baseline_verdict: str = ""
+
+    @property
+    def has_baseline(self) -> bool:
+        """True when the record was compared with a baseline run."""
+        return bool(self.baseline_path)
 
     @property
     def has_client(self) -> bool:
@@ -130,6 +140,23 @@ def _client_text(entry: dict[str, Any]) -> str:
     icon, _ = STATUS_LABELS[client["status"]]
     merged = {**entry, **client}
     return f"{_measured_text(merged)} {icon}"
+
+
+def baseline_text(entry: dict[str, Any]) -> str:
+    """``412 ms → 530 ms (+29 %) ✘ regression`` against the baseline (empty when not compared)."""
+    delta = entry.get("baseline")
+    if not delta:
+        return ""
+    before = format_value(delta.get("measured"), entry["unit"])
+    after = format_value(entry.get("measured"), entry["unit"])
+    if delta.get("relative") is not None:
+        change = f" ({_percent(delta['relative'], signed=True)})"
+    elif delta.get("change") is not None:
+        change = " (from 0)" if delta["change"] else " (no change)"
+    else:
+        change = ""
+    flag = " ✘ regression" if delta.get("regressed") else (" ✔ better" if delta.get("improved") else "")
+    return f"{before} → {after}{change}{flag}"
 
 
 def evidence_text(entry: dict[str, Any]) -> str:
@@ -210,6 +237,7 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
                 measured=_measured_text(entry), margin=_margin_text(entry), evidence=evidence_text(entry),
                 budget=budget_text(entry), reason=entry.get("reason", ""), notes=_notes(entry),
                 queries=tuple(entry.get("queries") or ()), client=_client_text(entry),
+                baseline=baseline_text(entry), regressed=bool((entry.get("baseline") or {}).get("regressed")),
             ))
         icon, label = STATUS_LABELS[doc["verdict"]]
         window = doc["window"]
@@ -223,6 +251,8 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             selector=doc.get("selector", ""), generated_at=doc.get("generated_at", ""),
             tool_version=doc.get("tool", {}).get("version", ""), exit_code=doc["exit_code"], rows=tuple(rows),
             options=dict(doc.get("options") or {}),
+            baseline_path=(doc.get("baseline") or {}).get("path", ""),
+            baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
         )
     except (KeyError, TypeError) as exc:
         raise UnsupportedDocument(f"verdict.json is missing a field: {exc}") from None

@@ -16,8 +16,10 @@ from reports.charts import objective_chart
 from reports.context import ReportContext, UnsupportedDocument, build_context
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
+from slo.compare import attach
 
-__all__ = ["SERIES_SCHEMA_VERSION", "OutputError", "series_document", "write_series", "render_outputs"]
+__all__ = ["SERIES_SCHEMA_VERSION", "OutputError", "series_document", "write_series", "compare_stored",
+           "render_outputs"]
 
 SERIES_SCHEMA_VERSION = 1
 
@@ -48,6 +50,18 @@ def _load(directory: Path) -> dict[str, Any]:
         return read_json(path)
     except (OSError, json.JSONDecodeError) as exc:
         raise OutputError(f"{path}: cannot read: {exc}") from None
+
+
+def compare_stored(directory: str | Path, baseline_doc: dict[str, Any], baseline_path: str,
+                   tolerances: dict[str, float]) -> None:
+    """Store the comparison with a baseline in ``directory``'s verdict.json."""
+    directory = Path(directory)
+    doc = _load(directory)
+    try:
+        attach(doc, baseline_doc, baseline_path, tolerances)
+    except (KeyError, TypeError) as exc:
+        raise OutputError(f"{directory / 'verdict.json'}: cannot compare: missing {exc}") from None
+    write_json(directory / "verdict.json", doc)
 
 
 def render_outputs(directory: str | Path) -> ReportContext:

@@ -32,14 +32,19 @@ class GateResult:
 
 
 def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool = False,
-           source_error: str | None = None) -> GateResult:
-    """Combine objective verdicts into the gate's result."""
+           source_error: str | None = None, regressions: dict[str, str] | None = None) -> GateResult:
+    """Combine objective verdicts into the gate's result.
+
+    ``regressions`` (objective id -> reason), given with ``--fail-on-regression``, fail the gate
+    for required objectives even when their absolute targets pass.
+    """
     required = [v for v in verdicts if v.objective.required]
     failed = [v for v in required if v.status == FAIL or (fail_on_warn and v.status == WARN)]
+    regressed = [regressions[v.objective.id] for v in required if v.objective.id in (regressions or {})]
     undecided = [v for v in required if v.status in (NO_DATA, INCONCLUSIVE)]
-    if failed:
+    if failed or regressed:
         status = FAIL
-        reason = "; ".join(v.reason for v in failed)
+        reason = "; ".join([v.reason for v in failed] + regressed)
     elif source_error:
         status, reason = INCONCLUSIVE, source_error
     elif undecided:

@@ -1,0 +1,106 @@
+"""Compare a gate's objectives with a baseline run's: deltas and regression flags. Pure.
+
+A regression is a change in the *worse* direction by more than a tolerance, relative to the
+baseline value: worse is higher for upper-bound objectives (latency, error rate) and lower for
+lower-bound ones (throughput, cache hit rate, availability). Defaults: a P99 (any latency) worse
+by more than 10 %, an error rate up by more than 50 %, throughput or cache hit rate down by more
+than 10 %, availability down at all. From a baseline of exactly 0, any increase of an
+upper-bound objective is a regression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_TOLERANCES", "Delta", "compare", "parse_tolerances"]
+
+DEFAULT_TOLERANCES = {"latency": 0.10, "error_rate": 0.50, "throughput": 0.10, "cache_hit_rate": 0.10,
+                      "availability": 0.0, "promql_ratio": 0.10, "promql_value": 0.10}
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One objective against its baseline. ``relative`` is (current - baseline) / baseline."""
+
+    baseline: float | None
+    current: float | None
+    change: float | None
+    relative: float | None
+    tolerance: float
+    regressed: bool
+    improved: bool
+
+
+def parse_tolerances(text: str) -> dict[str, float]:
+    """Parse ``latency=10%,error_rate=50%`` over the defaults; raises ``ValueError`` naming the part."""
+    out = dict(DEFAULT_TOLERANCES)
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        kind, _, value = part.partition("=")
+        if kind not in DEFAULT_TOLERANCES:
+            raise ValueError(f"unknown objective kind {kind!r}; one of {', '.join(DEFAULT_TOLERANCES)}")
+        try:
+            number = float(value.rstrip("%")) / (100.0 if value.endswith("%") else 1.0)
+        except ValueError:
+            raise ValueError(f"{kind}: expected a percentage such as 10%, got {value!r}") from None
+        if number < 0:
+            raise ValueError(f"{kind}: a tolerance cannot be negative")
+        out[kind] = number
+    return out
+
+
+def _delta(kind: str, op: str, baseline: float | None, current: float | None, tolerance: float) -> Delta:
+    if baseline is None or current is None:
+        return Delta(baseline, current, None, None, tolerance, False, False)
+    change = current - baseline
+    relative = change / abs(baseline) if baseline else None
+    worse = change if op in ("<", "<=") else -change  # > 0 means worse
+    if baseline == 0:
+        regressed = worse > 0 and op in ("<", "<=")
+    else:
+        regressed = worse / abs(baseline) > tolerance + 1e-12
+    return Delta(baseline, current, change, relative, tolerance, regressed, worse < 0)
+
+
+def compare(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
+            tolerances: dict[str, float] | None = None) -> dict[str, Delta]:
+    """Deltas for every current objective that the baseline also graded (matched by id)."""
+    tolerances = tolerances or DEFAULT_TOLERANCES
+    before = {o["id"]: o for o in baseline}
+    out = {}
+    for entry in current:
+        old = before.get(entry["id"])
+        if old is None:
+            continue
+        out[entry["id"]] = _delta(entry["kind"], entry["target"]["op"], old.get("measured"), entry.get("measured"),
+                                  tolerances.get(entry["kind"], 0.10))
+    return out
+
+
+def describe(title: str, delta: Delta, unit: str) -> str:
+    """``P99 latency 412 ms → 530 ms (+29 %, tolerance 10 %)``."""
+    from slo.units import format_value
+
+    change = f"{delta.relative * 100:+.3g} %" if delta.relative is not None else "from 0"
+    return (f"{title} {format_value(delta.baseline, unit)} → {format_value(delta.current, unit)} "
+            f"({change}, tolerance {delta.tolerance * 100:g} %)")
+
+
+def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str,
+           tolerances: dict[str, float] | None = None) -> dict[str, str]:
+    """Add ``baseline`` to ``doc`` and to each compared objective; returns regressed id -> reason."""
+    deltas = compare(doc["objectives"], baseline_doc.get("objectives", []), tolerances)
+    regressions: dict[str, str] = {}
+    for entry in doc["objectives"]:
+        delta = deltas.get(entry["id"])
+        if delta is None:
+            entry.pop("baseline", None)
+            continue
+        entry["baseline"] = {"measured": delta.baseline, "change": delta.change, "relative": delta.relative,
+                             "tolerance": delta.tolerance, "regressed": delta.regressed, "improved": delta.improved}
+        if delta.regressed:
+            regressions[entry["id"]] = "regressed: " + describe(entry["title"], delta, entry["unit"])
+    doc["baseline"] = {"path": baseline_path, "verdict": baseline_doc.get("verdict"),
+                       "generated_at": baseline_doc.get("generated_at"), "window": baseline_doc.get("window"),
+                       "regressions": sorted(regressions)}
+    return regressions

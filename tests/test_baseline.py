@@ -1,0 +1,105 @@
+"""Comparing with a baseline run: deltas, regression flags and --fail-on-regression."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loadgate.situations import WINDOW
+from slo.compare import DEFAULT_TOLERANCES, compare, parse_tolerances
+
+
+def entry(oid: str, kind: str, op: str, measured: float | None) -> dict:
+    return {"id": oid, "kind": kind, "target": {"op": op, "value": 1}, "measured": measured}
+
+
+def test_a_p99_worse_by_more_than_10_percent_is_a_regression_and_by_less_is_not():
+    base = [entry("p99", "latency", "<", 0.400)]
+    assert compare([entry("p99", "latency", "<", 0.441)], base)["p99"].regressed
+    within = compare([entry("p99", "latency", "<", 0.439)], base)["p99"]
+    assert not within.regressed and within.relative == pytest.approx(0.0975)
+
+
+def test_an_error_rate_up_by_more_than_half_regresses_and_from_zero_any_error_does():
+    assert compare([entry("e", "error_rate", "<", 0.0016)], [entry("e", "error_rate", "<", 0.001)])["e"].regressed
+    assert not compare([entry("e", "error_rate", "<", 0.0014)], [entry("e", "error_rate", "<", 0.001)])["e"].regressed
+    assert compare([entry("e", "error_rate", "<", 0.0001)], [entry("e", "error_rate", "<", 0.0)])["e"].regressed
+
+
+def test_lower_bound_objectives_regress_when_they_drop():
+    drop = compare([entry("t", "throughput", ">=", 850)], [entry("t", "throughput", ">=", 1000)])["t"]
+    assert drop.regressed and not drop.improved
+    rise = compare([entry("t", "throughput", ">=", 1200)], [entry("t", "throughput", ">=", 1000)])["t"]
+    assert rise.improved and not rise.regressed
+
+
+def test_objectives_missing_on_either_side_are_not_compared_or_not_flagged():
+    deltas = compare([entry("a", "latency", "<", 0.1), entry("b", "latency", "<", None)],
+                     [entry("b", "latency", "<", 0.1)])
+    assert set(deltas) == {"b"} and not deltas["b"].regressed
+
+
+def test_tolerances_are_configurable_per_kind():
+    tolerances = parse_tolerances("latency=25%,error_rate=1")
+    assert tolerances["latency"] == 0.25 and tolerances["error_rate"] == 1.0
+    assert tolerances["throughput"] == DEFAULT_TOLERANCES["throughput"]
+    with pytest.raises(ValueError, match="unknown objective kind"):
+        parse_tolerances("speed=5%")
+
+
+def gate(cli, prometheus, out, job, *extra):
+    return cli("gate", "--prometheus", prometheus, "--start", WINDOW[0], "--end", WINDOW[1],
+               "--selector", f'job="{job}"', "--out", str(out), *extra)
+
+
+@pytest.mark.prometheus
+def test_a_regression_within_targets_passes_but_fails_with_fail_on_regression(cli, prometheus, tmp_path):
+    assert gate(cli, prometheus, tmp_path / "base", "healthy").code == 0
+    plain = gate(cli, prometheus, tmp_path / "cur", "p99_warn", "--baseline", str(tmp_path / "base"))
+    assert plain.code == 0  # the absolute targets still pass (P99 only warns)
+    doc = json.loads((tmp_path / "cur" / "verdict.json").read_text())
+    p99 = next(o for o in doc["objectives"] if o["id"] == "p99_latency")
+    assert p99["baseline"]["regressed"] and p99["baseline"]["relative"] > 0.10
+    assert "p99_latency" in doc["baseline"]["regressions"]
+    assert "vs baseline" in (tmp_path / "cur" / "summary.md").read_text()
+    assert "regression" in plain.out
+    strict = gate(cli, prometheus, tmp_path / "strict", "p99_warn", "--baseline", str(tmp_path / "base"),
+                  "--fail-on-regression")
+    assert strict.code == 1
+    strict_doc = json.loads((tmp_path / "strict" / "verdict.json").read_text())
+    assert strict_doc["verdict"] == "fail" and "P99 latency" in strict_doc["reason"] and "regressed" in strict_doc["reason"]
+
+
+@pytest.mark.prometheus
+def test_an_improvement_is_flagged_and_never_fails_the_gate(cli, prometheus, tmp_path):
+    gate(cli, prometheus, tmp_path / "base", "p99_warn")
+    result = gate(cli, prometheus, tmp_path / "cur", "healthy", "--baseline", str(tmp_path / "base"),
+                  "--fail-on-regression")
+    assert result.code == 0
+    doc = json.loads((tmp_path / "cur" / "verdict.json").read_text())
+    p99 = next(o for o in doc["objectives"] if o["id"] == "p99_latency")
+    assert p99["baseline"]["improved"] and not p99["baseline"]["regressed"]
+    assert doc["baseline"]["regressions"] == []
+
+
+@pytest.mark.prometheus
+def test_report_compares_a_stored_run_with_a_baseline_without_prometheus(cli, prometheus, tmp_path):
+    gate(cli, prometheus, tmp_path / "base", "healthy")
+    gate(cli, prometheus, tmp_path / "cur", "p99_warn")
+    result = cli("report", str(tmp_path / "cur"), "--baseline", str(tmp_path / "base"))
+    assert result.code == 0
+    doc = json.loads((tmp_path / "cur" / "verdict.json").read_text())
+    assert doc["baseline"]["path"] == str(tmp_path / "base") and doc["verdict"] == "pass"
+    html = (tmp_path / "cur" / "report.html").read_text()
+    assert "vs baseline" in html and "regression" in html
+
+
+def test_an_unreadable_baseline_is_a_usage_error(cli, tmp_path, unreachable_url):
+    result = cli("gate", "--prometheus", unreachable_url, "--last", "5m", "--baseline", str(tmp_path / "nope"))
+    assert result.code == 2 and "--baseline" in result.err and "no such file" in result.err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "verdict.json").write_text('{"schema_version": 7}')
+    result = cli("report", str(bad), "--baseline", str(bad))
+    assert result.code == 2 and "schema_version 1" in result.err
