@@ -5,12 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv prometheus bench clean
+.PHONY: demo test venv prometheus chromium bench clean
 
 demo: venv prometheus
 	$(PY) -m loadgate demo
 
-test: venv prometheus
+test: venv prometheus chromium
 	$(PY) -m pytest
 
 bench: venv prometheus
@@ -27,5 +27,8 @@ $(STAMP): pyproject.toml
 prometheus:
 	@sh scripts/ensure-prometheus.sh
 
+chromium:
+	@sh scripts/ensure-chromium.sh
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache test-artifacts

@@ -259,6 +259,7 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
             # last_over_time: once Locust has exited, its series are stale and an instant query is empty.
             scraped_client = _prom_sum(prom_url, 'sum(last_over_time(loadgate_responses_total{job="loadgate"}[10m]))')
         workers = max((s.workers for s in series.snapshots), default=0)
+        log = (out / "locust.log").read_text(encoding="utf-8", errors="replace") if (out / "locust.log").exists() else ""
         record = {
             "schema_version": RUN_SCHEMA_VERSION,
             "host": plan.host, "shape": plan.shape, "target_rate": plan.rate, "duration_s": plan.duration,
@@ -269,6 +270,9 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
             "source": primary.source, "prometheus": "started by loadgate" if server else prom_url,
             "locust_exit_code": locust_code, **_locust_totals(json_file),
             "client_responses": sum(series.snapshots[-1].responses.values()) if series.snapshots else 0,
+            # Locust logs this when a load-generator process passes 90 % CPU.
+            "loadgen_cpu_over_90": "CPU usage above" in log or "CPU usage threshold was exceeded" in log
+                                   or "CPU usage was too high" in log,
             "server_counter_at_end": server_total,
             "loadgate_exporter_responses": scraped_client,
             "git_sha": _git_sha(), "versions": _versions(), "command": plan.command, **plan.extra,

@@ -79,6 +79,8 @@ class ReportContext:
 
     baseline_path: str = ""
     baseline_verdict: str = ""
+    warnings: tuple[str, ...] = ()
+    run_facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -253,9 +255,51 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             options=dict(doc.get("options") or {}),
             baseline_path=(doc.get("baseline") or {}).get("path", ""),
             baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
+            warnings=warnings(doc), run_facts=run_facts(doc.get("run") or {}),
         )
     except (KeyError, TypeError) as exc:
         raise UnsupportedDocument(f"verdict.json is missing a field: {exc}") from None
+
+
+def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
+    """What should make a reader doubt the numbers: no data, missing buckets, an overloaded or
+    short-handed load generator, a rate below target, objectives the source could not grade."""
+    out: list[str] = []
+    run = doc.get("run") or {}
+    for entry in doc["objectives"]:
+        reason = entry.get("reason", "")
+        if entry["status"] == "no_data":
+            out.append(f"No data for {entry['title']}: {reason}")
+        elif entry["status"] == "inconclusive" and "add a bucket" in reason:
+            out.append(f"Missing bucket for {entry['title']}: {reason}")
+        elif entry["status"] == "inconclusive" and "needs Prometheus" in reason:
+            out.append(f"{entry['title']} skipped: {reason}")
+    if run.get("loadgen_cpu_over_90"):
+        out.append("The load generator's CPU went above 90 %: it may have limited the rate and inflated "
+                   "client-side latency. Add worker processes (--processes) or machines.")
+    if run.get("processes", 1) > 1 and run.get("workers", 0) < run["processes"]:
+        out.append(f"Workers lost: {run.get('workers', 0)} of {run['processes']} worker processes reported.")
+    target = run.get("target_rate")
+    achieved = next((e.get("client", e).get("measured") for e in doc["objectives"] if e["kind"] == "throughput"),
+                    None)
+    if target and achieved is not None and achieved < 0.9 * target:
+        out.append(f"The achieved rate {format_value(achieved, '1/s')} is below 90 % of the requested "
+                   f"{format_value(target, '1/s')}.")
+    return tuple(out)
+
+
+def run_facts(run: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The run's metadata as (label, value) pairs; empty for a plain gate."""
+    if not run:
+        return ()
+    facts = [("Host", run.get("host", "")), ("Shape", f"{run.get('shape', '')} to {run.get('target_rate', 0):g} "
+                                                       f"req/s for {run.get('duration_s', 0):g}s, "
+                                                       f"ramp-up {run.get('rampup_s', 0):g}s"),
+             ("Workers", str(run.get("workers", ""))),
+             ("Requests (Locust)", f"{run.get('requests', 0):,} with {run.get('failures', 0):,} failures"),
+             ("Command", " ".join(run.get("command") or [])), ("Git sha", run.get("git_sha") or "unknown"),
+             ("Versions", ", ".join(f"{k} {v}" for k, v in (run.get("versions") or {}).items()))]
+    return tuple((k, str(v)) for k, v in facts if v)
 
 
 def _window_text(seconds: float) -> str:

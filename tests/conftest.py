@@ -21,6 +21,8 @@ from loadgate.synthetic import openmetrics
 from loadgate import situations
 
 REPO = Path(__file__).resolve().parent.parent
+#: Run directories the end-to-end tests produced; the browser tests load their reports too.
+E2E_RUNS: list[Path] = []
 
 
 @dataclass

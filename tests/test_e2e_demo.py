@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from loadgate.promserver import INSTALL_HINT, binaries
+from tests.conftest import E2E_RUNS
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -39,6 +40,7 @@ def demo(tmp_path: Path, *args: str, duration: int = 25, rampup: int = 8) -> tup
                            str(rampup), "--out", str(out), *args], cwd=REPO, capture_output=True, text=True,
                           timeout=duration + 120)
     assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
+    E2E_RUNS.append(out)
     return proc, json.loads((out / "verdict.json").read_text()), json.loads((out / "run.json").read_text())
 
 

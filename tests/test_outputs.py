@@ -77,7 +77,8 @@ def test_the_document_is_strict_json_with_a_schema_version():
     assert p99["target"] == {"op": "<", "value": 0.5}
 
 
-def test_hostile_titles_and_selectors_render_as_text_in_the_html_report(tmp_path):
+def hostile_report(tmp_path: Path) -> Path:
+    """A stored gate whose spec, selector and series names carry markup; returns its report."""
     hostile = b"""version: loadgate/v1
 name: '<img src=x onerror=alert(1)>'
 objectives:
@@ -92,7 +93,11 @@ objectives:
                                                        "points": [[START, 0.5], [END, 0.5]]}], START, END))])
     write_json(tmp_path / "verdict.json", doc)
     render_outputs(tmp_path)
-    html = (tmp_path / "report.html").read_text()
+    return tmp_path / "report.html"
+
+
+def test_hostile_titles_and_selectors_render_as_text_in_the_html_report(tmp_path):
+    html = hostile_report(tmp_path).read_text()
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html

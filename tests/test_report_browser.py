@@ -1,0 +1,103 @@
+"""The HTML report as a reader meets it: loaded in headless Chromium (Debian's), offline.
+
+For every report (gate reports made here, and the end-to-end runs' reports when those tests ran
+first): no console error, no request beyond the file itself, the banner and every objective's row
+readable, no sideways scrolling on a 390 px phone, and screenshots at 1280 and 390 px saved under
+``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from loadgate.situations import WINDOW
+from tests.conftest import E2E_RUNS, REPO
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = REPO / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        message = "Chromium is not installed; sudo apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {message}", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"])
+        yield instance
+        instance.close()
+
+
+def check_report(browser, report: Path, name: str) -> dict:
+    """Load one report at both widths; returns what was seen."""
+    doc = json.loads((report.parent / "verdict.json").read_text())
+    url = report.resolve().as_uri()
+    seen: dict = {}
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        console, requests, dialogs = [], [], []
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url)
+        assert console == [], (name, width, console)
+        assert requests == [url], (name, width, requests)  # nothing fetched beyond the file itself
+        assert dialogs == [], (name, dialogs)
+        banner = page.locator("header.banner").inner_text()
+        assert {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}[doc["verdict"]] in banner
+        rows = page.locator("table tbody tr")
+        assert rows.count() == len(doc["objectives"])
+        for i, entry in enumerate(doc["objectives"]):
+            row = rows.nth(i)
+            assert row.is_visible()
+            assert entry["title"] in row.inner_text()
+        if width == 390:
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"))
+        seen[width] = banner
+        page.close()
+    return seen
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize("job", ["healthy", "brownout", "no_cache_metrics"])
+def test_gate_reports_read_cleanly_in_chromium_at_desktop_and_phone_widths(browser, cli, prometheus, tmp_path, job):
+    out = tmp_path / job
+    cli("gate", "--prometheus", prometheus, "--start", WINDOW[0], "--end", WINDOW[1], "--selector", f'job="{job}"',
+        "--out", str(out))
+    check_report(browser, out / "report.html", f"gate-{job}")
+
+
+def test_a_hostile_report_shows_its_script_as_text_and_runs_nothing(browser, tmp_path):
+    from tests.test_outputs import hostile_report
+
+    report = hostile_report(tmp_path)
+    check_report(browser, report, "hostile")
+    page = browser.new_page()
+    page.goto(report.resolve().as_uri())
+    assert "<script>alert(1)</script>" in page.locator("body").inner_text()
+    page.close()
+
+
+def test_every_end_to_end_run_report_reads_cleanly_in_chromium(browser):
+    if not E2E_RUNS:
+        pytest.skip("no end-to-end run in this session (run the whole suite to include them)")
+    for out in E2E_RUNS:
+        if out.exists():
+            check_report(browser, out / "report.html", f"run-{out.parent.name}")
