@@ -30,7 +30,7 @@ from analysis.sli import (BURN_WINDOW_S, SLIData, Series, Window, grade_slices, 
                           rolling_bad_fraction)
 
 __all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "parse_series", "ClientCollector",
-           "nearest_rank_percentile"]
+           "nearest_rank_percentile", "breakdown"]
 
 #: Must match scenarios.clientstats.BUCKETS (the file stores counts, not bounds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, math.inf)
@@ -299,3 +299,56 @@ class ClientCollector:
             if total > 0 and not math.isnan(good):
                 ratios.append((total - good) / total)
         data.worst_bad_ratio = max(ratios) if ratios else None
+
+
+def _tier_of_class(name: str) -> str:
+    """``FreeOverLimitUser`` -> ``free_over_limit``, as the client counts name tiers."""
+    base = name.removesuffix("User")
+    over = base.endswith("OverLimit")
+    return base.removesuffix("OverLimit").lower() + ("_over_limit" if over else "")
+
+
+def breakdown(series: ClientSeries, window: Window) -> dict[str, list[dict[str, Any]]]:
+    """Per-endpoint and per-tier client figures over the window.
+
+    Endpoints: requests, rate, failures, expected 429s, and p50/p99 estimated from the SLO buckets.
+    Tiers: users, requests, accepted (ok) requests, expected 429s, failures, every 429 (an
+    in-limit user's 429 is also a failure), and the accepted rate per user per minute, to hold
+    against the tier's limit.
+    """
+    a, b = series.at(window.start), series.at(window.end)
+    seconds = max(b.t - a.t, 1e-9)
+    endpoints: dict[str, dict[str, float]] = {}
+    tiers: dict[str, dict[str, float]] = {}
+    for key, count in b.responses.items():
+        n = count - a.responses.get(key, 0.0)
+        if n <= 0:
+            continue
+        endpoint, tier, result, code = key
+        for table, name in ((endpoints, endpoint), (tiers, tier)):
+            row = table.setdefault(name, {"requests": 0.0, "ok": 0.0, "rate_limited": 0.0, "failure": 0.0,
+                                          "http_429": 0.0})
+            row["requests"] += n
+            row[result] = row.get(result, 0.0) + n
+            row["http_429"] += n if code == "429" else 0.0
+    buckets: dict[str, list[float]] = {}
+    for (endpoint, _), counts in b.latency.items():
+        before = a.latency.get((endpoint, _), [0.0] * len(counts))
+        mine = buckets.setdefault(endpoint, [0.0] * len(counts))
+        for i, (x, y) in enumerate(zip(before, counts)):
+            mine[i] += y - x
+    users: dict[str, int] = {}
+    for name, count in b.users.items():
+        users[_tier_of_class(name)] = users.get(_tier_of_class(name), 0) + int(count)
+    endpoint_rows = []
+    for name, row in sorted(endpoints.items()):
+        hist = histogram_from_buckets(zip(BUCKETS, buckets.get(name, [])))
+        endpoint_rows.append({"endpoint": name, **row, "rate": row["requests"] / seconds,
+                              "p50": hist.quantile(0.5) if hist.count else None,
+                              "p99": hist.quantile(0.99) if hist.count else None})
+    tier_rows = []
+    for name, row in sorted(tiers.items()):
+        count = users.get(name, 0)
+        accepted = row["ok"] / count / seconds * 60.0 if count else None
+        tier_rows.append({"tier": name, "users": count, **row, "accepted_per_user_per_min": accepted})
+    return {"endpoints": endpoint_rows, "tiers": tier_rows}

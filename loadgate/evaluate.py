@@ -144,7 +144,8 @@ class Baseline:
 
 def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, selector: str, generated_at: float,
           tool_version: str, options: dict[str, Any], client: Evaluation | None = None,
-          run: dict[str, Any] | None = None, baseline: Baseline | None = None) -> ReportContext:
+          run: dict[str, Any] | None = None, baseline: Baseline | None = None,
+          breakdown: dict[str, Any] | None = None) -> ReportContext:
     """Write the record and outputs into ``out_dir``; returns the report's view model.
 
     With a ``baseline`` every objective carries its delta; with ``fail_on_regression`` a
@@ -180,5 +181,7 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
         doc["baseline"] = clean(compared["baseline"])
     if run is not None:
         doc["run"] = clean(run)
+    if breakdown is not None:
+        doc["breakdown"] = clean(breakdown)
     write_json(out_dir / "verdict.json", doc)
     return render_outputs(out_dir)

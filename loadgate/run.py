@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from analysis.locust_source import ClientCollector, ClientSeries, SeriesError, parse_series
+from analysis.locust_source import ClientCollector, ClientSeries, SeriesError, breakdown, parse_series
 from analysis.prom import PromConfig, PromError, Prometheus
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
@@ -33,6 +33,7 @@ from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
 from reports.context import ReportContext
 from reports.write import read_json, write_json
+from scenarios.traffic import TIER_LIMITS
 from slo.model import Spec
 
 __all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "prometheus_config", "locust_command", "steady_window",
@@ -275,6 +276,7 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                                    or "CPU usage was too high" in log,
             "server_counter_at_end": server_total,
             "loadgate_exporter_responses": scraped_client,
+            "tier_limits_per_min": dict(TIER_LIMITS),
             "git_sha": _git_sha(), "versions": _versions(), "command": plan.command, **plan.extra,
         }
         write_json(out / "run.json", record)
@@ -282,7 +284,7 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                     generated_at=time.time(), tool_version=tool_version,
                     options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
                              "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
-                    client=client, run=record, baseline=plan.baseline)
+                    client=client, run=record, baseline=plan.baseline, breakdown=breakdown(series, window))
         return ctx.exit_code, ctx
     finally:
         if locust is not None:

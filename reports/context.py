@@ -81,6 +81,8 @@ class ReportContext:
     baseline_verdict: str = ""
     warnings: tuple[str, ...] = ()
     run_facts: tuple[tuple[str, str], ...] = ()
+    endpoint_rows: tuple[tuple[str, ...], ...] = ()
+    tier_rows: tuple[tuple[str, ...], ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -256,6 +258,8 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             baseline_path=(doc.get("baseline") or {}).get("path", ""),
             baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
             warnings=warnings(doc), run_facts=run_facts(doc.get("run") or {}),
+            endpoint_rows=endpoint_rows(doc.get("breakdown") or {}),
+            tier_rows=tier_rows(doc.get("breakdown") or {}, (doc.get("run") or {}).get("tier_limits_per_min") or {}),
         )
     except (KeyError, TypeError) as exc:
         raise UnsupportedDocument(f"verdict.json is missing a field: {exc}") from None
@@ -274,6 +278,13 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
             out.append(f"Missing bucket for {entry['title']}: {reason}")
         elif entry["status"] == "inconclusive" and "needs Prometheus" in reason:
             out.append(f"{entry['title']} skipped: {reason}")
+    for entry in doc["objectives"]:
+        client = entry.get("client") or {}
+        server, seen = entry.get("measured"), client.get("measured")
+        if entry["kind"] == "latency" and server and seen and seen >= 2 * server:
+            out.append(f"Client-side {entry['title']} ({format_duration(seen)}) is {seen / server:.1f}× the "
+                       f"server's ({format_duration(server)}): time spent queueing, on the network or in an "
+                       "overloaded load generator.")
     if run.get("loadgen_cpu_over_90"):
         out.append("The load generator's CPU went above 90 %: it may have limited the rate and inflated "
                    "client-side latency. Add worker processes (--processes) or machines.")
@@ -286,6 +297,37 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
         out.append(f"The achieved rate {format_value(achieved, '1/s')} is below 90 % of the requested "
                    f"{format_value(target, '1/s')}.")
     return tuple(out)
+
+
+def endpoint_rows(breakdown: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """Endpoint | Requests | Rate | p50 | p99 | Failures | 429s (client side)."""
+    return tuple((r["endpoint"], f"{r['requests']:,.0f}", format_value(r["rate"], "1/s"),
+                  f"≈ {format_duration(r['p50'])}" if r.get("p50") is not None else "n/a",
+                  f"≈ {format_duration(r['p99'])}" if r.get("p99") is not None else "n/a",
+                  f"{r.get('failure', 0):,.0f}", f"{r.get('rate_limited', 0):,.0f}")
+                 for r in breakdown.get("endpoints", []))
+
+
+def tier_rows(breakdown: dict[str, Any], limits: dict[str, int]) -> tuple[tuple[str, ...], ...]:
+    """Tier | Users | Requests | Accepted per user | Limit | 429s | Failures | Enforcement (client side).
+
+    Enforcement held when in-limit users saw no 429 and over-limit users were refused.
+    """
+    rows = []
+    for r in breakdown.get("tiers", []):
+        tier = r["tier"]
+        over = tier.endswith("_over_limit")
+        limit = limits.get(tier.removesuffix("_over_limit"))
+        refused = r.get("http_429", 0)
+        if over:
+            held = "✔ refused over the limit" if refused else "✘ never refused"
+        else:
+            held = "✔ no 429s" if not refused else "✘ 429s for in-limit users"
+        accepted = r.get("accepted_per_user_per_min")
+        rows.append((tier.replace("_", " "), str(r.get("users", 0)), f"{r['requests']:,.0f}",
+                     f"{accepted:,.1f}/min" if accepted is not None else "n/a",
+                     f"{limit}/min" if limit else "n/a", f"{refused:,.0f}", f"{r.get('failure', 0):,.0f}", held))
+    return tuple(rows)
 
 
 def run_facts(run: dict[str, Any]) -> tuple[tuple[str, str], ...]:

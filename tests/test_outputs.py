@@ -111,3 +111,32 @@ def test_status_is_never_shown_by_colour_alone(status, icon, word):
     ctx = build_context(fixed_document())
     row = next(r for r in ctx.rows if r.status == status)
     assert (row.icon, row.label) == (icon, word)
+
+
+def test_warnings_name_missing_data_lost_workers_low_rate_cpu_and_a_client_server_gap():
+    doc = fixed_document()
+    doc["objectives"][1]["client"] = {"status": "pass", "measured": doc["objectives"][1]["measured"] * 3,
+                                      "unit": "s", "events": 1, "reason": "", "evidence": None, "detail": {}}
+    doc["run"] = {"processes": 2, "workers": 1, "target_rate": 200, "loadgen_cpu_over_90": True}
+    found = build_context(doc).warnings
+    assert any(w.startswith("No data for Cache hit rate") for w in found)
+    assert any("Workers lost: 1 of 2" in w for w in found)
+    assert any("below 90 % of the requested 200 req/s" in w for w in found)  # 5.5 req/s measured
+    assert any("CPU went above 90 %" in w for w in found)
+    assert any("Client-side P99 latency" in w and "3.0× the server's" in w for w in found)
+
+
+def test_tier_rows_say_whether_rate_limiting_held():
+    doc = fixed_document()
+    doc["run"] = {"tier_limits_per_min": {"free": 10, "pro": 200}}
+    doc["breakdown"] = {"endpoints": [], "tiers": [
+        {"tier": "free", "users": 3, "requests": 30, "ok": 30, "rate_limited": 0, "failure": 0, "http_429": 0,
+         "accepted_per_user_per_min": 8.0},
+        {"tier": "pro", "users": 1, "requests": 10, "ok": 8, "rate_limited": 0, "failure": 2, "http_429": 2,
+         "accepted_per_user_per_min": 160.0},
+        {"tier": "free_over_limit", "users": 1, "requests": 20, "ok": 10, "rate_limited": 10, "failure": 0,
+         "http_429": 10, "accepted_per_user_per_min": 10.0}]}
+    rows = {r[0]: r for r in build_context(doc).tier_rows}
+    assert rows["free"][3:5] == ("8.0/min", "10/min") and rows["free"][-1] == "✔ no 429s"
+    assert rows["pro"][-1] == "✘ 429s for in-limit users"
+    assert rows["free over limit"][-1] == "✔ refused over the limit"

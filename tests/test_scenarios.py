@@ -171,3 +171,20 @@ def test_client_percentiles_shown_to_users_are_within_one_percent_of_the_true_on
     ordered = sorted(samples_ms)
     true = ordered[max(1, math.ceil(q * len(ordered) - 1e-9)) - 1] / 1000.0
     assert abs(nearest_rank_percentile(times, q) - true) <= 0.01 * true
+
+
+def test_the_client_breakdown_counts_per_endpoint_and_per_tier_with_users():
+    from analysis.locust_source import breakdown
+
+    def line(t: float, n: int) -> str:
+        return json.dumps({"t": t, "users": {"ProUser": 2, "FreeOverLimitUser": 1}, "workers": 1, "target_rate": 1,
+                           "responses": [["/api/items", "pro", "ok", "200", 10 * n],
+                                         ["/api/items", "free_over_limit", "rate_limited", "429", n]],
+                           "latency": [["/api/items", "pro", [0, 0, 0, 10 * n] + [10 * n] * 11, 0.0]],
+                           "cache": {"hit": 0, "miss": 0}})
+
+    table = breakdown(parse_series([line(1000, 0), line(1010, 6)]), Window(1000, 1010))
+    assert table["endpoints"][0]["requests"] == 66 and table["endpoints"][0]["rate"] == pytest.approx(6.6)
+    tiers = {t["tier"]: t for t in table["tiers"]}
+    assert tiers["pro"]["users"] == 2 and tiers["pro"]["accepted_per_user_per_min"] == pytest.approx(60 / 2 / 10 * 60)
+    assert tiers["free_over_limit"]["http_429"] == 6
