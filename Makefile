@@ -16,6 +16,7 @@ test: venv prometheus chromium
 bench: venv prometheus
 	$(PY) bench/bench_gate.py
 	$(PY) bench/bench_loadgen.py
+	$(PY) bench/bench_report.py
 
 venv: $(STAMP)
 

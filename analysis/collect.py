@@ -60,11 +60,14 @@ class Collector:
     """Runs the SLI queries for one window, a selector and a set of metric names.
 
     Identical queries are run once per collector (throughput reuses the error rate's totals).
+    Grading uses the window; chart series start at ``chart_start`` (default: the window's start).
     """
 
     def __init__(self, prom: Prometheus, metrics: Metrics, selector: Selector, window: Window,
-                 step_s: int | None = None):
+                 step_s: int | None = None, chart_start: float | None = None):
         self.prom = prom
+        # Charts may begin before the graded window (a run's ramp-up, shaded in the report).
+        self.chart_start = window.start if chart_start is None else min(chart_start, window.start)
         self.m = metrics
         self.sel = selector
         self.window = window
@@ -176,7 +179,7 @@ class Collector:
 
         def chart() -> None:
             query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, quantile)
-            points = _by_time(self._range(data, query, w.start, w.end, res.step_s))
+            points = _by_time(self._range(data, query, self.chart_start, w.end, res.step_s))
             data.series.append(Series(f"p{_pct(quantile)} (histogram_quantile)", "s", tuple(sorted(points.items()))))
 
         self._chart(data, chart)
@@ -223,13 +226,13 @@ class Collector:
         def chart() -> None:
             w = self.window
             total_r = _by_time(self._range(data, q.requests_total(self.m.requests, self.sel, res.rate_window_s,
-                                                                  rate=True), w.start, w.end, res.step_s))
+                                                                  rate=True), self.chart_start, w.end, res.step_s))
             err_r = _by_time(self._range(data, q.requests_5xx(self.m.requests, self.sel, res.rate_window_s,
                                                               self.m.code_label, rate=True),
-                                         w.start, w.end, res.step_s))
+                                         self.chart_start, w.end, res.step_s))
             lim_r = _by_time(self._range(data, q.requests_429(self.m.requests, self.sel, res.rate_window_s,
                                                               self.m.code_label, rate=True),
-                                         w.start, w.end, res.step_s))
+                                         self.chart_start, w.end, res.step_s))
             data.series.append(Series("5xx ratio", "ratio", _ratio_points(err_r, total_r)))
             data.series.append(Series("429 ratio (not errors)", "ratio", _ratio_points(lim_r, total_r)))
 
@@ -262,7 +265,7 @@ class Collector:
 
         def chart() -> None:
             query = q.requests_total(self.m.requests, self.sel, res.rate_window_s, rate=True)
-            points = _by_time(self._range(data, query, w.start, w.end, res.step_s))
+            points = _by_time(self._range(data, query, self.chart_start, w.end, res.step_s))
             data.series.append(Series("responses per second", "1/s", tuple(sorted(points.items()))))
 
         self._chart(data, chart)
@@ -292,9 +295,9 @@ class Collector:
 
         def chart() -> None:
             hits_r = _by_time(self._range(data, q.counter_rate(self.m.cache_hits, self.sel, res.rate_window_s),
-                                          w.start, w.end, res.step_s))
+                                          self.chart_start, w.end, res.step_s))
             miss_r = _by_time(self._range(data, q.counter_rate(self.m.cache_misses, self.sel, res.rate_window_s),
-                                          w.start, w.end, res.step_s))
+                                          self.chart_start, w.end, res.step_s))
             lookups = {t: hits_r.get(t, 0.0) + miss_r.get(t, 0.0) for t in set(hits_r) | set(miss_r)}
             data.series.append(Series("cache hit ratio", "ratio", _ratio_points(hits_r, lookups)))
 
@@ -363,9 +366,9 @@ class Collector:
 
         def chart() -> None:
             num_r = _by_time(self._range(data, q.render_template(numerator, self.sel, res.rate_window_s),
-                                         w.start, w.end, res.step_s))
+                                         self.chart_start, w.end, res.step_s))
             tot_r = _by_time(self._range(data, q.render_template(total, self.sel, res.rate_window_s),
-                                         w.start, w.end, res.step_s))
+                                         self.chart_start, w.end, res.step_s))
             data.series.append(Series("good ratio" if good is not None else "bad ratio", "ratio",
                                       _ratio_points(num_r, tot_r)))
 
@@ -393,7 +396,7 @@ class Collector:
 
         def chart() -> None:
             points = _by_time(self._range(data, q.render_template(query, self.sel, res.rate_window_s),
-                                          w.start, w.end, res.step_s))
+                                          self.chart_start, w.end, res.step_s))
             data.series.append(Series("value", unit, tuple(sorted(points.items()))))
 
         self._chart(data, chart)

@@ -161,16 +161,17 @@ def nearest_rank_percentile(times_ms: dict[float, float], q: float) -> float | N
 class ClientCollector:
     """The ``analysis.collect.Collector`` interface over a ``ClientSeries`` instead of Prometheus."""
 
-    def __init__(self, series: ClientSeries, window: Window, step_s: int = 1):
+    def __init__(self, series: ClientSeries, window: Window, step_s: int = 1, chart_start: float | None = None):
         self.series = series
         self.window = window
+        self.chart_start = window.start if chart_start is None else min(chart_start, window.start)
         self.step_s = max(1, step_s)
         self.counts = _delta(series.at(window.start), series.at(window.end))
 
-    def _points(self, width_s: float) -> list[tuple[float, _Counts]]:
-        """Counts over the trailing ``width_s`` at every step of the window."""
+    def _points(self, width_s: float, start: float | None = None) -> list[tuple[float, _Counts]]:
+        """Counts over the trailing ``width_s`` at every step from ``start`` (the chart start) to the end."""
         out = []
-        t = self.window.start + width_s
+        t = (self.chart_start if start is None else start) + width_s
         while t <= self.window.end + 1e-6:
             out.append((t, _delta(self.series.at(t - width_s), self.series.at(t))))
             t += self.step_s
@@ -234,7 +235,7 @@ class ClientCollector:
         data.series.append(Series("client responses per second", "1/s",
                                   tuple((t, x.total / max(x.seconds, 1e-9)) for t, x in self._points(1))))
         targets = [(s.t, s.target_rate) for s in self.series.snapshots
-                   if self.window.start <= s.t <= self.window.end]
+                   if self.chart_start <= s.t <= self.window.end]
         if targets:
             data.series.append(Series("target rate", "1/s", tuple(targets)))
         return data
@@ -294,7 +295,7 @@ class ClientCollector:
                 data.worst_bad_ratio = data.bad / data.events
             return
         ratios = []
-        for _, c in self._points(BURN_WINDOW_S):
+        for _, c in self._points(BURN_WINDOW_S, start=self.window.start):
             good, total = good_total(c)
             if total > 0 and not math.isnan(good):
                 ratios.append((total - good) / total)

@@ -106,9 +106,10 @@ def evaluate(spec: Spec, collector: Any, *, source: str = "prometheus", require_
 
 
 def grade_prometheus(spec: Spec, prom: Prometheus, window: Window, selector: Selector, *, step_s: int | None = None,
-                     require_evidence: bool = False, fail_on_warn: bool = False) -> Evaluation:
+                     require_evidence: bool = False, fail_on_warn: bool = False,
+                     chart_start: float | None = None) -> Evaluation:
     """Grade ``spec`` from Prometheus over ``window``; the result records how Prometheus was read."""
-    collector = Collector(prom, spec.metrics, selector, window, step_s=step_s)
+    collector = Collector(prom, spec.metrics, selector, window, step_s=step_s, chart_start=chart_start)
     info: dict[str, Any] = {"prometheus": safe_url(prom.config.url), "auth": prom.config.auth_kind}
     source_error = None
     try:
@@ -145,7 +146,7 @@ class Baseline:
 def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, selector: str, generated_at: float,
           tool_version: str, options: dict[str, Any], client: Evaluation | None = None,
           run: dict[str, Any] | None = None, baseline: Baseline | None = None,
-          breakdown: dict[str, Any] | None = None) -> ReportContext:
+          breakdown: dict[str, Any] | None = None, chart_start: float | None = None) -> ReportContext:
     """Write the record and outputs into ``out_dir``; returns the report's view model.
 
     With a ``baseline`` every objective carries its delta; with ``fail_on_regression`` a
@@ -161,7 +162,8 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
         client_sli = client.data.get(oid) if client else None
         if client_sli is not None and client is not evaluation:
             series += [Series(f"{s.name} [client]", s.unit, s.points) for s in client_sli.series]
-        series_file = write_series(out_dir, oid, _series_dicts(series), window.start, window.end) if series else None
+        first = window.start if chart_start is None else min(chart_start, window.start)
+        series_file = write_series(out_dir, oid, _series_dicts(series), first, window.end) if series else None
         entry = objective_entry(verdict, queries=sli.queries if sli else None, series_file=series_file)
         if oid in client_verdicts and client is not evaluation:
             entry["client"] = _client_entry(client_verdicts[oid])

@@ -240,7 +240,8 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
         except SeriesError as exc:
             raise UserError(str(exc), 3) from None
         window = steady_window(series, plan.rampup, plan.duration)
-        client = evaluate(plan.spec, ClientCollector(series, window), source="locust",
+        chart_start = float(math.floor(series.started)) if series.started is not None else None
+        client = evaluate(plan.spec, ClientCollector(series, window, chart_start=chart_start), source="locust",
                           require_evidence=plan.require_evidence, fail_on_warn=plan.fail_on_warn,
                           source_info={"series": series_file.name})
         primary: Evaluation = client
@@ -249,7 +250,7 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
             prom = Prometheus(PromConfig.from_env(prom_url, os.environ))
             try:
                 primary = grade_prometheus(plan.spec, prom, window, selector, require_evidence=plan.require_evidence,
-                                           fail_on_warn=plan.fail_on_warn)
+                                           fail_on_warn=plan.fail_on_warn, chart_start=chart_start)
             finally:
                 prom.close()
         # Totals as the local Prometheus scraped them: the service's counter (every request the
@@ -284,7 +285,8 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                     generated_at=time.time(), tool_version=tool_version,
                     options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
                              "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
-                    client=client, run=record, baseline=plan.baseline, breakdown=breakdown(series, window))
+                    client=client, run=record, baseline=plan.baseline, breakdown=breakdown(series, window),
+                    chart_start=chart_start)
         return ctx.exit_code, ctx
     finally:
         if locust is not None:

@@ -55,8 +55,13 @@ def _downsample(series: pd.Series, limit: int = MAX_POINTS_PER_LINE) -> pd.Serie
     return series[series.index.isin(sorted(keep))]
 
 
-def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: float, end: float) -> str | None:
-    """An SVG chart for one ``verdict.json`` objective entry and its stored series, or None if empty."""
+def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: float, end: float,
+                    graded_start: float | None = None) -> str | None:
+    """An SVG chart for one ``verdict.json`` objective entry and its stored series, or None if empty.
+
+    When the series begin before ``graded_start`` (a run's ramp-up), that stretch is shaded and
+    labelled as not graded.
+    """
     lines = [(s, _frame(s["points"])) for s in series if s.get("points")]
     lines = [(s, f) for s, f in lines if len(f)]
     if not lines:
@@ -82,6 +87,10 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         low, high = ax.get_ylim()
         ax.set_ylim(min(0.0, low), max(high, target * 1.1 if target > 0 else high))
         ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
+    if graded_start is not None and graded_start > start:
+        ax.axvspan(x0, datetime.fromtimestamp(graded_start, tz=timezone.utc), color=GREY, alpha=0.15, linewidth=0,
+                   label="ramp-up (not graded)")
+        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=4)
     ax.set_xlim(x0, x1)
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)

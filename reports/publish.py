@@ -82,7 +82,7 @@ def render_outputs(directory: str | Path) -> ReportContext:
             stored = read_json(directory / relative)
         except (OSError, json.JSONDecodeError):
             continue
-        svg = objective_chart(entry, stored.get("series", []), start, end)
+        svg = objective_chart(entry, stored.get("series", []), stored.get("start_unix", start), end, graded_start=start)
         if svg:
             charts[entry["id"]] = svg
     write_text(directory / "report.html", render_html(ctx, charts))

@@ -140,3 +140,27 @@ def test_tier_rows_say_whether_rate_limiting_held():
     assert rows["free"][3:5] == ("8.0/min", "10/min") and rows["free"][-1] == "✔ no 429s"
     assert rows["pro"][-1] == "✘ 429s for in-limit users"
     assert rows["free over limit"][-1] == "✔ refused over the limit"
+
+
+def test_the_report_view_model_matches_its_golden_file():
+    import dataclasses
+
+    ctx = dataclasses.asdict(build_context(fixed_document()))
+    ctx["generated_at"] = "<masked>"
+    ctx["tool_version"] = "<masked>"
+    ctx["spec_text"] = "<masked: the spec file>"
+    check_golden("context.json", json.dumps(ctx, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def test_long_series_are_downsampled_for_display_without_losing_spikes():
+    import pandas as pd
+
+    from reports.charts import MAX_POINTS_PER_LINE, _downsample
+
+    values = [1.0] * 5760
+    values[4321], values[17] = 50.0, -3.0
+    series = pd.Series(values, index=pd.date_range("2026-01-01", periods=5760, freq="15s"))
+    shown = _downsample(series)
+    assert len(shown) <= MAX_POINTS_PER_LINE
+    assert shown.max() == 50.0 and shown.min() == -3.0
+    assert shown.index.is_monotonic_increasing
