@@ -83,6 +83,7 @@ class ReportContext:
     run_facts: tuple[tuple[str, str], ...] = ()
     endpoint_rows: tuple[tuple[str, ...], ...] = ()
     tier_rows: tuple[tuple[str, ...], ...] = ()
+    evidence_rows: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -182,6 +183,30 @@ def evidence_text(entry: dict[str, Any]) -> str:
     return text
 
 
+_BAD_WORDS = {"latency": ("slow requests", "requests"), "error_rate": ("errors", "responses"),
+              "cache_hit_rate": ("misses", "lookups"), "availability": ("bad slices", "slices"),
+              "promql_ratio": ("bad events", "events")}
+
+
+def demonstration(entry: dict[str, Any]) -> str:
+    """What the sample size shows, in a sentence: ``0 errors in 12,000 responses demonstrate a
+    bad ratio below 0.025 % (95 % confidence), not below 0.01 %: that needs 30,000 with none bad``."""
+    ev = entry.get("evidence")
+    if not ev or ev.get("bad_ratio_upper_95") is None:
+        return ""
+    bad_word, all_word = _BAD_WORDS.get(entry["kind"], ("bad events", "events"))
+    if entry["kind"] == "latency":
+        bad_word = f"requests over {format_duration(entry['target']['value'])}"
+    head = (f"{ev['bad']:,.0f} {bad_word} in {ev['events']:,.0f} {all_word} demonstrate a bad ratio below "
+            f"{format_ratio(ev['bad_ratio_upper_95'], 2)} (95 % confidence)")
+    allowed = format_ratio(ev["allowed_bad_ratio"], 2)
+    if ev.get("demonstrated"):
+        return f"{head}, within the {allowed} the target allows"
+    needed = ev.get("events_needed")
+    tail = f": that needs at least {needed:,.0f} {all_word} with none bad" if needed else ""
+    return f"{head}, not below {allowed}{tail}"
+
+
 def budget_text(entry: dict[str, Any]) -> str:
     """Error budget consumed and the worst burn rate."""
     budget = entry.get("budget")
@@ -259,6 +284,8 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
             warnings=warnings(doc), run_facts=run_facts(doc.get("run") or {}),
             endpoint_rows=endpoint_rows(doc.get("breakdown") or {}),
+            evidence_rows=tuple((e["title"], budget_text(e) or "n/a", demonstration(e)) for e in doc["objectives"]
+                                if e.get("evidence")),
             tier_rows=tier_rows(doc.get("breakdown") or {}, (doc.get("run") or {}).get("tier_limits_per_min") or {}),
         )
     except (KeyError, TypeError) as exc:

@@ -136,6 +136,8 @@ def format_ratio(ratio: float | None, digits: int = 4) -> str:
     pct = ratio * 100.0
     if pct == 0:
         return "0 %"
+    if pct >= 100.0:
+        return f"{pct:.0f} %"
     if pct >= 99.0 and pct < 100.0:
         # Show enough nines to tell 99.99 % from 99.995 %.
         decimals = 2
