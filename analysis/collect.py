@@ -185,6 +185,20 @@ class Collector:
         self._chart(data, chart)
         return data
 
+    def latency_overview(self, quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> SLIData:
+        """``histogram_quantile`` series for several quantiles at once (the report's overview chart)."""
+        data = SLIData()
+        res = self.resolution()
+
+        def chart() -> None:
+            for q_ in quantiles:
+                query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, q_)
+                points = _by_time(self._range(data, query, self.chart_start, self.window.end, res.step_s))
+                data.series.append(Series(f"server p{_pct(q_)}", "s", tuple(sorted(points.items()))))
+
+        self._chart(data, chart)
+        return data
+
     def _by_code(self, data: SLIData) -> dict[str, float] | None:
         samples = self._instant(data, q.requests_by_code(self.m.requests, self.sel, self.window.seconds,
                                                          self.m.code_label))

@@ -279,6 +279,33 @@ class ClientCollector:
         data.series.append(Series("good slice", "bool", tuple((s.end, 1.0 if s.good else 0.0) for s in slices)))
         return data
 
+    def latency_overview(self, quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> SLIData:
+        """Client p50/p95/p99 over 5 s windows, from the rounded response times."""
+        data = SLIData()
+        windows = self._points(5)
+        for q_ in quantiles:
+            points = [(t, v) for t, c in windows
+                      if (v := nearest_rank_percentile(c.times_ms, q_)) is not None]
+            data.series.append(Series(f"client p{q_ * 100:g}", "s", tuple(points)))
+        return data
+
+    def users(self) -> SLIData:
+        """Running users per tier (over-limit twins apart), from the snapshots."""
+        data = SLIData()
+        by_tier: dict[str, list[tuple[float, float]]] = {}
+        for snap in self.series.snapshots:
+            if not self.chart_start <= snap.t <= self.window.end:
+                continue
+            totals: dict[str, float] = {}
+            for name, count in snap.users.items():
+                totals[_tier_of_class(name)] = totals.get(_tier_of_class(name), 0.0) + count
+            for tier, count in totals.items():
+                by_tier.setdefault(tier, []).append((snap.t, count))
+        for tier, points in sorted(by_tier.items()):
+            if any(v for _, v in points):
+                data.series.append(Series(tier.replace("_", " "), "users", tuple(points)))
+        return data
+
     def promql_ratio(self, good: str | None, bad: str | None, total: str) -> SLIData:
         return SLIData(problem="a PromQL objective needs Prometheus; the client-side source cannot grade it",
                        problem_status="inconclusive")

@@ -46,6 +46,8 @@ class Evaluation:
     source: str = "prometheus"
     source_error: str | None = None
     source_info: dict[str, Any] = field(default_factory=dict)
+    #: Charts beside the objectives: (id, title, unit, series).
+    overview: list[tuple[str, str, str, list[Series]]] = field(default_factory=list)
 
 
 def collect_objective(collector: Any, objective: Objective) -> SLIData:
@@ -120,6 +122,12 @@ def grade_prometheus(spec: Spec, prom: Prometheus, window: Window, selector: Sel
         pass
     evaluation = evaluate(spec, collector, source="prometheus", require_evidence=require_evidence,
                           fail_on_warn=fail_on_warn, source_error=source_error, source_info=info)
+    if not evaluation.source_error and any(o.kind == model.LATENCY for o in spec.objectives):
+        try:
+            evaluation.overview.append(("latency", "Latency p50, p95 and p99", "s",
+                                        collector.latency_overview().series))
+        except (PromQueryError, PromUnreachable):
+            pass
     evaluation.source_info["queries_run"] = prom.queries_run
     return evaluation
 
@@ -154,6 +162,7 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     client_verdicts = {v.objective.id: v for v in client.result.verdicts} if client else {}
+    first_chart = window.start if chart_start is None else min(chart_start, window.start)
     entries = []
     for verdict in evaluation.result.verdicts:
         oid = verdict.objective.id
@@ -162,8 +171,7 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
         client_sli = client.data.get(oid) if client else None
         if client_sli is not None and client is not evaluation:
             series += [Series(f"{s.name} [client]", s.unit, s.points) for s in client_sli.series]
-        first = window.start if chart_start is None else min(chart_start, window.start)
-        series_file = write_series(out_dir, oid, _series_dicts(series), first, window.end) if series else None
+        series_file = write_series(out_dir, oid, _series_dicts(series), first_chart, window.end) if series else None
         entry = objective_entry(verdict, queries=sli.queries if sli else None, series_file=series_file)
         if oid in client_verdicts and client is not evaluation:
             entry["client"] = _client_entry(client_verdicts[oid])
@@ -185,5 +193,12 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
         doc["run"] = clean(run)
     if breakdown is not None:
         doc["breakdown"] = clean(breakdown)
+    overview = []
+    for oid, title, unit, lines in evaluation.overview:
+        if any(line.points for line in lines):
+            relative = write_series(out_dir, f"overview-{oid}", _series_dicts(lines), first_chart, window.end)
+            overview.append({"id": oid, "title": title, "unit": unit, "series_file": relative})
+    if overview:
+        doc["overview"] = overview
     write_json(out_dir / "verdict.json", doc)
     return render_outputs(out_dir)

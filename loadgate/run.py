@@ -241,7 +241,8 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
             raise UserError(str(exc), 3) from None
         window = steady_window(series, plan.rampup, plan.duration)
         chart_start = float(math.floor(series.started)) if series.started is not None else None
-        client = evaluate(plan.spec, ClientCollector(series, window, chart_start=chart_start), source="locust",
+        client_collector = ClientCollector(series, window, chart_start=chart_start)
+        client = evaluate(plan.spec, client_collector, source="locust",
                           require_evidence=plan.require_evidence, fail_on_warn=plan.fail_on_warn,
                           source_info={"series": series_file.name})
         primary: Evaluation = client
@@ -255,6 +256,14 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                 prom.close()
         # Totals as the local Prometheus scraped them: the service's counter (every request the
         # demo API answered, since it starts with the test) and the load generator's exporter.
+        client_latency = client_collector.latency_overview().series
+        if primary is client:
+            primary.overview.append(("latency", "Latency p50, p95 and p99", "s", client_latency))
+        else:
+            for oid, title, unit, lines in primary.overview:
+                if oid == "latency":
+                    lines.extend(client_latency)
+        primary.overview.append(("users", "Running users per tier", "users", client_collector.users().series))
         server_total = scraped_client = None
         if server is not None and prom_url:
             server_total = _prom_sum(prom_url, f"sum({plan.spec.metrics.requests}{selector.braces()})")

@@ -20,7 +20,7 @@ from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-__all__ = ["objective_chart", "MAX_POINTS_PER_LINE"]
+__all__ = ["objective_chart", "overview_chart", "MAX_POINTS_PER_LINE"]
 
 BLUE, ORANGE, VERMILION, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#555555"
 LINE_COLOURS = (BLUE, VERMILION, GREEN, ORANGE)
@@ -68,8 +68,6 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         return None
     fig = Figure(figsize=(7.2, 2.4), dpi=100)
     ax = fig.add_subplot()
-    x0 = datetime.fromtimestamp(start, tz=timezone.utc)
-    x1 = datetime.fromtimestamp(end, tz=timezone.utc)
     if entry["kind"] == "availability":
         _slice_strip(ax, lines[0][1], entry)
     else:
@@ -86,11 +84,17 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         ax.set_ylabel(label)
         low, high = ax.get_ylim()
         ax.set_ylim(min(0.0, low), max(high, target * 1.1 if target > 0 else high))
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
+    return _finish(fig, ax, entry["id"], start, end, graded_start)
+
+
+def _finish(fig: Figure, ax: Any, salt: str, start: float, end: float, graded_start: float | None) -> str:
+    """Shade the ramp-up, set the time axis, and render the figure to an inline SVG string."""
+    x0 = datetime.fromtimestamp(start, tz=timezone.utc)
+    x1 = datetime.fromtimestamp(end, tz=timezone.utc)
     if graded_start is not None and graded_start > start:
         ax.axvspan(x0, datetime.fromtimestamp(graded_start, tz=timezone.utc), color=GREY, alpha=0.15, linewidth=0,
                    label="ramp-up (not graded)")
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=4)
+    ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=4)
     ax.set_xlim(x0, x1)
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -101,9 +105,9 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         ax.spines[side].set_visible(False)
     fig.tight_layout(pad=0.4)
     buffer = io.StringIO()
-    # A fixed salt per objective makes element ids deterministic (re-rendering gives the same
-    # bytes) and distinct between the charts of one page; text stays text, not glyph paths.
-    with rc_context({"svg.hashsalt": f"loadgate-{entry['id']}", "svg.fonttype": "none"}):
+    # A fixed salt per chart makes element ids deterministic (re-rendering gives the same bytes)
+    # and distinct between the charts of one page; text stays text, not glyph paths.
+    with rc_context({"svg.hashsalt": f"loadgate-{salt}", "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]
@@ -121,6 +125,27 @@ def _slice_strip(ax: Any, frame: pd.Series, entry: dict[str, Any]) -> None:
                label="bad slice")
     ax.set_yticks([])
     ax.set_ylim(0, 1.4)
-    ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
     if math.isfinite(width_s):
         ax.set_ylabel(f"{width_s:g}s slices", fontsize=7)
+
+
+def overview_chart(title: str, unit: str, series: list[dict[str, Any]], start: float, end: float,
+                   graded_start: float | None = None) -> str | None:
+    """An SVG chart of several lines without a threshold (latency percentiles, users per tier).
+
+    Client-side lines are dashed, so server and client stay apart without relying on colour.
+    """
+    lines = [(s, _frame(s["points"])) for s in series if s.get("points")]
+    lines = [(s, f) for s, f in lines if len(f)]
+    if not lines:
+        return None
+    fig = Figure(figsize=(7.2, 2.4), dpi=100)
+    ax = fig.add_subplot()
+    factor, label = _scale(unit)
+    for i, (meta, frame) in enumerate(lines):
+        shown = _downsample(frame) * factor
+        ax.plot(shown.index, shown.values, color=LINE_COLOURS[i % 3 if len(lines) > 3 else i % len(LINE_COLOURS)],
+                linewidth=1.3, linestyle="--" if meta["name"].startswith("client") else "-", label=meta["name"])
+    ax.set_ylabel(label)
+    ax.set_ylim(bottom=0)
+    return _finish(fig, ax, title, start, end, graded_start)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.charts import objective_chart
+from reports.charts import objective_chart, overview_chart
 from reports.context import ReportContext, UnsupportedDocument, build_context
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
@@ -85,7 +85,18 @@ def render_outputs(directory: str | Path) -> ReportContext:
         svg = objective_chart(entry, stored.get("series", []), stored.get("start_unix", start), end, graded_start=start)
         if svg:
             charts[entry["id"]] = svg
-    write_text(directory / "report.html", render_html(ctx, charts))
+    overview: dict[str, str] = {}
+    for item in doc.get("overview") or []:
+        path = directory / item.get("series_file", "")
+        try:
+            stored = read_json(path)
+        except (OSError, json.JSONDecodeError):
+            continue
+        svg = overview_chart(item["title"], item["unit"], stored.get("series", []), stored.get("start_unix", start),
+                             end, graded_start=start)
+        if svg:
+            overview[item["title"]] = svg
+    write_text(directory / "report.html", render_html(ctx, charts, overview))
     write_text(directory / "summary.md", render_markdown(ctx))
     write_text(directory / "junit.xml", render_junit(ctx))
     return ctx

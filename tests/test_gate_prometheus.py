@@ -260,7 +260,8 @@ def test_every_output_file_is_written_and_report_rerenders_them_without_promethe
     for name in ("verdict.json", "summary.md", "junit.xml", "report.html"):
         assert (out / name).is_file(), name
     series = sorted(p.name for p in (out / "series").iterdir())
-    assert series == sorted(f"{o['id']}.json" for o in doc["objectives"])
+    assert series == sorted([f"{o['id']}.json" for o in doc["objectives"]] + ["overview-latency.json"])
+    assert doc["overview"][0]["title"] == "Latency p50, p95 and p99"
     for path in (out / "series").iterdir():
         stored = json.loads(path.read_text())
         assert stored["schema_version"] == 1 and stored["series"] and stored["series"][0]["points"]
@@ -272,7 +273,7 @@ def test_every_output_file_is_written_and_report_rerenders_them_without_promethe
     for name, text in before.items():
         assert (out / name).read_text() == text, name
     html = before["report.html"]
-    assert html.count("<svg") == 6
+    assert html.count("<svg") == 7  # six objectives and the latency overview
     assert "FAIL" in html and "Availability" in html
 
 
