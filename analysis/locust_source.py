@@ -32,6 +32,8 @@ from analysis.sli import (BURN_WINDOW_S, SLIData, Series, Window, grade_slices, 
 __all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "parse_series", "ClientCollector",
            "nearest_rank_percentile", "breakdown"]
 
+#: Quantiles of the percentile spectrum (p50 ... p99.99).
+SPECTRUM = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999)
 #: Must match scenarios.clientstats.BUCKETS (the file stores counts, not bounds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, math.inf)
 
@@ -49,7 +51,7 @@ class Snapshot:
     latency: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     cache_hits: float = 0.0
     cache_misses: float = 0.0
-    times_ms: dict[float, float] = field(default_factory=dict)
+    times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
     target_rate: float = 0.0
     users: dict[str, int] = field(default_factory=dict)
     workers: int = 1
@@ -95,7 +97,7 @@ def parse_series(lines: Iterable[str], name: str = "client_series.jsonl") -> Cli
                 responses={(e, tier, r, str(c)): float(n) for e, tier, r, c, n in row["responses"]},
                 latency={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row["latency"]},
                 cache_hits=float(row["cache"]["hit"]), cache_misses=float(row["cache"]["miss"]),
-                times_ms={float(ms): float(n) for ms, n in row.get("times", [])},
+                times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("times", [])},
                 target_rate=float(row.get("target_rate", 0.0)), users=dict(row.get("users", {})),
                 workers=int(row.get("workers", 1)),
             ))
@@ -139,7 +141,11 @@ def _delta(a: Snapshot, b: Snapshot) -> _Counts:
         before = a.latency.get(key, [0.0] * len(counts))
         for i, (x, y) in enumerate(zip(before, counts)):
             buckets[i] += y - x
-    times = {ms: n - a.times_ms.get(ms, 0.0) for ms, n in b.times_ms.items() if n - a.times_ms.get(ms, 0.0) > 0}
+    times: dict[float, float] = {}
+    for key, n in b.times_ms.items():
+        d = n - a.times_ms.get(key, 0.0)
+        if d > 0:
+            times[key[1]] = times.get(key[1], 0.0) + d
     return _Counts(total, failures, limited, by_code, by_tier, buckets, b.cache_hits - a.cache_hits,
                    b.cache_misses - a.cache_misses, b.t - a.t, times)
 
@@ -288,6 +294,19 @@ class ClientCollector:
                       if (v := nearest_rank_percentile(c.times_ms, q_)) is not None]
             data.series.append(Series(f"client p{q_ * 100:g}", "s", tuple(points)))
         return data
+
+    def spectrum(self, quantiles: tuple[float, ...] = SPECTRUM) -> dict[str, list[list[float]]]:
+        """Per endpoint, ``[quantile, seconds]`` over the window from the rounded response times."""
+        a, b = self.series.at(self.window.start), self.series.at(self.window.end)
+        per: dict[str, dict[float, float]] = {}
+        for (endpoint, ms), n in b.times_ms.items():
+            d = n - a.times_ms.get((endpoint, ms), 0.0)
+            if d > 0:
+                per.setdefault(endpoint, {})[ms] = d
+        out = {}
+        for endpoint, times in sorted(per.items()):
+            out[endpoint] = [[q_, v] for q_ in quantiles if (v := nearest_rank_percentile(times, q_)) is not None]
+        return out
 
     def users(self) -> SLIData:
         """Running users per tier (over-limit twins apart), from the snapshots."""

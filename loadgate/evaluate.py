@@ -34,6 +34,8 @@ from slo.model import Objective, Spec
 
 __all__ = ["Baseline", "Evaluation", "collect_objective", "evaluate", "grade_prometheus", "store"]
 
+LATENCY_CAPTION = ("Solid lines: the server's histogram_quantile estimates (Prometheus); dashed lines: the "
+                   "load generator's percentiles over 5 s windows, where present.")
 _SOURCE_NAMES = {"prometheus": "Prometheus", "locust": "the load generator's series"}
 
 
@@ -46,8 +48,8 @@ class Evaluation:
     source: str = "prometheus"
     source_error: str | None = None
     source_info: dict[str, Any] = field(default_factory=dict)
-    #: Charts beside the objectives: (id, title, unit, series).
-    overview: list[tuple[str, str, str, list[Series]]] = field(default_factory=list)
+    #: Charts beside the objectives: (id, title, unit, series, caption).
+    overview: list[tuple[str, str, str, list[Series], str]] = field(default_factory=list)
 
 
 def collect_objective(collector: Any, objective: Objective) -> SLIData:
@@ -125,7 +127,7 @@ def grade_prometheus(spec: Spec, prom: Prometheus, window: Window, selector: Sel
     if not evaluation.source_error and any(o.kind == model.LATENCY for o in spec.objectives):
         try:
             evaluation.overview.append(("latency", "Latency p50, p95 and p99", "s",
-                                        collector.latency_overview().series))
+                                        collector.latency_overview().series, LATENCY_CAPTION))
         except (PromQueryError, PromUnreachable):
             pass
     evaluation.source_info["queries_run"] = prom.queries_run
@@ -194,10 +196,10 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
     if breakdown is not None:
         doc["breakdown"] = clean(breakdown)
     overview = []
-    for oid, title, unit, lines in evaluation.overview:
+    for oid, title, unit, lines, caption in evaluation.overview:
         if any(line.points for line in lines):
             relative = write_series(out_dir, f"overview-{oid}", _series_dicts(lines), first_chart, window.end)
-            overview.append({"id": oid, "title": title, "unit": unit, "series_file": relative})
+            overview.append({"id": oid, "title": title, "unit": unit, "caption": caption, "series_file": relative})
     if overview:
         doc["overview"] = overview
     write_json(out_dir / "verdict.json", doc)

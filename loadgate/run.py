@@ -28,7 +28,7 @@ from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate import procs
 from loadgate.errors import UserError
-from loadgate.evaluate import Baseline, Evaluation, evaluate, grade_prometheus, store
+from loadgate.evaluate import LATENCY_CAPTION, Baseline, Evaluation, evaluate, grade_prometheus, store
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
 from reports.context import ReportContext
@@ -258,12 +258,13 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
         # demo API answered, since it starts with the test) and the load generator's exporter.
         client_latency = client_collector.latency_overview().series
         if primary is client:
-            primary.overview.append(("latency", "Latency p50, p95 and p99", "s", client_latency))
+            primary.overview.append(("latency", "Latency p50, p95 and p99", "s", client_latency, LATENCY_CAPTION))
         else:
-            for oid, title, unit, lines in primary.overview:
-                if oid == "latency":
-                    lines.extend(client_latency)
-        primary.overview.append(("users", "Running users per tier", "users", client_collector.users().series))
+            for item in primary.overview:
+                if item[0] == "latency":
+                    item[3].extend(client_latency)
+        primary.overview.append(("users", "Running users per tier", "users", client_collector.users().series,
+                                 "Users the shape runs per tier; over-limit twins are counted apart."))
         server_total = scraped_client = None
         if server is not None and prom_url:
             server_total = _prom_sum(prom_url, f"sum({plan.spec.metrics.requests}{selector.braces()})")
@@ -294,7 +295,8 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                     generated_at=time.time(), tool_version=tool_version,
                     options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
                              "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
-                    client=client, run=record, baseline=plan.baseline, breakdown=breakdown(series, window),
+                    client=client, run=record, baseline=plan.baseline,
+                    breakdown={**breakdown(series, window), "spectrum": client_collector.spectrum()},
                     chart_start=chart_start)
         return ctx.exit_code, ctx
     finally:

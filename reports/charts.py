@@ -20,7 +20,7 @@ from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-__all__ = ["objective_chart", "overview_chart", "MAX_POINTS_PER_LINE"]
+__all__ = ["objective_chart", "overview_chart", "spectrum_chart", "MAX_POINTS_PER_LINE"]
 
 BLUE, ORANGE, VERMILION, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#555555"
 LINE_COLOURS = (BLUE, VERMILION, GREEN, ORANGE)
@@ -99,6 +99,11 @@ def _finish(fig: Figure, ax: Any, salt: str, start: float, end: float, graded_st
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return _render_svg(fig, ax, salt)
+
+
+def _render_svg(fig: Figure, ax: Any, salt: str) -> str:
+    """Common styling, then the figure as an inline SVG string (from ``<svg`` on)."""
     ax.tick_params(labelsize=7)
     ax.grid(True, linewidth=0.3, color="#cccccc")
     for side in ("top", "right"):
@@ -142,10 +147,37 @@ def overview_chart(title: str, unit: str, series: list[dict[str, Any]], start: f
     fig = Figure(figsize=(7.2, 2.4), dpi=100)
     ax = fig.add_subplot()
     factor, label = _scale(unit)
-    for i, (meta, frame) in enumerate(lines):
+    colours: dict[str, str] = {}
+    for meta, frame in lines:
+        # The same quantity seen by server and client shares a colour; only the dash differs.
+        base = meta["name"].removeprefix("server ").removeprefix("client ")
+        colour = colours.setdefault(base, LINE_COLOURS[len(colours) % len(LINE_COLOURS)])
         shown = _downsample(frame) * factor
-        ax.plot(shown.index, shown.values, color=LINE_COLOURS[i % 3 if len(lines) > 3 else i % len(LINE_COLOURS)],
-                linewidth=1.3, linestyle="--" if meta["name"].startswith("client") else "-", label=meta["name"])
+        ax.plot(shown.index, shown.values, color=colour, linewidth=1.3,
+                linestyle="--" if meta["name"].startswith("client") else "-", label=meta["name"])
     ax.set_ylabel(label)
     ax.set_ylim(bottom=0)
     return _finish(fig, ax, title, start, end, graded_start)
+
+
+def spectrum_chart(spectrum: dict[str, list[list[float]]]) -> str | None:
+    """The percentile spectrum per endpoint: p50 … p99.99 on a log scale of 1 / (1 - q), in ms."""
+    lines = {endpoint: points for endpoint, points in spectrum.items() if points}
+    if not lines:
+        return None
+    fig = Figure(figsize=(7.2, 2.6), dpi=100)
+    ax = fig.add_subplot()
+    markers = ("o", "s", "^", "D", "v", "P")
+    ticks: dict[float, str] = {}
+    for i, (endpoint, points) in enumerate(sorted(lines.items())):
+        xs = [1.0 / (1.0 - q) for q, _ in points]
+        ax.plot(xs, [v * 1000.0 for _, v in points], color=LINE_COLOURS[i % len(LINE_COLOURS)],
+                marker=markers[i % len(markers)], markersize=3, linewidth=1.3, label=endpoint)
+        ticks.update({1.0 / (1.0 - q): f"p{q * 100:g}" for q, _ in points})
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(ticks), [ticks[x] for x in sorted(ticks)])
+    ax.minorticks_off()
+    ax.set_ylabel("ms")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    return _render_svg(fig, ax, "spectrum")

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.charts import objective_chart, overview_chart
+from reports.charts import objective_chart, overview_chart, spectrum_chart
 from reports.context import ReportContext, UnsupportedDocument, build_context
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
@@ -85,7 +85,7 @@ def render_outputs(directory: str | Path) -> ReportContext:
         svg = objective_chart(entry, stored.get("series", []), stored.get("start_unix", start), end, graded_start=start)
         if svg:
             charts[entry["id"]] = svg
-    overview: dict[str, str] = {}
+    overview: list[tuple[str, str, str]] = []
     for item in doc.get("overview") or []:
         path = directory / item.get("series_file", "")
         try:
@@ -95,7 +95,12 @@ def render_outputs(directory: str | Path) -> ReportContext:
         svg = overview_chart(item["title"], item["unit"], stored.get("series", []), stored.get("start_unix", start),
                              end, graded_start=start)
         if svg:
-            overview[item["title"]] = svg
+            overview.append((item["title"], svg, item.get("caption", "")))
+    spectrum = spectrum_chart((doc.get("breakdown") or {}).get("spectrum") or {})
+    if spectrum:
+        overview.append(("Latency distribution per endpoint (client side)", spectrum,
+                         "The percentile spectrum over the graded window, from response times kept to 3 "
+                         "significant digits: how the tail grows from p50 to p99.99."))
     write_text(directory / "report.html", render_html(ctx, charts, overview))
     write_text(directory / "summary.md", render_markdown(ctx))
     write_text(directory / "junit.xml", render_junit(ctx))

@@ -24,10 +24,11 @@ _ENV = Environment(
 )
 
 
-def render_html(ctx: ReportContext, charts: dict[str, str], overview: dict[str, str] | None = None) -> str:
+def render_html(ctx: ReportContext, charts: dict[str, str],
+                overview: list[tuple[str, str, str]] | None = None) -> str:
     """The self-contained HTML report; ``charts`` maps objective id to an inline SVG string and
-    ``overview`` maps a title to an overview chart (latency percentiles, users per tier)."""
-    return _ENV.get_template("report.html.j2").render(ctx=ctx, charts=charts, overview=overview or {})
+    ``overview`` lists (title, SVG, caption) for the overview charts."""
+    return _ENV.get_template("report.html.j2").render(ctx=ctx, charts=charts, overview=overview or [])
 
 
 def _md_cell(text: str) -> str:

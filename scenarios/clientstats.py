@@ -32,7 +32,7 @@ class ClientStats:
         self.duration_sum: defaultdict[tuple[str, str], float] = defaultdict(float)
         # Response times in ms to 3 significant digits: percentiles within 0.5 % (the SLO buckets
         # above grade thresholds exactly but only bound a percentile to its bucket).
-        self.times: defaultdict[float, int] = defaultdict(int)
+        self.times: defaultdict[tuple[str, float], int] = defaultdict(int)
         self.cache = {"hit": 0, "miss": 0}
 
     def record(self, endpoint: str, tier: str, result: str, code: int, seconds: float, cache: str | None) -> None:
@@ -41,7 +41,7 @@ class ClientStats:
         # Non-cumulative counts here (cheap); snapshot() makes them cumulative like Prometheus.
         self.buckets[(endpoint, tier)][bisect.bisect_left(BUCKETS, seconds)] += 1
         self.duration_sum[(endpoint, tier)] += seconds
-        self.times[precise_bucket(seconds * 1000.0)] += 1
+        self.times[(endpoint, precise_bucket(seconds * 1000.0))] += 1
         if cache == "HIT":
             self.cache["hit"] += 1
         elif cache == "MISS":
@@ -62,8 +62,8 @@ class ClientStats:
             for i, c in enumerate(counts):
                 mine[i] += c
             self.duration_sum[(endpoint, tier)] += total
-        for ms, count in delta.get("times", []):
-            self.times[ms] += count
+        for endpoint, ms, count in delta.get("times", []):
+            self.times[(endpoint, ms)] += count
         for key in ("hit", "miss"):
             self.cache[key] += delta.get("cache", {}).get(key, 0)
 
@@ -81,7 +81,7 @@ class ClientStats:
         return {
             "responses": [[*key, count] for key, count in sorted(self.responses.items())],
             "latency": latency,
-            "times": [[ms, count] for ms, count in sorted(self.times.items())],
+            "times": [[endpoint, ms, count] for (endpoint, ms), count in sorted(self.times.items())],
             "cache": dict(self.cache),
         }
 

@@ -167,7 +167,7 @@ def test_client_percentiles_shown_to_users_are_within_one_percent_of_the_true_on
     stats = ClientStats()
     for ms in samples_ms:
         stats.record("/api/items", "pro", "ok", 200, ms / 1000.0, None)
-    times = {ms: float(n) for ms, n in stats.snapshot()["times"]}
+    times = {ms: float(n) for _, ms, n in stats.snapshot()["times"]}
     ordered = sorted(samples_ms)
     true = ordered[max(1, math.ceil(q * len(ordered) - 1e-9)) - 1] / 1000.0
     assert abs(nearest_rank_percentile(times, q) - true) <= 0.01 * true
@@ -188,3 +188,14 @@ def test_the_client_breakdown_counts_per_endpoint_and_per_tier_with_users():
     tiers = {t["tier"]: t for t in table["tiers"]}
     assert tiers["pro"]["users"] == 2 and tiers["pro"]["accepted_per_user_per_min"] == pytest.approx(60 / 2 / 10 * 60)
     assert tiers["free_over_limit"]["http_429"] == 6
+
+
+def test_the_percentile_spectrum_is_per_endpoint_over_the_window():
+    def line(t: float, fast: int, slow: int) -> str:
+        return json.dumps({"t": t, "users": {}, "workers": 1, "target_rate": 1, "responses": [],
+                           "latency": [], "cache": {"hit": 0, "miss": 0},
+                           "times": [["/a", 10.0, fast], ["/b", 200.0, slow], ["/b", 900.0, slow // 100]]})
+
+    spectrum = ClientCollector(parse_series([line(0, 0, 0), line(10, 100, 1000)]), Window(0, 10)).spectrum()
+    assert dict(spectrum["/a"])[0.99] == 0.01
+    assert dict(spectrum["/b"])[0.5] == 0.2 and dict(spectrum["/b"])[0.9999] == 0.9
