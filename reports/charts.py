@@ -74,6 +74,9 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         factor, label = _scale(entry["unit"])
         for i, (meta, frame) in enumerate(lines):
             shown = _downsample(frame) * factor
+            if meta.get("baseline"):  # an earlier run, overlaid: grey and dotted
+                ax.plot(shown.index, shown.values, color=GREY, linewidth=1.2, linestyle=":", label=meta["name"])
+                continue
             ax.plot(shown.index, shown.values, color=LINE_COLOURS[i % len(LINE_COLOURS)], linewidth=1.4,
                     label=meta["name"])
         target = entry["target"]["value"] * factor

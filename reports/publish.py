@@ -64,6 +64,24 @@ def compare_stored(directory: str | Path, baseline_doc: dict[str, Any], baseline
     write_json(directory / "verdict.json", doc)
 
 
+def _baseline_lines(doc: dict[str, Any], relative: str) -> list[dict[str, Any]]:
+    """The baseline's first line for the same chart, shifted so both graded windows start together."""
+    baseline = doc.get("baseline") or {}
+    window = baseline.get("window") or {}
+    path = Path(baseline.get("path", "")) / relative
+    if not baseline.get("path") or "start_unix" not in window or not path.is_file():
+        return []
+    try:
+        lines = read_json(path).get("series", [])
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
+    if not lines:
+        return []
+    shift = doc["window"]["start_unix"] - window["start_unix"]
+    return [{"name": f"baseline: {lines[0]['name']}", "unit": lines[0].get("unit", ""), "baseline": True,
+             "points": [[t + shift, v] for t, v in lines[0].get("points", [])]}]
+
+
 def render_outputs(directory: str | Path) -> ReportContext:
     """(Re)write report.html, summary.md and junit.xml in ``directory`` from its record."""
     directory = Path(directory)
@@ -82,7 +100,8 @@ def render_outputs(directory: str | Path) -> ReportContext:
             stored = read_json(directory / relative)
         except (OSError, json.JSONDecodeError):
             continue
-        svg = objective_chart(entry, stored.get("series", []), stored.get("start_unix", start), end, graded_start=start)
+        lines = stored.get("series", []) + _baseline_lines(doc, relative)
+        svg = objective_chart(entry, lines, stored.get("start_unix", start), end, graded_start=start)
         if svg:
             charts[entry["id"]] = svg
     overview: list[tuple[str, str, str]] = []

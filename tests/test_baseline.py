@@ -93,6 +93,7 @@ def test_report_compares_a_stored_run_with_a_baseline_without_prometheus(cli, pr
     assert doc["baseline"]["path"] == str(tmp_path / "base") and doc["verdict"] == "pass"
     html = (tmp_path / "cur" / "report.html").read_text()
     assert "vs baseline" in html and "regression" in html
+    assert html.count("baseline: p99 (histogram_quantile)") == 1  # the baseline's series overlaid on its chart
 
 
 def test_an_unreadable_baseline_is_a_usage_error(cli, tmp_path, unreachable_url):
