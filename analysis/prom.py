@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -245,7 +244,3 @@ def _fmt_time(t: float) -> str:
 def _dt(t: int) -> datetime:
     return datetime.fromtimestamp(t, tz=timezone.utc)
 
-
-def is_number(value: float) -> bool:
-    """True for finite floats (not NaN, not ±Inf)."""
-    return not (math.isnan(value) or math.isinf(value))

@@ -16,18 +16,9 @@ from typing import Callable, Mapping, Sequence, TextIO
 
 from loadgate import cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate
 from loadgate.errors import UserError
+from loadgate.version import tool_version
 
 __all__ = ["Env", "main", "entry_point", "tool_version"]
-
-
-def tool_version() -> str:
-    """The installed loadgate version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("loadgate")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 @dataclass

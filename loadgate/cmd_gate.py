@@ -23,6 +23,7 @@ from analysis.sli import Window
 from loadgate.argtypes import positive_int
 from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.errors import UserError
+from loadgate.version import tool_version
 from loadgate.evaluate import grade_prometheus, store
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
@@ -60,8 +61,6 @@ def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
 
 
 def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
-    from loadgate.cli import tool_version
-
     parts = urlsplit(args.prometheus)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--prometheus: expected an http(s) URL such as http://127.0.0.1:9090, "

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.errors import UserError
+from loadgate.version import tool_version
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
@@ -100,8 +101,6 @@ def plan_from_args(args: argparse.Namespace, host: str, command: str, now: float
 
 def finish(plan: RunPlan, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
     """Execute the plan and print the table; returns the gate's exit code."""
-    from loadgate.cli import tool_version
-
     code, ctx = execute(plan, env.stdout, env.stderr, tool_version())
     print_table(ctx, env.stdout)
     env.stderr.write(f"loadgate: report {plan.out_dir / 'report.html'}\n")

@@ -189,6 +189,7 @@ def store(out_dir: Path, evaluation: Evaluation, spec: Spec, window: Window, *, 
     doc = build_document(result, spec, start=window.start, end=window.end, source=evaluation.source,
                          selector=selector, generated_at=generated_at, tool_version=tool_version,
                          source_info=evaluation.source_info, options=options, objectives=entries)
+    doc["run_id"] = out_dir.resolve().name
     if compared is not None:
         doc["baseline"] = clean(compared["baseline"])
     if run is not None:

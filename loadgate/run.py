@@ -254,8 +254,7 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                                            fail_on_warn=plan.fail_on_warn, chart_start=chart_start)
             finally:
                 prom.close()
-        # Totals as the local Prometheus scraped them: the service's counter (every request the
-        # demo API answered, since it starts with the test) and the load generator's exporter.
+        # The client's percentiles join the server's on one chart; users per tier come from the client.
         client_latency = client_collector.latency_overview().series
         if primary is client:
             primary.overview.append(("latency", "Latency p50, p95 and p99", "s", client_latency, LATENCY_CAPTION))
@@ -265,6 +264,8 @@ def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) ->
                     item[3].extend(client_latency)
         primary.overview.append(("users", "Running users per tier", "users", client_collector.users().series,
                                  "Users the shape runs per tier; over-limit twins are counted apart."))
+        # Totals as the local Prometheus scraped them: the service's counter (every request the
+        # demo API answered, since it starts with the test) and the load generator's exporter.
         server_total = scraped_client = None
         if server is not None and prom_url:
             server_total = _prom_sum(prom_url, f"sum({plan.spec.metrics.requests}{selector.braces()})")

@@ -44,6 +44,12 @@ def _frame(points: list[list[float]]) -> pd.Series:
     return series.dropna()
 
 
+def _frames(series: list[dict[str, Any]]) -> list[tuple[dict[str, Any], pd.Series]]:
+    """Stored series with at least one finite point, each as a time-indexed frame."""
+    frames = [(s, _frame(s["points"])) for s in series if s.get("points")]
+    return [(s, f) for s, f in frames if len(f)]
+
+
 def _downsample(series: pd.Series, limit: int = MAX_POINTS_PER_LINE) -> pd.Series:
     """Keep the min and the max of each of ``limit / 2`` time buckets, in time order."""
     if len(series) <= limit:
@@ -62,8 +68,7 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
     When the series begin before ``graded_start`` (a run's ramp-up), that stretch is shaded and
     labelled as not graded.
     """
-    lines = [(s, _frame(s["points"])) for s in series if s.get("points")]
-    lines = [(s, f) for s, f in lines if len(f)]
+    lines = _frames(series)
     if not lines:
         return None
     fig = Figure(figsize=(7.2, 2.4), dpi=100)
@@ -143,8 +148,7 @@ def overview_chart(title: str, unit: str, series: list[dict[str, Any]], start: f
 
     Client-side lines are dashed, so server and client stay apart without relying on colour.
     """
-    lines = [(s, _frame(s["points"])) for s in series if s.get("points")]
-    lines = [(s, f) for s, f in lines if len(f)]
+    lines = _frames(series)
     if not lines:
         return None
     fig = Figure(figsize=(7.2, 2.4), dpi=100)

@@ -81,6 +81,8 @@ class ReportContext:
     baseline_verdict: str = ""
     warnings: tuple[str, ...] = ()
     run_facts: tuple[tuple[str, str], ...] = ()
+    run_id: str = ""
+    host: str = ""
     endpoint_rows: tuple[tuple[str, ...], ...] = ()
     tier_rows: tuple[tuple[str, ...], ...] = ()
     evidence_rows: tuple[tuple[str, str, str], ...] = ()
@@ -112,8 +114,11 @@ def _measured_text(entry: dict[str, Any]) -> str:
     detail = entry.get("detail") or {}
     if entry["kind"] == "latency":
         text = f"≈ {text}"
+        bucket = detail.get("quantile_bucket")
+        if bucket:
+            text += f" in ({format_duration(bucket[0])}, {format_duration(bucket[1])}]"
         if detail.get("fraction_at_or_below") is not None:
-            text += f" ({format_ratio(detail['fraction_at_or_below'])} ≤ {format_duration(entry['target']['value'])})"
+            text += f"; {format_ratio(detail['fraction_at_or_below'])} ≤ {format_duration(entry['target']['value'])}"
     elif entry["kind"] == "availability" and detail.get("slices"):
         text += f" ({detail['good_slices']}/{detail['slices']} slices)"
     return text
@@ -283,7 +288,8 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             baseline_path=(doc.get("baseline") or {}).get("path", ""),
             baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
             warnings=warnings(doc), run_facts=run_facts(doc.get("run") or {}),
-            endpoint_rows=endpoint_rows(doc.get("breakdown") or {}),
+            run_id=doc.get("run_id", ""), host=(doc.get("run") or {}).get("host", ""),
+            endpoint_rows=endpoint_rows(doc.get("breakdown") or {}, (doc.get("baseline") or {}).get("endpoints")),
             evidence_rows=tuple((e["title"], budget_text(e) or "n/a", demonstration(e)) for e in doc["objectives"]
                                 if e.get("evidence")),
             tier_rows=tier_rows(doc.get("breakdown") or {}, (doc.get("run") or {}).get("tier_limits_per_min") or {}),
@@ -326,13 +332,25 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def endpoint_rows(breakdown: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
-    """Endpoint | Requests | Rate | p50 | p99 | Failures | 429s (client side)."""
-    return tuple((r["endpoint"], f"{r['requests']:,.0f}", format_value(r["rate"], "1/s"),
-                  f"≈ {format_duration(r['p50'])}" if r.get("p50") is not None else "n/a",
-                  f"≈ {format_duration(r['p99'])}" if r.get("p99") is not None else "n/a",
-                  f"{r.get('failure', 0):,.0f}", f"{r.get('rate_limited', 0):,.0f}")
-                 for r in breakdown.get("endpoints", []))
+def endpoint_rows(breakdown: dict[str, Any],
+                  baseline: dict[str, dict[str, Any]] | None = None) -> tuple[tuple[str, ...], ...]:
+    """Endpoint | Requests | Rate | p50 | p99 | Failures | 429s (client side) [| p99 vs baseline]."""
+    rows = []
+    for r in breakdown.get("endpoints", []):
+        row = (r["endpoint"], f"{r['requests']:,.0f}", format_value(r["rate"], "1/s"),
+               f"≈ {format_duration(r['p50'])}" if r.get("p50") is not None else "n/a",
+               f"≈ {format_duration(r['p99'])}" if r.get("p99") is not None else "n/a",
+               f"{r.get('failure', 0):,.0f}", f"{r.get('rate_limited', 0):,.0f}")
+        if baseline is not None:
+            old = baseline.get(r["endpoint"])
+            if old is None or old.get("relative") is None:
+                row += ("not in the baseline" if old is None else "n/a",)
+            else:
+                flag = " ✘ regression" if old["regressed"] else ""
+                row += (f"{format_duration(old['p99'])} → {format_duration(r.get('p99'))} "
+                        f"({_percent(old['relative'], signed=True)}){flag}",)
+        rows.append(row)
+    return tuple(rows)
 
 
 def tier_rows(breakdown: dict[str, Any], limits: dict[str, int]) -> tuple[tuple[str, ...], ...]:

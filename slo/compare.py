@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slo.units import format_value
+
 __all__ = ["DEFAULT_TOLERANCES", "Delta", "compare", "parse_tolerances"]
 
 DEFAULT_TOLERANCES = {"latency": 0.10, "error_rate": 0.50, "throughput": 0.10, "cache_hit_rate": 0.10,
@@ -79,8 +81,6 @@ def compare(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
 
 def describe(title: str, delta: Delta, unit: str) -> str:
     """``P99 latency 412 ms → 530 ms (+29 %, tolerance 10 %)``."""
-    from slo.units import format_value
-
     change = f"{delta.relative * 100:+.3g} %" if delta.relative is not None else "from 0"
     return (f"{title} {format_value(delta.baseline, unit)} → {format_value(delta.current, unit)} "
             f"({change}, tolerance {delta.tolerance * 100:g} %)")
@@ -102,5 +102,22 @@ def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str
             regressions[entry["id"]] = "regressed: " + describe(entry["title"], delta, entry["unit"])
     doc["baseline"] = {"path": baseline_path, "verdict": baseline_doc.get("verdict"),
                        "generated_at": baseline_doc.get("generated_at"), "window": baseline_doc.get("window"),
-                       "regressions": sorted(regressions)}
+                       "regressions": sorted(regressions),
+                       "endpoints": compare_endpoints((doc.get("breakdown") or {}).get("endpoints", []),
+                                                      (baseline_doc.get("breakdown") or {}).get("endpoints", []),
+                                                      (tolerances or DEFAULT_TOLERANCES)["latency"])}
     return regressions
+
+
+def compare_endpoints(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
+                      tolerance: float) -> dict[str, dict[str, Any]]:
+    """Per endpoint: the p99 against the baseline's, flagged beyond the latency tolerance."""
+    before = {row["endpoint"]: row for row in baseline}
+    out = {}
+    for row in current:
+        old = before.get(row["endpoint"])
+        if old is None:
+            continue
+        delta = _delta("latency", "<", old.get("p99"), row.get("p99"), tolerance)
+        out[row["endpoint"]] = {"p99": delta.baseline, "relative": delta.relative, "regressed": delta.regressed}
+    return out
