@@ -14,7 +14,8 @@ Client-side definitions, as a user sees the service:
 * a *slice* is good when it has responses and its error ratio is within the limit.
 
 Counts between two snapshots are exact; window edges are placed at the last snapshot at or
-before each edge (snapshots come every second; workers report every second).
+before each edge (snapshots come every second; in distributed mode the workers report every 3 s,
+Locust's worker report interval, so window edges there are placed to within 3 s).
 """
 
 from __future__ import annotations
