@@ -73,18 +73,14 @@ def _add_options(parser: Any) -> None:
 def _on_request(request_type: str, name: str, response_time: float, response_length: int, response: Any = None,
                 context: dict[str, Any] | None = None, exception: Any = None, **_: Any) -> None:
     code = int(getattr(response, "status_code", 0) or 0)
-    if code == 429 and exception is None:
-        result = "rate_limited"
-    elif exception is not None:
+    if exception is not None:
         result = "failure"
+    elif code == 429:
+        result = "rate_limited"
     else:
         result = "ok"
-    tier = (context or {}).get("tier", "none")
-    if (context or {}).get("over_limit"):
-        tier += "_over_limit"
-    cache = None
-    if response is not None and code == 200 and name == "/api/users/{id}":
-        cache = response.headers.get("X-Cache")
+    tier = context.get("tier", "none") if context else "none"
+    cache = response.headers.get("X-Cache") if code == 200 and name == "/api/users/{id}" else None
     STATE.stats.record(name, tier, result, code, response_time / 1000.0, cache)
 
 
