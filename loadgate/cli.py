@@ -16,6 +16,7 @@ from typing import Callable, Mapping, Sequence, TextIO
 
 from loadgate import cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate
 from loadgate.errors import UserError
+from loadgate.procs import ProcessError
 from loadgate.version import tool_version
 
 __all__ = ["Env", "main", "entry_point", "tool_version"]
@@ -84,6 +85,14 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         env.stderr.write(f"loadgate: {exc.message}\n" if not exc.message.startswith("loadgate") else
                          f"{exc.message}\n")
         return exc.exit_code
+    except ProcessError as exc:
+        # A child we needed (Prometheus, the demo API) did not start: nothing could be measured.
+        env.stderr.write(f"loadgate: {exc}\n")
+        return 3
+    except OSError as exc:
+        # The file system said no (permissions, a full disk, a path that is a file): a usage problem.
+        env.stderr.write(f"loadgate: {exc.strerror or exc}: {exc.filename or ''}\n")
+        return 2
     except KeyboardInterrupt:
         env.stderr.write("loadgate: interrupted\n")
         return 130

@@ -74,3 +74,11 @@ def test_the_console_script_runs_as_a_real_process_and_returns_the_exit_code(tmp
     assert "connection refused" in proc.stdout
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "g" / "verdict.json").is_file()
+
+
+def test_an_output_directory_that_cannot_be_written_is_a_message_not_a_traceback(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = cli("demo", "--duration", "5", "--rampup", "1", "--out", str(blocker / "run"), "--no-prometheus")
+    assert result.code == 2
+    assert "Traceback" not in result.err and str(blocker) in result.err
