@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable
 
+from analysis.queries import DEFAULT_BUCKETS
 from analysis.sli import (BURN_WINDOW_S, SLIData, Series, Window, grade_slices, histogram_from_buckets,
                           rolling_bad_fraction)
 
@@ -35,8 +36,8 @@ __all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "parse_series",
 
 #: Quantiles of the percentile spectrum (p50 ... p99.99).
 SPECTRUM = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999)
-#: Must match scenarios.clientstats.BUCKETS (the file stores counts, not bounds).
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, math.inf)
+#: The client counts' bounds (the file stores counts, not bounds), with the +Inf bucket.
+BUCKETS = (*DEFAULT_BUCKETS, math.inf)
 
 
 class SeriesError(ValueError):
@@ -212,7 +213,7 @@ class ClientCollector:
             if h.count > 0:
                 points.append((t, h.quantile(quantile)))
         data.series.append(Series(f"client p{quantile * 100:g} (5 s windows)", "s", tuple(points)))
-        self._burn(data, lambda c: (c.buckets[index] if index is not None else math.nan, sum(c.buckets[-1:])))
+        self._burn(data, lambda c: (c.buckets[index] if index is not None else math.nan, c.buckets[-1]))
         return data
 
     def errors(self) -> SLIData:

@@ -17,9 +17,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from analysis.queries import DEFAULT_BUCKETS
+
 __all__ = ["BUCKETS", "ApiMetrics", "MetricsMiddleware", "UNTRACKED"]
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+BUCKETS = DEFAULT_BUCKETS
 UNTRACKED = frozenset({"/metrics", "/healthz"})
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 

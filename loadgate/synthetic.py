@@ -16,10 +16,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from analysis.queries import DEFAULT_BUCKETS, format_le
+
 __all__ = ["BUCKETS", "Profile", "Job", "openmetrics", "expected_counts"]
 
 #: Histogram bounds of the demo API (seconds); include the SLO thresholds 0.1, 0.4 and 0.5.
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+BUCKETS = DEFAULT_BUCKETS
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,6 @@ class Job:
     endpoints: tuple[tuple[str, str, float], ...] = (("GET", "/api/users/{id}", 0.7), ("GET", "/api/items", 0.3))
     resets: dict[str, float] = field(default_factory=dict)
     emit_5xx_series: bool = True
-
-
-def _le(bound: float) -> str:
-    return "+Inf" if math.isinf(bound) else repr(float(bound))
 
 
 def _labels(**labels: str) -> str:
@@ -111,6 +109,10 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
         for instance in job.instances:
             base = {"job": job.name, "instance": instance}
             reset_at = job.resets.get(instance)
+
+            def is_reset(t: float, reset_at: float | None = reset_at) -> bool:
+                return reset_at is not None and math.isclose(t - start, reset_at, abs_tol=interval_s / 2)
+
             plan = list(expected_counts(job, instance, start, times))
             up_series = [f"up{_labels(**base)} {1 if p.up else 0} {t:.3f}" for t, p, _ in plan]
             ups.extend(up_series)
@@ -125,7 +127,7 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
                 code_lines: dict[str, list[str]] = {c: [] for c in codes}
                 hist_lines: list[str] = []
                 for t, p, served in plan:
-                    if reset_at is not None and math.isclose(t - start, reset_at, abs_tol=interval_s / 2):
+                    if is_reset(t):
                         codes = {c: 0.0 for c in codes}
                         cumulative = [0.0] * len(cumulative)
                         total_sum = 0.0
@@ -143,7 +145,7 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
                                                 f"{value!r} {t:.3f}")
                     for i, bound in enumerate((*BUCKETS, math.inf)):
                         hist_lines.append(f"http_request_duration_seconds_bucket"
-                                          f"{_labels(**series_labels, le=_le(bound))} {cumulative[i]!r} {t:.3f}")
+                                          f"{_labels(**series_labels, le=format_le(bound))} {cumulative[i]!r} {t:.3f}")
                     hist_lines.append(f"http_request_duration_seconds_count{_labels(**series_labels)} "
                                       f"{cumulative[-1]!r} {t:.3f}")
                     hist_lines.append(f"http_request_duration_seconds_sum{_labels(**series_labels)} "
@@ -158,7 +160,7 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
             if any_cache:
                 h = m = 0.0
                 for t, p, served in plan:
-                    if reset_at is not None and math.isclose(t - start, reset_at, abs_tol=interval_s / 2):
+                    if is_reset(t):
                         h = m = 0.0
                     if not p.up or p.hit_ratio is None:
                         continue

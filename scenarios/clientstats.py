@@ -16,10 +16,12 @@ import bisect
 import math
 from typing import Any
 
+from analysis.queries import DEFAULT_BUCKETS
+
 __all__ = ["BUCKETS", "ClientStats", "precise_bucket"]
 
 #: Seconds; the SLO thresholds (0.1, 0.4, 0.5) are bucket bounds, so client latency grades exactly.
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+BUCKETS = DEFAULT_BUCKETS
 
 
 class _Slot:

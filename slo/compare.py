@@ -51,7 +51,7 @@ def parse_tolerances(text: str) -> dict[str, float]:
     return out
 
 
-def _delta(kind: str, op: str, baseline: float | None, current: float | None, tolerance: float) -> Delta:
+def _delta(op: str, baseline: float | None, current: float | None, tolerance: float) -> Delta:
     if baseline is None or current is None:
         return Delta(baseline, current, None, None, tolerance, False, False)
     change = current - baseline
@@ -74,7 +74,7 @@ def compare(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
         old = before.get(entry["id"])
         if old is None:
             continue
-        out[entry["id"]] = _delta(entry["kind"], entry["target"]["op"], old.get("measured"), entry.get("measured"),
+        out[entry["id"]] = _delta(entry["target"]["op"], old.get("measured"), entry.get("measured"),
                                   tolerances.get(entry["kind"], 0.10))
     return out
 
@@ -118,6 +118,6 @@ def compare_endpoints(current: list[dict[str, Any]], baseline: list[dict[str, An
         old = before.get(row["endpoint"])
         if old is None:
             continue
-        delta = _delta("latency", "<", old.get("p99"), row.get("p99"), tolerance)
+        delta = _delta("<", old.get("p99"), row.get("p99"), tolerance)
         out[row["endpoint"]] = {"p99": delta.baseline, "relative": delta.relative, "regressed": delta.regressed}
     return out

@@ -50,10 +50,11 @@ def check_report(browser, report: Path, name: str) -> dict:
     for width in (1280, 390):
         page = browser.new_page(viewport={"width": width, "height": 900})
         console, requests, dialogs = [], [], []
-        page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("console", lambda m, seen=console: seen.append(f"{m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e, seen=console: seen.append(f"pageerror: {e}"))
+        page.on("request", lambda r, seen=requests: seen.append(r.url))
+        page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
         page.goto(url)
         assert console == [], (name, width, console)
         assert requests == [url], (name, width, requests)  # nothing fetched beyond the file itself

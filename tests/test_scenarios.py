@@ -156,7 +156,6 @@ def test_the_locust_command_passes_loadgate_options_through_locust(tmp_path):
     joined = " ".join(argv)
     assert "--headless" in argv and "--processes 2" in joined and "--lg-rate 50" in joined
     assert "--lg-over-limit 0.1" in joined and f"--json-file {tmp_path / 'locust'}" in joined
-    assert not math.isnan(plan.rate)
 
 
 @given(st.lists(st.floats(min_value=0.05, max_value=5000), min_size=1, max_size=400),
