@@ -4,6 +4,7 @@
 
 * adds loadgate's options (``--lg-*``) through ``events.init_command_line_parser``, so plain
   ``locust -f locustfile.py`` (web UI, ``--headless``, ``--processes``, master/worker) takes them;
+* makes pooled keep-alive connections reusable above descriptor 1024 (``scenarios.keepalive``);
 * replaces Locust's response-time rounding (up to 4.8 % off near 500 ms) with 3 significant
   digits (at most 0.5 % off), so client percentiles shown to users are within 1 %;
 * counts every request in a ``ClientStats`` (tier from the user's context, result, status,
@@ -29,6 +30,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, precise_bucket
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
 from scenarios.traffic import DEFAULT_MIX, parse_mix, plan_users
@@ -217,6 +219,7 @@ def install() -> None:
     if getattr(install, "done", False):
         return
     locust.stats.bucket_response_time = precise_bucket  # type: ignore[assignment]
+    keepalive.install()
     events.init_command_line_parser.add_listener(_add_options)
     events.init.add_listener(_on_init)
     events.request.add_listener(_on_request)
