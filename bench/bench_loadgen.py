@@ -3,13 +3,24 @@
 1. **Load generator.** An nginx stub (Debian's nginx, on 127.0.0.1, pinned to core 1) answers
    the scenario paths with canned responses: profiles that echo the asked id with X-Cache and
    an ETag (304 on If-None-Match), five pages of a cursor walk, and a fixed batch answer.
-   Locust runs pinned to core 0, alternating, three times each:
+   Locust runs pinned to core 0, one configuration at a time, alternating, ``--runs`` times each:
 
-   * the full scenario mix (loadgate's locustfile: tiered paced users, checks, client stats);
-   * a bare ``FastHttpUser`` hitting one canned path with ``constant(0)``.
+   * ``bare``: a bare ``FastHttpUser`` (50 users) hitting one canned path, flat out (``constant(0)``);
+   * ``requests``: the scenario's requests (same paths, headers, gzip and batch bodies) sent flat
+     out by 50 bare users, with none of loadgate's checks, pacing or client counts: what the
+     heavier requests cost by themselves;
+   * ``requests-users``: the same with as many users as the mix runs (one per API key);
+   * ``loadgate-50``: the full scenario mix with 50 enterprise users paced far above their limit,
+     so flat out: loadgate's checks and client counts without the many users;
+   * ``mix``: the full scenario mix (loadgate's locustfile: tiered paced users, each with its own
+     key and connection, checks, client counts), asked for more than one core can send;
+   * ``bare-paced`` and ``mix-paced``: the bare user and the mix at the same offered ``--rate``.
 
-   For each it prints requests per load-generator CPU-second (user + system time of the Locust
-   process, from wait4), the ratio of the two, and the worker cores 10K req/s would take.
+   Each Locust process writes its request count and its own CPU time (user + system, all
+   threads) once a second; the figures are over the steady part of the run, after start-up and
+   spawning. For each it prints req/s, cores used, requests per CPU-second and the ratio to the
+   bare user in the same mode; the goal ratio is the mix's, flat out. The rows in between show
+   where the difference goes.
    The stub's batch answer has a fixed 100 results, so batch checks fail whenever a user sent
    fewer operations; they still parse and check the answer, so the cost is representative.
 
@@ -17,7 +28,7 @@
    connections, random enterprise keys so the rate limit does not bite), for cached profile
    reads and for pages of 50 items.
 
-    .venv/bin/python bench/bench_loadgen.py [--runs 3] [--seconds 10]
+    .venv/bin/python bench/bench_loadgen.py [--runs 3] [--seconds 15] [--rate 1500]
 """
 
 from __future__ import annotations
@@ -30,23 +41,93 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from loadgate import procs  # noqa: E402
+from scenarios.traffic import DEFAULT_MIX, plan_users  # noqa: E402
+
+#: Imported by every benchmarked locustfile: (seconds, requests, CPU seconds) once a second.
+PROBE = '''
+import os, resource, time
+import gevent
+from locust import events
+
+_count = [0]
+
+
+@events.request.add_listener
+def _probe_count(**_):
+    _count[0] += 1
+
+
+@events.init.add_listener
+def _probe_start(**_):
+    def sample():
+        began = time.monotonic()
+        with open(os.environ["PROBE_OUT"], "w") as out:
+            while True:
+                gevent.sleep(1)
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                out.write(f"{time.monotonic() - began:.3f} {_count[0]} {usage.ru_utime + usage.ru_stime:.4f}\\n")
+                out.flush()
+    gevent.spawn(sample)
+'''
 
 BARE_LOCUSTFILE = '''
-from locust import FastHttpUser, constant, task
+import os
+from locust import FastHttpUser, constant, constant_throughput, task
+from lg_probe import *  # noqa: F403
+
+RATE = float(os.environ.get("BARE_RATE", "0"))
+
 
 class Bare(FastHttpUser):
-    wait_time = constant(0)
+    wait_time = constant_throughput(RATE / 50) if RATE else constant(0)
 
     @task
     def get(self):
         self.client.get("/ok")
+'''
+
+REQUESTS_LOCUSTFILE = '''
+import random
+from locust import FastHttpUser, constant, task
+from lg_probe import *  # noqa: F403
+from scenarios.traffic import Zipf
+
+
+class ScenarioRequests(FastHttpUser):
+    """The scenario's requests with none of its checks, pacing or counting."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.rng, self.zipf, self.page = random.Random(1), Zipf(10_000, 1.2, 1), 0
+
+    @task(7)
+    def read(self):
+        self.client.get(f"/api/users/{self.zipf.draw()}", name="/api/users/{id}",
+                        headers={"X-API-Key": "enterprise-1", "Accept-Encoding": "gzip"})
+
+    @task(2)
+    def page(self):
+        self.page = (self.page + 1) % 5
+        self.client.get("/api/items?limit=50" + (f"&cursor=c{self.page}" if self.page else ""),
+                        name="/api/items", headers={"X-API-Key": "enterprise-1"})
+
+    @task(1)
+    def batch(self):
+        ops = [{"op": "get_item", "id": self.rng.randint(1, 10_000)} for _ in range(self.rng.randint(1, 100))]
+        self.client.post("/api/batch", json={"operations": ops}, headers={"X-API-Key": "enterprise-1"})
+'''
+
+MIX_LOCUSTFILE = '''
+from locustfile import *  # noqa: F403  (loadgate's scenarios, shape and hooks)
+from lg_probe import *  # noqa: F403
 '''
 
 WRK_USERS = '''
@@ -114,60 +195,96 @@ http {{
 """
 
 
-def run_locust(argv: list[str], workdir: Path, name: str) -> tuple[float, float, int, int]:
-    """Run Locust pinned to core 0; returns (requests/s, requests per CPU-second, requests, failures)."""
-    json_base = workdir / name
+@dataclass(frozen=True)
+class Measure:
+    """One Locust process over its steady part."""
+
+    rps: float
+    cores: float
+    failures: float
+
+    @property
+    def per_cpu_s(self) -> float:
+        return self.rps / self.cores
+
+
+def run_locust(argv: list[str], work: Path, name: str, seconds: int, env: dict[str, str]) -> Measure:
+    """Run Locust pinned to core 0 and measure it from ``warmup`` seconds on (start-up and spawning excluded)."""
+    probe, json_base = work / f"{name}.probe", work / name
     cmd = ["taskset", "-c", "0", sys.executable, "-m", "locust", *argv, "--headless", "--only-summary",
            "--json-file", str(json_base), "--loglevel", "ERROR", "--exit-code-on-error", "0"]
-    began = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - began
+    environ = {**os.environ, **env, "PROBE_OUT": str(probe), "PYTHONPATH": f"{work}{os.pathsep}{REPO}"}
+    with (work / f"{name}.log").open("w") as log:
+        subprocess.run(cmd, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT,
+                       timeout=seconds + 120, check=False)
+    if not probe.exists():
+        output = (work / f"{name}.log").read_text()[-3000:]
+        raise RuntimeError(f"{name}: Locust wrote no measurements; its output:\n{output}")
+    samples = [tuple(map(float, line.split())) for line in probe.read_text().splitlines() if line.strip()]
+    warmup = min(6.0, seconds / 3)
+    steady = [row for row in samples if row[0] >= warmup][:-1]  # the last second may hold the stop
+    if len(steady) < 3:
+        raise RuntimeError(f"{name}: the run left {len(steady)} steady samples; give it more --seconds")
+    (t0, n0, c0), (t1, n1, c1) = steady[0], steady[-1]
     entries = json.loads(json_base.with_suffix(".json").read_text())
     requests = sum(e["num_requests"] for e in entries)
-    failures = sum(e["num_failures"] for e in entries)
-    cpu = usage.ru_utime + usage.ru_stime
-    return requests / wall, requests / cpu, requests, failures
+    failures = sum(e["num_failures"] for e in entries) / max(1, requests)
+    return Measure((n1 - n0) / (t1 - t0), (c1 - c0) / (t1 - t0), failures)
 
 
-def bench_loadgen(runs: int, seconds: int, work: Path) -> None:
+def bench_loadgen(runs: int, seconds: int, rate: int, work: Path) -> None:
     port = procs.free_port()
     (work / "nginx.conf").write_text(nginx_config(work, port))
+    for name, text in (("probe", PROBE), ("bare", BARE_LOCUSTFILE), ("requests", REQUESTS_LOCUSTFILE),
+                       ("mix", MIX_LOCUSTFILE)):
+        (work / f"lg_{name}.py").write_text(text)  # prefixed: "requests.py" would shadow a library
     nginx = procs.start(["taskset", "-c", "1", "nginx", "-c", str(work / "nginx.conf"), "-p", str(work)],
                         work / "nginx.out")
+    host = ["--host", f"http://127.0.0.1:{port}"]
+    bare = ["-f", str(work / "lg_bare.py"), *host, "-u", "50", "-r", "50", "--run-time", f"{seconds}s"]
+    mix = ["-f", str(work / "lg_mix.py"), *host, "--lg-duration", str(seconds), "--lg-rampup", "2"]
+    # Asked for more than one core can send, so the mix runs flat out, with this many users.
+    flat_rate = 4000
+    mix_users = round(sum(plan.users for plan in plan_users(flat_rate, DEFAULT_MIX)))
+    requests = ["-f", str(work / "lg_requests.py"), *host, "--run-time", f"{seconds}s"]
+    configs: dict[str, tuple[str, list[str], dict[str, str]]] = {
+        "bare": ("bare FastHttpUser, one path, 50 users", bare, {}),
+        "requests": ("scenario requests alone, 50 users", [*requests, "-u", "50", "-r", "50"], {}),
+        "requests-users": (f"scenario requests alone, {mix_users:,} users",
+                           [*requests, "-u", str(mix_users), "-r", str(mix_users)], {}),
+        # 50 users at 60 times their limit (1,000 req/s each): loadgate's work without many users.
+        "loadgate-50": ("scenario mix, 50 enterprise users, flat out",
+                        [*mix, "--lg-rate", "50000", "--lg-pace", "60", "--lg-mix", "enterprise=1"], {}),
+        "mix": (f"scenario mix, default tiers, {mix_users:,} users", [*mix, "--lg-rate", str(flat_rate)], {}),
+        "bare-paced": (f"bare FastHttpUser, one path, {rate:,} req/s", bare, {"BARE_RATE": str(rate)}),
+        "mix-paced": (f"scenario mix, default tiers, {rate:,} req/s", [*mix, "--lg-rate", str(rate)], {}),
+    }
+    results: dict[str, list[Measure]] = {name: [] for name in configs}
     try:
         procs.wait_http(f"http://127.0.0.1:{port}/ok", nginx, work / "nginx.out")
-        (work / "bare.py").write_text(BARE_LOCUSTFILE)
-        host = f"http://127.0.0.1:{port}"
-        bare_argv = ["-f", str(work / "bare.py"), "--host", host, "-u", "50", "-r", "50", "--run-time", f"{seconds}s"]
-        # Targets above what one core can reach, so every run saturates its core.
-        configs = {
-            "bare": ("bare FastHttpUser, one path", bare_argv),
-            "mix": ("scenario mix, default tiers", ["-f", str(REPO / "locustfile.py"), "--host", host,
-                                                    "--lg-rate", "3000", "--lg-duration", str(seconds),
-                                                    "--lg-rampup", "2"]),
-            "enterprise": ("scenario mix, enterprise only", ["-f", str(REPO / "locustfile.py"), "--host", host,
-                                                             "--lg-rate", "6000", "--lg-duration", str(seconds),
-                                                             "--lg-rampup", "2", "--lg-mix", "enterprise=1"]),
-        }
-        results: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in configs}
         for i in range(runs):
-            for name, (_, argv) in configs.items():
-                results[name].append(run_locust(argv, work, f"{name}-{i}"))
+            for name, (_, argv, env) in configs.items():
+                results[name].append(run_locust(argv, work, f"{name}-{i}", seconds, env))
     finally:
         procs.stop(nginx)
-    print(f"\nLoad generator on one core (Locust pinned to core 0, nginx stub on core 1), {runs} runs each, "
-          f"{seconds} s, alternating, medians:")
-    print(f"{'run':<32} {'req/s':>9} {'req per CPU-s':>14} {'vs bare':>8} {'failures':>9}")
-    medians = {name: statistics.median(r[1] for r in results[name]) for name in configs}
-    for name, (label, _) in configs.items():
-        rps = statistics.median(r[0] for r in results[name])
-        fails = sum(r[3] for r in results[name]) / max(1, sum(r[2] for r in results[name]))
-        print(f"{label:<32} {rps:>9,.0f} {medians[name]:>14,.0f} {medians[name] / medians['bare']:>8.2f} "
-              f"{fails:>8.1%}")
-    print(f"efficiency ratio, scenario mix / bare: {medians['mix'] / medians['bare']:.2f} (goal >= 0.9)")
-    for name in ("mix", "enterprise", "bare"):
-        print(f"worker cores for 10,000 req/s, {configs[name][0]}: {10_000 / medians[name]:.1f}")
+    med = {name: Measure(statistics.median(m.rps for m in ms), statistics.median(m.cores for m in ms),
+                         statistics.median(m.failures for m in ms)) for name, ms in results.items()}
+    per_cpu = {name: statistics.median(m.per_cpu_s for m in ms) for name, ms in results.items()}
+    print(f"\nLoad generator on one core (Locust pinned to core 0, nginx stub on core 1), {runs} runs of "
+          f"{seconds} s each, alternating; steady part of each run; medians:")
+    print(f"{'configuration':<46} {'req/s':>7} {'cores':>6} {'req per CPU-s':>14} {'vs bare':>8} {'failures':>9}")
+    for name, (label, _, _) in configs.items():
+        bare_name = "bare-paced" if name.endswith("-paced") else "bare"
+        print(f"{label:<46} {med[name].rps:>7,.0f} {med[name].cores:>6.2f} {per_cpu[name]:>14,.0f} "
+              f"{per_cpu[name] / per_cpu[bare_name]:>8.2f} {med[name].failures:>8.1%}")
+    print(f"efficiency ratio, scenario mix / bare, flat out: {per_cpu['mix'] / per_cpu['bare']:.2f} (goal >= 0.9); "
+          f"at {rate:,} req/s: {per_cpu['mix-paced'] / per_cpu['bare-paced']:.2f}")
+    print(f"of which: the requests themselves {per_cpu['requests'] / per_cpu['bare']:.2f}, their {mix_users:,} users "
+          f"{per_cpu['requests-users'] / per_cpu['requests']:.2f}, loadgate's checks and counts "
+          f"{per_cpu['loadgate-50'] / per_cpu['requests']:.2f}")
+    print(f"worker cores for 10,000 req/s of the default mix: {10_000 / per_cpu['mix-paced']:.1f} at {rate:,} req/s "
+          f"a core, {10_000 / per_cpu['mix']:.1f} flat out (bare user: {10_000 / per_cpu['bare-paced']:.1f} and "
+          f"{10_000 / per_cpu['bare']:.1f})")
 
 
 def bench_demo_api(seconds: int, work: Path) -> None:
@@ -194,7 +311,8 @@ def bench_demo_api(seconds: int, work: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--rate", type=int, default=1500, help="the offered rate of the paced runs (req/s)")
     args = parser.parse_args()
     if shutil.which("nginx") is None or shutil.which("taskset") is None:
         print("needs Debian's nginx and taskset (apt-get install nginx)", file=sys.stderr)
@@ -203,7 +321,7 @@ def main() -> int:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (work / sub).mkdir()
     try:
-        bench_loadgen(args.runs, args.seconds, work)
+        bench_loadgen(args.runs, args.seconds, args.rate, work)
         bench_demo_api(args.seconds, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

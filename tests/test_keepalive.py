@@ -6,7 +6,9 @@ must not happen to the test process itself.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import resource
 import socket
 import subprocess
 import sys
@@ -23,12 +25,11 @@ HIGH_FD = 1500
 @pytest.fixture
 def connected_pair():
     """A client socket moved to a descriptor above 1024 and the server's end, over 127.0.0.1."""
-    import fcntl
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft <= HIGH_FD + 10:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096) if hard != resource.RLIM_INFINITY else 4096, hard))
+    wanted = HIGH_FD + 100
+    if soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
     server, _ = listener.accept()
