@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-ttl", type=float, default=300.0, metavar="SECONDS", help="0 disables the cache")
     parser.add_argument("--db-delay-ms", type=float, default=3.0, help="simulated database time on a cache miss")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="server-side request timeout")
+    parser.add_argument("--keep-alive", type=float, default=75.0, metavar="SECONDS",
+                        help="idle keep-alive connections are closed after this long (nginx's default)")
     parser.add_argument("--slow-fraction", type=_fraction, default=0.0, help="fraction of /api requests delayed")
     parser.add_argument("--slow-ms", type=float, default=0.0, help="delay of a slow request")
     parser.add_argument("--error-fraction", type=_fraction, default=0.0, help="fraction of /api requests answered 503")
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                         slow_fraction=args.slow_fraction, slow_ms=args.slow_ms, error_fraction=args.error_fraction,
                         seed=args.seed)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False,
-                loop="uvloop", http="httptools", lifespan="off")
+                loop="uvloop", http="httptools", lifespan="off", timeout_keep_alive=args.keep_alive)
     return 0
 
 

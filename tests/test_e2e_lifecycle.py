@@ -74,3 +74,36 @@ def test_ctrl_c_during_a_demo_stops_every_process_it_started(tmp_path):
     time.sleep(1)
     left = [p for p in processes() if str(out) in p or f"demo_api --port {port}" in p]
     assert left == [], left
+
+
+@pytest.mark.e2e
+def test_the_demo_api_keeps_idle_connections_as_long_as_asked(tmp_path):
+    """Paced free-tier users send a request every 7.5 s: the default keeps their connections open."""
+    import socket
+
+    from loadgate import procs
+
+    servers = {}
+    try:
+        for name, extra in (("default", []), ("one_second", ["--keep-alive", "1"])):
+            port = procs.free_port()
+            log = tmp_path / f"{name}.log"
+            servers[name] = (port, procs.start([sys.executable, "-m", "demo_api", "--port", str(port), *extra], log))
+            procs.wait_http(f"http://127.0.0.1:{port}/healthz", servers[name][1], log)
+        conns = {}
+        for name, (port, _) in servers.items():
+            conns[name] = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conns[name].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert conns[name].recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(6)  # past uvicorn's own 5 s
+        for name, conn in conns.items():
+            conn.settimeout(0.5)
+            try:
+                closed = conn.recv(1) == b""
+            except TimeoutError:
+                closed = False
+            conn.close()
+            assert closed == (name == "one_second"), name
+    finally:
+        for _, proc in servers.values():
+            procs.stop(proc)
