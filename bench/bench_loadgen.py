@@ -18,9 +18,11 @@
 
    Each Locust process writes its request count and its own CPU time (user + system, all
    threads) once a second; the figures are over the steady part of the run, after start-up and
-   spawning. For each it prints req/s, cores used, requests per CPU-second and the ratio to the
+   spawning (after the last ``spawning_complete``). For each it prints the medians of req/s, of
+   cores used and of requests per CPU-second (each its own median), the share of failures over the
+   whole run, and the ratio to the
    bare user in the same mode; the goal ratio is the mix's, flat out. The rows in between show
-   where the difference goes.
+   where the difference goes ("checks, pacing and counts" also covers the mix's cheaper 304s).
    The stub's batch answer has a fixed 100 results, so batch checks fail whenever a user sent
    fewer operations; they still parse and check the answer, so the cost is representative.
 
@@ -50,7 +52,8 @@ sys.path.insert(0, str(REPO))
 from loadgate import procs  # noqa: E402
 from scenarios.traffic import DEFAULT_MIX, plan_users  # noqa: E402
 
-#: Imported by every benchmarked locustfile: (seconds, requests, CPU seconds) once a second.
+#: Imported by every benchmarked locustfile: (seconds, requests, CPU seconds) once a second, and
+#: the times spawning completed.
 PROBE = '''
 import os, resource, time
 import gevent
@@ -64,15 +67,23 @@ def _probe_count(**_):
     _count[0] += 1
 
 
+_began = time.monotonic()
+
+
+@events.spawning_complete.add_listener
+def _probe_spawned(**_):
+    with open(os.environ["PROBE_OUT"] + ".spawned", "a") as out:
+        out.write(f"{time.monotonic() - _began:.3f}\\n")
+
+
 @events.init.add_listener
 def _probe_start(**_):
     def sample():
-        began = time.monotonic()
         with open(os.environ["PROBE_OUT"], "w") as out:
             while True:
                 gevent.sleep(1)
                 usage = resource.getrusage(resource.RUSAGE_SELF)
-                out.write(f"{time.monotonic() - began:.3f} {_count[0]} {usage.ru_utime + usage.ru_stime:.4f}\\n")
+                out.write(f"{time.monotonic() - _began:.3f} {_count[0]} {usage.ru_utime + usage.ru_stime:.4f}\\n")
                 out.flush()
     gevent.spawn(sample)
 '''
@@ -106,7 +117,7 @@ class ScenarioRequests(FastHttpUser):
     wait_time = constant(0)
 
     def on_start(self):
-        self.rng, self.zipf, self.page = random.Random(1), Zipf(10_000, 1.2, 1), 0
+        self.rng, self.zipf, self.page_no = random.Random(1), Zipf(10_000, 1.2, 1), 0
 
     @task(7)
     def read(self):
@@ -115,8 +126,8 @@ class ScenarioRequests(FastHttpUser):
 
     @task(2)
     def page(self):
-        self.page = (self.page + 1) % 5
-        self.client.get("/api/items?limit=50" + (f"&cursor=c{self.page}" if self.page else ""),
+        self.page_no = (self.page_no + 1) % 5
+        self.client.get("/api/items?limit=50" + (f"&cursor=c{self.page_no}" if self.page_no else ""),
                         name="/api/items", headers={"X-API-Key": "enterprise-1"})
 
     @task(1)
@@ -197,7 +208,7 @@ http {{
 
 @dataclass(frozen=True)
 class Measure:
-    """One Locust process over its steady part."""
+    """One Locust process over its steady part (the failure share is over the whole run, from Locust)."""
 
     rps: float
     cores: float
@@ -209,7 +220,7 @@ class Measure:
 
 
 def run_locust(argv: list[str], work: Path, name: str, seconds: int, env: dict[str, str]) -> Measure:
-    """Run Locust pinned to core 0 and measure it from ``warmup`` seconds on (start-up and spawning excluded)."""
+    """Run Locust pinned to core 0; measure it once spawning has completed and start-up is over."""
     probe, json_base = work / f"{name}.probe", work / name
     cmd = ["taskset", "-c", "0", sys.executable, "-m", "locust", *argv, "--headless", "--only-summary",
            "--json-file", str(json_base), "--loglevel", "ERROR", "--exit-code-on-error", "0"]
@@ -217,14 +228,17 @@ def run_locust(argv: list[str], work: Path, name: str, seconds: int, env: dict[s
     with (work / f"{name}.log").open("w") as log:
         subprocess.run(cmd, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT,
                        timeout=seconds + 120, check=False)
-    if not probe.exists():
+    spawned_file = Path(f"{probe}.spawned")
+    if not probe.exists() or not spawned_file.exists():
         output = (work / f"{name}.log").read_text()[-3000:]
         raise RuntimeError(f"{name}: Locust wrote no measurements; its output:\n{output}")
     samples = [tuple(map(float, line.split())) for line in probe.read_text().splitlines() if line.strip()]
-    warmup = min(6.0, seconds / 3)
-    steady = [row for row in samples if row[0] >= warmup][:-1]  # the last second may hold the stop
+    spawned = max(float(line) for line in spawned_file.read_text().split())
+    begin = max(min(6.0, seconds / 3), spawned + 1.0)
+    steady = [row for row in samples if row[0] >= begin][:-1]  # the last second may hold the stop
     if len(steady) < 3:
-        raise RuntimeError(f"{name}: the run left {len(steady)} steady samples; give it more --seconds")
+        raise RuntimeError(f"{name}: {len(steady)} samples after spawning completed at {spawned:.1f} s; "
+                           "give it more --seconds")
     (t0, n0, c0), (t1, n1, c1) = steady[0], steady[-1]
     entries = json.loads(json_base.with_suffix(".json").read_text())
     requests = sum(e["num_requests"] for e in entries)
@@ -280,7 +294,7 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path) -> None:
     print(f"efficiency ratio, scenario mix / bare, flat out: {per_cpu['mix'] / per_cpu['bare']:.2f} (goal >= 0.9); "
           f"at {rate:,} req/s: {per_cpu['mix-paced'] / per_cpu['bare-paced']:.2f}")
     print(f"of which: the requests themselves {per_cpu['requests'] / per_cpu['bare']:.2f}, their {mix_users:,} users "
-          f"{per_cpu['requests-users'] / per_cpu['requests']:.2f}, loadgate's checks and counts "
+          f"{per_cpu['requests-users'] / per_cpu['requests']:.2f}, loadgate's checks, pacing and counts "
           f"{per_cpu['loadgate-50'] / per_cpu['requests']:.2f}")
     print(f"worker cores for 10,000 req/s of the default mix: {10_000 / per_cpu['mix-paced']:.1f} at {rate:,} req/s "
           f"a core, {10_000 / per_cpu['mix']:.1f} flat out (bare user: {10_000 / per_cpu['bare-paced']:.1f} and "

@@ -17,6 +17,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo_api", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -24,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-ttl", type=float, default=300.0, metavar="SECONDS", help="0 disables the cache")
     parser.add_argument("--db-delay-ms", type=float, default=3.0, help="simulated database time on a cache miss")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="server-side request timeout")
-    parser.add_argument("--keep-alive", type=float, default=75.0, metavar="SECONDS",
+    parser.add_argument("--keep-alive", type=_seconds, default=75.0, metavar="SECONDS",
                         help="idle keep-alive connections are closed after this long (nginx's default)")
     parser.add_argument("--slow-fraction", type=_fraction, default=0.0, help="fraction of /api requests delayed")
     parser.add_argument("--slow-ms", type=float, default=0.0, help="delay of a slow request")

@@ -19,6 +19,7 @@ keep-alive socket that is readable holds the server's FIN or stray bytes, and is
 
 from __future__ import annotations
 
+import logging
 import select
 from typing import Any
 
@@ -55,5 +56,8 @@ def _is_socket_alive(self: ConnectionPool, sock: Any) -> bool:
 
 def install() -> None:
     """Make geventhttpclient's connection pools use :func:`socket_is_reusable` (idempotent)."""
-    if hasattr(ConnectionPool, "_is_socket_alive"):
-        ConnectionPool._is_socket_alive = _is_socket_alive  # type: ignore[method-assign]
+    if not hasattr(ConnectionPool, "_is_socket_alive"):
+        logging.getLogger(__name__).warning(
+            "geventhttpclient's ConnectionPool has no _is_socket_alive any more; its own reuse check stays")
+        return
+    ConnectionPool._is_socket_alive = _is_socket_alive  # type: ignore[method-assign]

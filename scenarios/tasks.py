@@ -21,7 +21,7 @@ PAGE_LIMIT = 50
 WALK_PAGES = 5
 REVALIDATE = 0.3
 USERS_PATH = "/api/users/{id}"
-JSON = "application/json"
+JSON_TYPE = "application/json"
 _USER_OP = '{"op":"get_user","id":%d}'
 _ITEM_OP = '{"op":"get_item","id":%d}'
 
@@ -112,7 +112,7 @@ def batch(user: Any) -> None:
     ops = [_USER_OP % user.zipf.draw() if rng.random() < 0.5 else _ITEM_OP % (int(rng.random() * 10_000) + 1)
            for _ in range(n)]
     payload = '{"operations":[' + ",".join(ops) + "]}"
-    with user.client.post("/api/batch", data=payload, headers={"X-API-Key": user.key, "Content-Type": JSON},
+    with user.client.post("/api/batch", data=payload, headers={"X-API-Key": user.key, "Content-Type": JSON_TYPE},
                           name="/api/batch", catch_response=True) as r:
         if _rate_limited(user, r):
             return

@@ -36,7 +36,7 @@ class TierUser(FastHttpUser):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        self.client.client.cookiejar = None
+        self.client.cookiejar = self.client.client.cookiejar = None
 
     def on_start(self) -> None:
         options = self.environment.parsed_options

@@ -78,7 +78,7 @@ def test_ctrl_c_during_a_demo_stops_every_process_it_started(tmp_path):
 
 @pytest.mark.e2e
 def test_the_demo_api_keeps_idle_connections_as_long_as_asked(tmp_path):
-    """Paced free-tier users send a request every 7.5 s: the default keeps their connections open."""
+    """uvicorn's own 5 s would close a paced free-tier user's connection between its requests (7.5 s apart)."""
     import socket
 
     from loadgate import procs

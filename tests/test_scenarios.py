@@ -198,3 +198,106 @@ def test_the_percentile_spectrum_is_per_endpoint_over_the_window():
     spectrum = ClientCollector(parse_series([line(0, 0, 0), line(10, 100, 1000)]), Window(0, 10)).spectrum()
     assert dict(spectrum["/a"])[0.99] == 0.01
     assert dict(spectrum["/b"])[0.5] == 0.2 and dict(spectrum["/b"])[0.9999] == 0.9
+
+
+class _Answer:
+    """What a task sees of a Locust response with ``catch_response``: status, headers, body, a verdict."""
+
+    def __init__(self, response) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.content = response.content  # decoded from gzip, as geventhttpclient hands it over
+        self.failed: str | None = None
+
+    def failure(self, reason: str) -> None:
+        self.failed = reason
+
+    def success(self) -> None:
+        self.failed = None
+
+    def __enter__(self) -> "_Answer":
+        return self
+
+    def __exit__(self, *_) -> None:
+        return None
+
+
+class _Client:
+    """The slice of Locust's ``FastHttpSession`` the tasks use, over the demo API in-process."""
+
+    def __init__(self, test_client) -> None:
+        self.test_client, self.answers, self.sent = test_client, [], []
+
+    def get(self, url, headers=None, name=None, catch_response=False):
+        self.sent.append(("GET", url, dict(headers or {}), None))
+        self.answers.append(_Answer(self.test_client.get(url, headers=headers)))
+        return self.answers[-1]
+
+    def post(self, url, data=None, headers=None, name=None, catch_response=False):
+        self.sent.append(("POST", url, dict(headers or {}), data))
+        self.answers.append(_Answer(self.test_client.post(url, content=data, headers=headers)))
+        return self.answers[-1]
+
+
+def test_every_task_passes_its_checks_against_the_demo_api():
+    import random
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry
+    from starlette.testclient import TestClient
+
+    from demo_api.app import Settings, create_app
+    from scenarios import tasks
+
+    class Clock:  # a minute per 1,000 calls: the enterprise key stays within its limit
+        now = 1000.0
+
+        def __call__(self) -> float:
+            self.now += 0.07
+            return self.now
+
+    app = create_app(Settings(db_delay_ms=0), registry=CollectorRegistry(), clock=Clock())
+    client = _Client(TestClient(app))
+    user = SimpleNamespace(client=client, key="enterprise-1", tier="enterprise", over_limit=False,
+                           rng=random.Random(3), zipf=Zipf(50, 1.2, 3), etags={}, walk=None)
+    for _ in range(60):
+        tasks.cached_read(user)
+        tasks.next_page(user)
+        tasks.batch(user)
+    assert [a.failed for a in client.answers if a.failed] == []
+    codes = [a.status_code for a in client.answers]
+    assert 304 in codes and 429 not in codes
+    batches = [json.loads(data) for method, _, headers, data in client.sent if method == "POST"]
+    assert all(headers["Content-Type"] == "application/json" for method, _, headers, _ in client.sent
+               if method == "POST")
+    assert len({len(b["operations"]) for b in batches}) > 20
+    assert {op["op"] for b in batches for op in b["operations"]} == {"get_user", "get_item"}
+    assert any("cursor=" in url for method, url, _, _ in client.sent if method == "GET")
+
+
+def test_a_task_marks_a_wrong_answer_as_a_failure_with_a_reason():
+    import random
+    from types import SimpleNamespace
+
+    from scenarios import tasks
+
+    class Wrong:  # a 200 that is not what was asked for
+        status_code, content = 200, b'{"id": -1}'
+        headers = {"X-Cache": "HIT", "Content-Encoding": "gzip", "ETag": 'W/"x"'}
+
+    class Canned(_Client):
+        def get(self, url, **_):
+            self.answers.append(_Answer(Wrong))
+            return self.answers[-1]
+
+        post = get
+
+    client = Canned(None)
+    user = SimpleNamespace(client=client, key="pro-1", tier="pro", over_limit=False, rng=random.Random(1),
+                           zipf=Zipf(50, 1.2, 1), etags={}, walk=None)
+    tasks.cached_read(user)
+    tasks.next_page(user)
+    tasks.batch(user)
+    assert client.answers[0].failed.startswith("asked for user")
+    assert client.answers[1].failed == "malformed page"
+    assert client.answers[2].failed == "malformed batch answer"
