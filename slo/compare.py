@@ -11,7 +11,7 @@ upper-bound objective is a regression.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from slo.units import format_value
 
@@ -64,19 +64,23 @@ def _delta(op: str, baseline: float | None, current: float | None, tolerance: fl
     return Delta(baseline, current, change, relative, tolerance, regressed, worse < 0)
 
 
+def _matched(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
+             key: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(current, baseline) rows that share ``row[key]``, in the current order."""
+    before = {row[key]: row for row in baseline}
+    for row in current:
+        old = before.get(row[key])
+        if old is not None:
+            yield row, old
+
+
 def compare(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
             tolerances: dict[str, float] | None = None) -> dict[str, Delta]:
     """Deltas for every current objective that the baseline also graded (matched by id)."""
     tolerances = tolerances or DEFAULT_TOLERANCES
-    before = {o["id"]: o for o in baseline}
-    out = {}
-    for entry in current:
-        old = before.get(entry["id"])
-        if old is None:
-            continue
-        out[entry["id"]] = _delta(entry["target"]["op"], old.get("measured"), entry.get("measured"),
-                                  tolerances.get(entry["kind"], 0.10))
-    return out
+    return {entry["id"]: _delta(entry["target"]["op"], old.get("measured"), entry.get("measured"),
+                                tolerances.get(entry["kind"], 0.10))
+            for entry, old in _matched(current, baseline, "id")}
 
 
 def describe(title: str, delta: Delta, unit: str) -> str:
@@ -112,12 +116,8 @@ def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str
 def compare_endpoints(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
                       tolerance: float) -> dict[str, dict[str, Any]]:
     """Per endpoint: the p99 against the baseline's, flagged beyond the latency tolerance."""
-    before = {row["endpoint"]: row for row in baseline}
     out = {}
-    for row in current:
-        old = before.get(row["endpoint"])
-        if old is None:
-            continue
+    for row, old in _matched(current, baseline, "endpoint"):
         delta = _delta("<", old.get("p99"), row.get("p99"), tolerance)
         out[row["endpoint"]] = {"p99": delta.baseline, "relative": delta.relative, "regressed": delta.regressed}
     return out
