@@ -9,8 +9,9 @@ It adds what a release gate needs and the client leaves out:
   (a 4xx is the query's fault and a 503 is Prometheus's own query timeout: retrying either
   only repeats it);
 * range queries split into chunks under Prometheus's 11,000-points-per-series limit;
-* errors turned into two one-line exceptions: ``PromUnreachable`` (nothing can be asked, so the
-  gate is inconclusive) and ``PromQueryError`` (this query failed, the others may not).
+* errors turned into two one-line exceptions, the ``analysis.source`` errors every source
+  raises: ``PromUnreachable`` (nothing can be asked, so the gate is inconclusive) and
+  ``PromQueryError`` (this query failed, the others may not).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
+
+from analysis.source import QueryFailed, SourceError, SourceUnreachable
 
 __all__ = [
     "MAX_POINTS",
@@ -47,15 +50,15 @@ Sample = tuple[dict[str, str], float]
 RangeSeries = tuple[dict[str, str], list[tuple[float, float]]]
 
 
-class PromError(Exception):
+class PromError(SourceError):
     """A failure talking to Prometheus; ``str()`` is one line meant for the user."""
 
 
-class PromUnreachable(PromError):
+class PromUnreachable(PromError, SourceUnreachable):
     """Prometheus cannot be reached at all (refused, DNS, TLS, retries exhausted)."""
 
 
-class PromQueryError(PromError):
+class PromQueryError(PromError, QueryFailed):
     """One query failed: a bad query, an execution error or timeout, or an unreadable answer."""
 
 

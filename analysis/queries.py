@@ -10,19 +10,18 @@ Windows are whole seconds rendered as ``[1800s]``. Counters are always read thro
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
+import contract
+
 __all__ = [
-    "DEFAULT_BUCKETS",
     "Metrics",
     "Matcher",
     "Selector",
     "SelectorError",
     "parse_selector",
     "escape_label_value",
-    "format_le",
     "duration",
     "requests_by_code",
     "requests_total",
@@ -43,19 +42,12 @@ __all__ = [
 class Metrics:
     """Metric names of the service's SLIs; the defaults are loadgate's metric contract."""
 
-    requests: str = "http_requests_total"
-    duration: str = "http_request_duration_seconds"
-    cache_hits: str = "cache_hits_total"
-    cache_misses: str = "cache_misses_total"
-    up: str = "up"
-    code_label: str = "code"
-
-
-
-#: Histogram bounds (seconds) of the demo API and the load generator: every SLO threshold of the
-#: production table (0.1, 0.4 and 0.5 s) is a bound, so latency grades exactly. One definition,
-#: shared by the service, the client counts, the synthetic series and the client-side source.
-DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+    requests: str = contract.REQUESTS
+    duration: str = contract.DURATION
+    cache_hits: str = contract.CACHE_HITS
+    cache_misses: str = contract.CACHE_MISSES
+    up: str = contract.UP
+    code_label: str = contract.CODE_LABEL
 
 
 class SelectorError(ValueError):
@@ -180,13 +172,6 @@ class Selector:
 def duration(seconds: float) -> str:
     """Render a PromQL duration in whole seconds (at least 1s): ``1800s``."""
     return f"{max(1, int(round(seconds)))}s"
-
-
-def format_le(bound: float) -> str:
-    """Render a bucket bound the way client libraries do: ``0.1``, ``1.0``, ``+Inf``."""
-    if math.isinf(bound):
-        return "+Inf"
-    return repr(float(bound))
 
 
 def counter_increase(metric: str, selector: Selector, window_s: float, *extra: Matcher,

@@ -1,7 +1,8 @@
 """Pure SLI math on numbers: histograms, evidence bounds, time slices and burn rates.
 
 No I/O and no Prometheus here; inputs are plain floats, so every function is unit-tested
-directly. Conventions:
+directly. Both sources (``prom_source`` and ``client_source``) only fetch counts and call
+these functions, so the two sides of a run are computed by the same maths. Conventions:
 
 * latency bounds are seconds; a ``Histogram`` is cumulative and ends with the ``+Inf`` bucket;
 * ratios are in [0, 1]; a *bad ratio* is bad events over all events;
@@ -12,10 +13,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "BURN_WINDOW_S",
+    "NO_SERIES",
+    "NO_EVENTS",
+    "NO_INF_BUCKET",
+    "SHORT_WINDOW",
+    "NEEDS_PROMETHEUS",
+    "NOT_ONE_SERIES",
+    "NOT_A_NUMBER",
+    "Problem",
     "Window",
     "Series",
     "SLIData",
@@ -28,6 +37,11 @@ __all__ = [
     "evidence",
     "Slice",
     "grade_slices",
+    "availability_sli",
+    "latency_sli",
+    "nearest_rank_percentile",
+    "record_burn",
+    "worst_bad_ratio",
     "worst_burn_rate",
     "rolling_bad_fraction",
 ]
@@ -38,6 +52,15 @@ BURN_WINDOW_S = 300
 REL_TOL = 1e-9
 #: One-sided normal quantile for 95 % confidence.
 _Z95 = 1.6448536269514722
+
+# Why an SLI has nothing to grade: codes that reports and tools decide from (the message is prose).
+NO_SERIES = "no_series"              # no series match the selector
+NO_EVENTS = "no_events"              # series exist, but counted nothing in the window
+NO_INF_BUCKET = "no_inf_bucket"      # a histogram without its +Inf bucket
+SHORT_WINDOW = "short_window"        # the window is shorter than one availability slice
+NEEDS_PROMETHEUS = "needs_prometheus"  # a PromQL objective graded from the client side
+NOT_ONE_SERIES = "not_one_series"    # a single-value query returned several series
+NOT_A_NUMBER = "not_a_number"        # a query returned NaN
 
 
 def close(a: float, b: float) -> bool:
@@ -71,6 +94,11 @@ class Histogram:
             if close(bound, threshold):
                 return i
         return None
+
+    def count_above(self, threshold: float) -> float | None:
+        """Observations ``> threshold``, or None when ``threshold`` is no bucket bound."""
+        index = self.bound_index(threshold)
+        return None if index is None else self.count - self.cumulative[index]
 
     def fraction_at_or_below(self, threshold: float) -> float | None:
         """The exact fraction of observations ``<= threshold``, or None when it is no bucket bound."""
@@ -196,11 +224,14 @@ class Slice:
 
 
 def grade_slices(ends: Sequence[float], up_min: Mapping[float, float], errors: Mapping[float, float],
-                 requests: Mapping[float, float], max_error_ratio: float) -> list[Slice]:
+                 requests: Mapping[float, float], max_error_ratio: float, *, no_up: str = "no up samples",
+                 errors_name: str = "5xx ratio") -> list[Slice]:
     """Grade each slice ending at ``ends``.
 
     A slice with no ``up`` sample at all is bad: nothing shows the service was up. A slice
     with no requests but ``up`` at 1 is good. A missing 5xx value counts as zero errors.
+    ``no_up`` and ``errors_name`` word the reasons for the source's view (the client side has
+    "no responses" and a "failure ratio").
     """
     out: list[Slice] = []
     for end in ends:
@@ -209,14 +240,91 @@ def grade_slices(ends: Sequence[float], up_min: Mapping[float, float], errors: M
         err = max(0.0, errors.get(end, 0.0))
         ratio = err / req if req > 0 else 0.0
         if up is None or math.isnan(up):
-            out.append(Slice(end, False, None, err, req, "no up samples"))
+            out.append(Slice(end, False, None, err, req, no_up))
         elif up < 1:
             out.append(Slice(end, False, up, err, req, "target down (up=0)"))
         elif ratio > max_error_ratio and not close(ratio, max_error_ratio):
-            out.append(Slice(end, False, up, err, req, f"5xx ratio {ratio:.2%}"))
+            out.append(Slice(end, False, up, err, req, f"{errors_name} {ratio:.2%}"))
         else:
             out.append(Slice(end, True, up, err, req))
     return out
+
+
+def availability_sli(slices: Sequence[Slice], slice_s: int, max_error_ratio: float, window_s: float) -> SLIData:
+    """Availability as good slices over all slices of ``slice_s`` seconds, with its burn and chart.
+
+    The worst burn is the bad-slice fraction over any run of slices spanning ``BURN_WINDOW_S``.
+    """
+    n = len(slices)
+    good = sum(1 for s in slices if s.good)
+    data = SLIData(value=good / n, events=float(n), bad=float(n - good))
+    data.detail.update({
+        "slice_seconds": slice_s,
+        "slices": n,
+        "good_slices": good,
+        "max_error_ratio": max_error_ratio,
+        "resolution": 1.0 / n,
+        "bad_slices": [{"end": s.end, "reason": s.reason} for s in slices if not s.good],
+    })
+    if window_s > n * slice_s:
+        data.detail["unsliced_seconds"] = window_s - n * slice_s
+    per_burn = max(1, int(round(BURN_WINDOW_S / slice_s)))
+    data.worst_bad_ratio = max(rolling_bad_fraction([s.good for s in slices], per_burn))
+    data.series.append(Series("good slice", "bool", tuple((s.end, 1.0 if s.good else 0.0) for s in slices)))
+    return data
+
+
+def latency_sli(hist: Histogram, quantile: float, threshold_s: float) -> SLIData:
+    """The latency SLI of a merged histogram: its events, the quantile estimate (as
+    ``histogram_quantile`` computes it) and the requests slower than the threshold, when the
+    threshold is a bucket bound (otherwise ``bad`` stays None and the grader decides by bucket)."""
+    data = SLIData(histogram=hist, events=hist.count)
+    data.detail["buckets"] = [[b, c] for b, c in zip(hist.bounds, hist.cumulative)]
+    if hist.count <= 0:
+        data.problem = Problem(NO_EVENTS, "no requests in the window")
+        return data
+    data.value = hist.quantile(quantile)
+    data.bad = hist.count_above(threshold_s)
+    return data
+
+
+def nearest_rank_percentile(counts: Mapping[float, float], q: float) -> float | None:
+    """The q-quantile by nearest rank over ``{value: count}`` (as Locust computes percentiles).
+
+    Values are returned as given (the load generator keeps milliseconds); None without counts.
+    """
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    rank = max(1.0, math.ceil(q * total - 1e-9))
+    running = 0.0
+    for value in sorted(counts):
+        running += counts[value]
+        if running >= rank:
+            return value
+    return max(counts)
+
+
+def worst_bad_ratio(windows: Iterable[tuple[float, float]]) -> float | None:
+    """The highest bad/total over ``(bad, total)`` windows; windows without events or with an
+    unknown (NaN) bad count are skipped. None when no window counts."""
+    ratios = [bad / total for bad, total in windows if total > 0 and not math.isnan(bad)]
+    return max(ratios) if ratios else None
+
+
+def record_burn(data: SLIData, window_s: float, windows: Callable[[], Iterable[tuple[float, float]]]) -> None:
+    """Set ``data.worst_bad_ratio``: over every ``BURN_WINDOW_S`` window inside the graded one.
+
+    A graded window shorter than that has one burn window, itself: its own bad ratio, with a
+    note saying so, and ``windows`` (which may query a source) is not called.
+    """
+    if window_s < BURN_WINDOW_S:
+        data.detail["burn_note"] = (f"the window is shorter than {BURN_WINDOW_S // 60} min, "
+                                    "so the burn rate is the whole window's")
+        if data.events and data.bad is not None:
+            data.worst_bad_ratio = data.bad / data.events
+        return
+    data.worst_bad_ratio = worst_bad_ratio(windows())
 
 
 def worst_burn_rate(bad: Sequence[float], total: Sequence[float], allowed_bad_ratio: float) -> float | None:
@@ -265,14 +373,23 @@ class Series:
     points: tuple[tuple[float, float], ...]
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why an SLI cannot be graded: a code (``NO_SERIES``...), a sentence, and the status it
+    gives the objective (``no_data``, or ``inconclusive`` when data exists but cannot decide)."""
+
+    code: str
+    message: str
+    status: str = "no_data"
+
+
 @dataclass
 class SLIData:
     """What one objective's SLI measured over the window.
 
     ``value`` is in the objective's unit; ``events``/``bad`` count events for ratio SLIs;
     ``worst_bad_ratio`` is the highest bad ratio over any ``BURN_WINDOW_S`` window (the grader
-    turns it into a burn rate). ``problem`` explains missing data, with ``problem_status``
-    ``no_data`` or ``inconclusive``.
+    turns it into a burn rate). ``problem`` says why there is nothing to grade.
     """
 
     value: float | None = None
@@ -283,5 +400,4 @@ class SLIData:
     detail: dict[str, Any] = field(default_factory=dict)
     series: list[Series] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
-    problem: str | None = None
-    problem_status: str = "no_data"
+    problem: Problem | None = None

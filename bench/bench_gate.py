@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from loadgate.promserver import PrometheusServer, backfill  # noqa: E402
-from loadgate.situations import HEALTHY_LATENCY  # noqa: E402
-from loadgate.synthetic import Job, Profile, openmetrics  # noqa: E402
+from tests.support.situations import HEALTHY_LATENCY  # noqa: E402
+from tests.support.synthetic import Job, Profile, openmetrics  # noqa: E402
 
 T0 = 1767225600  # 2026-01-01T00:00:00Z
 DAY = 24 * 3600

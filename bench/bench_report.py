@@ -22,12 +22,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analysis.sli import SLIData, histogram_from_buckets  # noqa: E402
-from reports.publish import render_outputs, write_series  # noqa: E402
-from reports.write import write_json  # noqa: E402
-from slo.document import build_document, objective_entry  # noqa: E402
-from slo.gate import decide  # noqa: E402
+from analysis.sli import Series, SLIData, Window, histogram_from_buckets  # noqa: E402
+from reports.publish import publish, render_outputs  # noqa: E402
+from slo.evaluate import Graded  # noqa: E402
 from slo.grade import grade  # noqa: E402
+from slo.record import build_record  # noqa: E402
 from slo.spec import read_spec  # noqa: E402
 
 START = 1767225600.0
@@ -35,10 +34,11 @@ DAY = 86400.0
 STEP = 15.0
 
 
-def series(base: float, noise: float, spikes: int, rng: random.Random) -> list[list[float]]:
-    points = [[START + i * STEP, max(0.0, base + rng.gauss(0, noise))] for i in range(int(DAY / STEP) + 1)]
+def series(base: float, noise: float, spikes: int, rng: random.Random) -> list[tuple[float, float]]:
+    points = [(START + i * STEP, max(0.0, base + rng.gauss(0, noise))) for i in range(int(DAY / STEP) + 1)]
     for _ in range(spikes):
-        points[rng.randrange(len(points))][1] = base * 8
+        at = rng.randrange(len(points))
+        points[at] = (points[at][0], base * 8)
     return points
 
 
@@ -58,24 +58,20 @@ def build(directory: Path) -> None:
     }
     levels = {"p50_latency": (0.04, "s"), "p99_latency": (0.3, "s"), "error_rate": (0.0004, "ratio"),
               "throughput": (11574.0, "1/s"), "cache_hit_rate": (0.9, "ratio"), "availability": (1.0, "bool")}
-    entries = []
-    verdicts = [grade(o, data[o.id]) for o in spec.objectives]
-    for verdict in verdicts:
-        level, unit = levels[verdict.objective.id]
-        lines = [{"name": name, "unit": unit, "points": series(level, level * 0.05, 20, rng)}
-                 for name in ("server", "client")]
-        if verdict.objective.id == "availability":
-            lines = [{"name": "good slice", "unit": "bool",
-                      "points": [[START + (i + 1) * 60, 0.0 if i in (300, 900) else 1.0] for i in range(1440)]}]
-        entries.append(objective_entry(verdict, series_file=write_series(directory, verdict.objective.id, lines,
-                                                                         START, START + DAY)))
-    doc = build_document(decide(verdicts), spec, start=START, end=START + DAY, source="prometheus",
-                         selector='job="api"', generated_at=START + DAY, tool_version="bench", objectives=entries)
-    doc["breakdown"] = {
+    for oid, sli in data.items():
+        level, unit = levels[oid]
+        sli.series = [Series(name, unit, tuple(series(level, level * 0.05, 20, rng))) for name in ("server", "client")]
+        if oid == "availability":
+            sli.series = [Series("good slice", "bool", tuple((START + (i + 1) * 60, 0.0 if i in (300, 900) else 1.0)
+                                                            for i in range(1440)))]
+    graded = Graded("prometheus", tuple(grade(o, data[o.id]) for o in spec.objectives), data)
+    breakdown = {
         "endpoints": [{"endpoint": f"/api/v1/resource{i}/{{id}}", "requests": 5e7, "ok": 5e7, "rate_limited": 0,
                        "failure": 10, "http_429": 0, "rate": 578.0, "p50": 0.04, "p99": 0.3} for i in range(20)],
         "tiers": []}
-    write_json(directory / "verdict.json", doc)
+    publish(directory, build_record(spec, graded, Window(START, START + DAY), selector='job="api"',
+                                    generated_at=START + DAY, tool_version="bench", options={},
+                                    run_id=directory.name, breakdown=breakdown))
 
 
 def main() -> int:

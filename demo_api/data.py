@@ -13,10 +13,12 @@ import random
 import re
 from dataclasses import dataclass
 
+from contract import TIERS
+
 __all__ = ["API_KEY_RE", "tier_of_key", "user_profile", "Catalogue", "CursorError"]
 
 #: Demo API keys look like ``pro-000042``: the tier, then a number. Anything else is refused (401).
-API_KEY_RE = re.compile(r"^(free|basic|pro|enterprise)-[0-9]{1,8}$")
+API_KEY_RE = re.compile(rf"^({'|'.join(TIERS)})-[0-9]{{1,8}}$")
 
 _WORDS = ("fast", "cached", "paged", "batched", "steady", "tiered", "gzip", "etag", "cursor", "quota",
           "latency", "budget", "replica", "shard", "region", "window")

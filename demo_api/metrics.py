@@ -1,4 +1,4 @@
-"""The demo API's Prometheus series: exactly loadgate's default metric contract.
+"""The demo API's Prometheus series: exactly loadgate's default metric contract (``contract``).
 
 * ``http_requests_total{method, endpoint, code}``: responses by route template and status;
 * ``http_request_duration_seconds{method, endpoint}``: a histogram whose buckets include the
@@ -17,11 +17,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from analysis.queries import DEFAULT_BUCKETS
+import contract
 
 __all__ = ["BUCKETS", "ApiMetrics", "MetricsMiddleware", "UNTRACKED"]
 
-BUCKETS = DEFAULT_BUCKETS
+BUCKETS = contract.SLO_BUCKETS
 UNTRACKED = frozenset({"/metrics", "/healthz"})
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 
@@ -30,12 +30,12 @@ class ApiMetrics:
     """The series, registered on ``registry``."""
 
     def __init__(self, registry: CollectorRegistry):
-        self.requests = Counter("http_requests", "HTTP responses by route template and status code",
-                                ("method", "endpoint", "code"), registry=registry)
-        self.duration = Histogram("http_request_duration_seconds", "Time to the last byte of the response",
+        self.requests = Counter(contract.REQUESTS_FAMILY, "HTTP responses by route template and status code",
+                                ("method", "endpoint", contract.CODE_LABEL), registry=registry)
+        self.duration = Histogram(contract.DURATION, "Time to the last byte of the response",
                                   ("method", "endpoint"), buckets=BUCKETS, registry=registry)
-        self.cache_hits = Counter("cache_hits", "User profile reads served from the cache", registry=registry)
-        self.cache_misses = Counter("cache_misses", "User profile reads that went to the database",
+        self.cache_hits = Counter(contract.CACHE_HITS_FAMILY, "User profile reads served from the cache", registry=registry)
+        self.cache_misses = Counter(contract.CACHE_MISSES_FAMILY, "User profile reads that went to the database",
                                     registry=registry)
 
 

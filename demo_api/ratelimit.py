@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["TIER_LIMITS", "Decision", "RateLimiter"]
+from contract import TIER_LIMITS
 
-#: Requests per minute per API key, by tier (the seed's table).
-TIER_LIMITS = {"free": 10, "basic": 50, "pro": 200, "enterprise": 1000}
+__all__ = ["TIER_LIMITS", "Decision", "RateLimiter"]
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 from loadgate.errors import UserError
-from loadgate.evaluate import Baseline
 from reports.write import read_json
-from slo.compare import DEFAULT_TOLERANCES, parse_tolerances
-from slo.document import SCHEMA_VERSION
+from slo.compare import DEFAULT_TOLERANCES, Baseline, parse_tolerances
+from slo.record import SCHEMA_VERSION
 
 __all__ = ["add_baseline_arguments", "load_baseline"]
 

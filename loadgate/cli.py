@@ -8,37 +8,27 @@ with their exit code (2 for usage and spec errors); results go to stdout, logs t
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import sys
-import time
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence, TextIO
+from typing import NoReturn, Sequence
 
 from loadgate import cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate
+from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.procs import ProcessError
 from loadgate.version import tool_version
+from slo.gate import ExitCode
 
 __all__ = ["Env", "main", "entry_point", "tool_version"]
-
-
-@dataclass
-class Env:
-    """What a command may touch besides its arguments, passed in so tests need no patching."""
-
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    clock: Callable[[], float] = time.time
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises ``UserError`` (exit 2) instead of exiting the process."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
-        raise UserError(f"{self.prog}: {message}\n{self.format_usage().strip()}", 2)
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
 
-    def exit(self, status: int = 0, message: str | None = None) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
             sys.stderr.write(message)
         raise _Exit(status)
@@ -70,13 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     """Run one command and return its exit code; never raises for an expected failure."""
-    env = env or Env()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    env = dataclasses.replace(env or Env(), argv=tuple(arguments))
     parser = build_parser()
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(arguments)
         if not args.command:
             parser.print_help(env.stderr)
-            return 2
+            return ExitCode.USAGE
         module = _COMMANDS[args.command][0]
         return module.run(args, env)
     except _Exit as stop:
@@ -88,14 +79,14 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     except ProcessError as exc:
         # A child we needed (Prometheus, the demo API) did not start: nothing could be measured.
         env.stderr.write(f"loadgate: {exc}\n")
-        return 3
+        return ExitCode.INCONCLUSIVE
     except OSError as exc:
         # The file system said no (permissions, a full disk, a path that is a file): a usage problem.
         env.stderr.write(f"loadgate: {exc.strerror or exc}: {exc.filename or ''}\n")
-        return 2
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         env.stderr.write("loadgate: interrupted\n")
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def entry_point() -> None:

@@ -15,8 +15,10 @@ import sys
 from loadgate import procs
 from loadgate.argtypes import fraction, non_negative
 from loadgate.cmd_run import add_load_arguments, finish, plan_from_args
+from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.promserver import binaries
+from slo.gate import ExitCode
 
 __all__ = ["add_arguments", "run", "LOCAL_SPEC"]
 
@@ -33,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--cache-ttl", type=non_negative, default=300.0, metavar="S", help="0 disables the cache")
 
 
-def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+def run(args: argparse.Namespace, env: Env) -> int:
     start_prometheus = not args.no_prometheus
     if start_prometheus and binaries() is None:
         env.stderr.write("loadgate: Prometheus is not installed, so the demo grades from the load generator's "
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
     faults = {"slow_fraction": args.slow_fraction, "slow_ms": args.slow_ms, "error_fraction": args.error_fraction,
               "cache_ttl_s": args.cache_ttl}
     port = procs.free_port()
-    plan = plan_from_args(args, f"http://127.0.0.1:{port}", "demo", env.clock(), start_prometheus=start_prometheus,
+    plan = plan_from_args(args, env, f"http://127.0.0.1:{port}", "demo", start_prometheus=start_prometheus,
                           extra={"demo_api": faults})
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "demo_api", "--port", str(port), "--seed", str(args.seed),
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
         try:
             procs.wait_http(f"{plan.host}/healthz", api, plan.out_dir / "demo_api.log")
         except procs.ProcessError as exc:
-            raise UserError(f"the demo API did not start: {exc}", 3) from None
+            raise UserError(f"the demo API did not start: {exc}", ExitCode.INCONCLUSIVE) from None
         env.stderr.write(f"loadgate: demo API on {plan.host} (faults: {faults})\n")
         return finish(plan, env)
     finally:

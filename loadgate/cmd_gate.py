@@ -13,23 +13,27 @@ Prometheus auth and TLS come from ``LOADGATE_PROM_*`` environment variables (see
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig, Prometheus, safe_url
+from analysis.prom_source import PromSource
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate.argtypes import positive_int
 from loadgate.baselines import add_baseline_arguments, load_baseline
+from loadgate.env import Env
 from loadgate.errors import UserError
-from loadgate.version import tool_version
-from loadgate.evaluate import grade_prometheus, store
+from loadgate.outdir import out_dir_for
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
 from loadgate.timeparse import resolve_window
+from loadgate.version import tool_version
+from reports.publish import publish
+from slo.evaluate import grade_source
+from slo.record import build_record
 
-__all__ = ["add_arguments", "run", "default_out_dir"]
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,18 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_baseline_arguments(parser)
 
 
-def default_out_dir(now: float, base: Path = Path("runs")) -> Path:
-    """``runs/20260101T001500Z-gate``, with ``-2``, ``-3``... when it exists already."""
-    stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    candidate = base / f"{stamp}-gate"
-    n = 2
-    while candidate.exists():
-        candidate = base / f"{stamp}-gate-{n}"
-        n += 1
-    return candidate
-
-
-def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+def run(args: argparse.Namespace, env: Env) -> int:
     parts = urlsplit(args.prometheus)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--prometheus: expected an http(s) URL such as http://127.0.0.1:9090, "
@@ -84,22 +77,22 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
 
     baseline = load_baseline(args)
     window = Window(start, end)
-    out_dir = Path(args.out) if args.out else default_out_dir(now)
+    out_dir = Path(args.out) if args.out else out_dir_for("gate", now)
     env.stderr.write(f"loadgate: grading {spec.path} over {window.seconds:g}s from {safe_url(config.url)}\n")
     prom = Prometheus(config)
     try:
-        evaluation = grade_prometheus(spec, prom, window, selector, step_s=args.step,
-                                      require_evidence=args.require_evidence, fail_on_warn=args.fail_on_warn)
+        graded = grade_source(spec, PromSource(prom, spec.metrics, selector, window, step_s=args.step),
+                              require_evidence=args.require_evidence)
     finally:
         prom.close()
+    record = build_record(spec, graded, window, selector=str(selector), generated_at=env.clock(),
+                          tool_version=tool_version(), run_id=out_dir.resolve().name, baseline=baseline,
+                          options={"fail_on_warn": args.fail_on_warn, "require_evidence": args.require_evidence,
+                                   "step": args.step, "fail_on_regression": args.fail_on_regression})
     try:
-        ctx = store(out_dir, evaluation, spec, window, selector=str(selector), generated_at=env.clock(),
-                    tool_version=tool_version(),
-                    options={"fail_on_warn": args.fail_on_warn, "require_evidence": args.require_evidence,
-                             "step": args.step, "fail_on_regression": args.fail_on_regression},
-                    baseline=baseline)
+        ctx = publish(out_dir, record)
     except OSError as exc:
-        raise UserError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}", 2) from None
+        raise UserError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}") from None
     print_table(ctx, env.stdout)
     env.stderr.write(f"loadgate: wrote {out_dir}/ (verdict.json, summary.md, junit.xml, report.html)\n")
-    return ctx.exit_code
+    return record.exit_code

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.table import print_table
 from loadgate.baselines import add_baseline_arguments, load_baseline
 from reports.publish import OutputError, compare_stored, render_outputs
+from slo.gate import ExitCode
 
 __all__ = ["add_arguments", "run"]
 
@@ -24,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_baseline_arguments(parser, gating=False)
 
 
-def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+def run(args: argparse.Namespace, env: Env) -> int:
     directory = Path(args.directory)
     baseline = load_baseline(args)
     try:
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
             compare_stored(directory, baseline.doc, baseline.path, baseline.tolerances)
         ctx = render_outputs(directory)
     except OutputError as exc:
-        raise UserError(str(exc), 2) from None
+        raise UserError(str(exc)) from None
     print_table(ctx, env.stdout)
     env.stderr.write(f"loadgate: re-rendered {directory / 'report.html'}, summary.md and junit.xml\n")
-    return 0
+    return ExitCode.PASS

@@ -13,16 +13,15 @@ counts are the source. The steady state (after the ramp-up) is graded; exit code
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.baselines import add_baseline_arguments, load_baseline
+from loadgate.env import Env
 from loadgate.errors import UserError
-from loadgate.version import tool_version
+from loadgate.outdir import out_dir_for
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
@@ -30,7 +29,7 @@ from loadgate.table import print_table
 from scenarios.shapes import SHAPES
 from scenarios.traffic import parse_mix
 
-__all__ = ["add_arguments", "add_load_arguments", "run", "out_dir_for", "plan_from_args"]
+__all__ = ["add_arguments", "add_load_arguments", "run", "plan_from_args"]
 
 
 def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration: float, spec: str) -> None:
@@ -67,16 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--selector", default="", metavar="MATCHERS", help="label matchers for the service's series")
 
 
-def out_dir_for(command: str, now: float, base: Path = Path("runs")) -> Path:
-    """``runs/20260101T001500Z-run``, made unique with ``-2``, ``-3``..."""
-    stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    candidate, n = base / f"{stamp}-{command}", 2
-    while candidate.exists():
-        candidate, n = base / f"{stamp}-{command}-{n}", n + 1
-    return candidate
-
-
-def plan_from_args(args: argparse.Namespace, host: str, command: str, now: float, **extra: Any) -> RunPlan:
+def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, **extra: Any) -> RunPlan:
     """Check the shared options and build the plan."""
     if args.rampup >= args.duration:
         raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
@@ -91,23 +81,24 @@ def plan_from_args(args: argparse.Namespace, host: str, command: str, now: float
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
     spec = load_spec_or_fail(args.spec)
-    return RunPlan(host=host.rstrip("/"), spec=spec, out_dir=Path(args.out) if args.out else out_dir_for(command, now),
+    return RunPlan(host=host.rstrip("/"), spec=spec,
+                   out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
-                   command=["loadgate", *sys.argv[1:]], baseline=load_baseline(args), **extra)
+                   command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
 
 
-def finish(plan: RunPlan, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+def finish(plan: RunPlan, env: Env) -> int:
     """Execute the plan and print the table; returns the gate's exit code."""
-    code, ctx = execute(plan, env.stdout, env.stderr, tool_version())
+    code, ctx = execute(plan, env)
     print_table(ctx, env.stdout)
     env.stderr.write(f"loadgate: report {plan.out_dir / 'report.html'}\n")
     return code
 
 
-def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
-    plan = plan_from_args(args, args.host, "run", env.clock(), prometheus_url=args.prometheus,
+def run(args: argparse.Namespace, env: Env) -> int:
+    plan = plan_from_args(args, env, args.host, "run", prometheus_url=args.prometheus,
                           start_prometheus=args.start_prometheus, selector=args.selector)
     if plan.start_prometheus and binaries() is None:
         raise UserError(f"--start-prometheus: Prometheus is not installed; {INSTALL_HINT}")

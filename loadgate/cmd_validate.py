@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
+from loadgate.env import Env
 from loadgate.errors import UserError
+from slo.gate import ExitCode
 from slo.model import unit_of
 from slo.spec import SpecError, read_spec
 from slo.units import OP_SYMBOLS, format_value
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="SLO spec files (version: loadgate/v1)")
 
 
-def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defined]  # noqa: F821
+def run(args: argparse.Namespace, env: Env) -> int:
     problems: list[str] = []
     for path in args.files:
         try:
@@ -38,5 +40,5 @@ def run(args: argparse.Namespace, env: "Env") -> int:  # type: ignore[name-defin
             optional = "  (optional)" if not o.required else ""
             env.stdout.write(f"  {o.id:<20} {o.kind:<15} {target}{warn}{optional}  {o.title}\n")
     if problems:
-        raise UserError("\n".join(problems), 2)
-    return 0
+        raise UserError("\n".join(problems))
+    return ExitCode.PASS

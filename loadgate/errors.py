@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+from slo.gate import ExitCode
+
 __all__ = ["UserError"]
 
 
 class UserError(Exception):
     """An expected failure (bad flag, bad spec, unreadable directory) with its exit code."""
 
-    def __init__(self, message: str, exit_code: int = 2):
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.USAGE):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code

@@ -13,22 +13,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from analysis.locust_source import BUCKETS, Snapshot
+from analysis.client_series import BUCKETS, Snapshot, delta
 from analysis.sli import histogram_from_buckets
 from slo.units import format_duration
 
 __all__ = ["progress_line", "Progress"]
-
-
-def _totals(s: Snapshot) -> tuple[float, float, float, list[float]]:
-    total = sum(s.responses.values())
-    failures = sum(n for (_, _, result, _), n in s.responses.items() if result == "failure")
-    limited = sum(n for (_, _, result, _), n in s.responses.items() if result == "rate_limited")
-    buckets = [0.0] * len(BUCKETS)
-    for counts in s.latency.values():
-        for i, c in enumerate(counts):
-            buckets[i] += c
-    return total, failures, limited, buckets
 
 
 def progress_line(elapsed_s: float, total_s: float, before: Snapshot | None, last: Snapshot | None) -> str:
@@ -36,16 +25,16 @@ def progress_line(elapsed_s: float, total_s: float, before: Snapshot | None, las
     head = f"{elapsed_s:4.0f}/{total_s:.0f} s"
     if last is None:
         return f"{head}  starting…"
-    total, failures, limited, buckets = _totals(last)
+    so_far = delta(Snapshot(t=last.t), last)
     rate, p99 = 0.0, float("nan")
     if before is not None and last.t > before.t:
-        b_total, _, _, b_buckets = _totals(before)
-        rate = (total - b_total) / (last.t - before.t)
-        window = histogram_from_buckets(zip(BUCKETS, [y - x for x, y in zip(b_buckets, buckets)]))
+        recent = delta(before, last)
+        rate = recent.total / recent.seconds
+        window = histogram_from_buckets(zip(BUCKETS, recent.buckets))
         if window.count > 0:
             p99 = window.quantile(0.99)
     return (f"{head}  rate {rate:,.0f}/{last.target_rate:,.0f} req/s  p99 {format_duration(p99)}  "
-            f"errors {failures:,.0f}  429s {limited:,.0f}  requests {total:,.0f}")
+            f"errors {so_far.failures:,.0f}  429s {so_far.rate_limited:,.0f}  requests {so_far.total:,.0f}")
 
 
 class Progress:

@@ -1,43 +1,57 @@
-"""One load test end to end: Prometheus, Locust, grading and the report. Owns the run directory.
+"""One load test end to end, as small steps. Owns the run directory.
 
-``execute(plan)`` starts a local Prometheus when asked (scraping the service and the load
-generator every second), runs Locust headless as a subprocess with loadgate's scenarios, shows
-live progress, then grades the steady state (the ramp-up excluded) from Prometheus, or from
-the load generator's own counts when there is no Prometheus, and writes everything beside
-``run.json``. Every process it starts is stopped on return, on error and on Ctrl-C.
+``execute(plan, env)`` runs the chain:
+
+1. a local Prometheus when asked (``local_prometheus``: scrapes the service and the load
+   generator every second), and the Locust child (``locust_child``), both under one
+   ``ExitStack``, so every process stops on return, on error and on Ctrl-C;
+2. live progress from the client series while Locust runs (``follow``);
+3. the steady-state window (``steady_window``: the ramp-up excluded) graded from the load
+   generator's series and, when there is a Prometheus, from it (``slo.evaluate``);
+4. the facts around the run (``gather_facts``) and the pure ``run_record`` (``run.json``);
+5. one record (``slo.record.build_record``), written by ``reports.publish``.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import platform
 import subprocess
 import sys
 import time
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 from urllib.parse import urlsplit
 
 import requests
 
-from analysis.locust_source import ClientCollector, ClientSeries, SeriesError, breakdown, parse_series
+import contract
+from analysis.breakdown import breakdown, spectrum
+from analysis.client_series import ClientSeries, SeriesError, SeriesReader, parse_series
+from analysis.client_source import ClientSource
 from analysis.prom import PromConfig, PromError, Prometheus
+from analysis.prom_source import PromSource
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate import procs
+from loadgate.env import Env
 from loadgate.errors import UserError
-from loadgate.evaluate import LATENCY_CAPTION, Baseline, Evaluation, evaluate, grade_prometheus, store
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
+from loadgate.version import tool_version
 from reports.context import ReportContext
-from reports.write import read_json, write_json
-from scenarios.traffic import TIER_LIMITS
+from reports.publish import publish
+from reports.write import read_json
+from slo.compare import Baseline
+from slo.evaluate import Graded, grade_source
+from slo.gate import ExitCode
 from slo.model import Spec
+from slo.record import build_record
 
-__all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "prometheus_config", "locust_command", "steady_window",
-           "execute"]
+__all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "RunFacts", "prometheus_config", "locust_command",
+           "steady_window", "local_prometheus", "locust_child", "read_series", "run_record", "execute"]
 
 RUN_SCHEMA_VERSION = 1
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
@@ -69,13 +83,29 @@ class RunPlan:
     baseline: Baseline | None = None
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What was observed around the load test, outside the client series."""
+
+    locust_exit_code: int | None
+    #: Requests, failures and per-endpoint counts from Locust's own ``--json-file``.
+    locust_totals: dict[str, Any]
+    loadgen_cpu_over_90: bool
+    #: The service's request counter as the local Prometheus last scraped it (None without one).
+    server_counter_at_end: float | None
+    #: The load generator's ``loadgate_responses_total`` as the local Prometheus last scraped it.
+    exporter_responses: float | None
+    git_sha: str | None
+    versions: dict[str, str]
+
+
 def prometheus_config(service: str, loadgen: str, scrape_s: int = SCRAPE_S) -> str:
     """Scrape the service's /metrics (job ``service``) and the load generator (job ``loadgate``)."""
     return (f"global:\n  scrape_interval: {scrape_s}s\n  scrape_timeout: {scrape_s}s\n"
             f"  evaluation_interval: {scrape_s}s\n"
             f"scrape_configs:\n"
             f"  - job_name: service\n    static_configs:\n      - targets: ['{service}']\n"
-            f"  - job_name: loadgate\n    static_configs:\n      - targets: ['{loadgen}']\n")
+            f"  - job_name: {contract.CLIENT_JOB}\n    static_configs:\n      - targets: ['{loadgen}']\n")
 
 
 def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_port: int) -> list[str]:
@@ -96,50 +126,40 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
 def steady_window(series: ClientSeries, rampup: float, duration: float) -> Window:
     """The graded window: from the end of the ramp-up to the end of the shape, in whole seconds."""
     if series.started is None:
-        raise UserError("the load test never started (no test_start in client_series.jsonl); see locust.log", 3)
+        raise UserError("the load test never started (no test_start in client_series.jsonl); see locust.log",
+                        ExitCode.INCONCLUSIVE)
     end = series.started + duration
     if series.stopped is not None:
         end = min(end, series.stopped)
     start_s, end_s = math.ceil(series.started + rampup), math.floor(end)
     if end_s - start_s < 1:
-        raise UserError(f"the steady state lasted under a second (ramp-up {rampup:g}s of {duration:g}s)", 2)
+        raise UserError(f"the steady state lasted under a second (ramp-up {rampup:g}s of {duration:g}s)")
     return Window(float(start_s), float(end_s))
 
 
-def _read_new(path: Path, offset: int) -> tuple[list[str], int]:
-    if not path.exists():
-        return [], offset
-    with path.open("r", encoding="utf-8") as handle:
-        handle.seek(offset)
-        text = handle.read()
-    complete = text[: text.rfind("\n") + 1]
-    return complete.splitlines(), offset + len(complete.encode("utf-8"))
+# -- processes ---------------------------------------------------------------------------------
+@contextmanager
+def local_prometheus(out: Path, host: str, metrics_port: int) -> Iterator[str]:
+    """A Prometheus on 127.0.0.1 scraping ``host`` and the load generator every second; yields
+    its URL once it has scraped the service once, so the first seconds are not lost."""
+    target = urlsplit(host)
+    service = f"{target.hostname}:{target.port or (443 if target.scheme == 'https' else 80)}"
+    with PrometheusServer(out / "prometheus", prometheus_config(service, f"127.0.0.1:{metrics_port}")) as server:
+        _wait_first_scrape(server.url)
+        yield server.url
 
 
-def _follow(proc: subprocess.Popen[bytes], series_file: Path, plan: RunPlan, stderr: TextIO) -> None:
-    """Wait for Locust, showing progress from its series file; kill it if it overruns badly."""
-    progress = Progress(plan.duration, stderr)
-    offset, lines = 0, []
-    deadline = time.monotonic() + plan.duration + 90
+@contextmanager
+def locust_child(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Locust as a child process (its own process group), stopped on the way out whatever happens."""
+    proc = procs.start(argv, log)
     try:
-        while proc.poll() is None:
-            if time.monotonic() > deadline:
-                stderr.write("loadgate: Locust overran its duration by 90 s; stopping it\n")
-                break
-            new, offset = _read_new(series_file, offset)
-            lines = (lines + [line for line in new if '"event"' not in line])[-2:]
-            try:
-                snaps = parse_series(lines).snapshots
-            except SeriesError:
-                snaps = ()
-            progress.update(snaps[0] if len(snaps) == 2 else None, snaps[-1] if snaps else None)
-            time.sleep(0.5)
+        yield proc
     finally:
-        progress.close()
+        procs.stop(proc, timeout_s=15)
 
 
 def _wait_first_scrape(url: str, timeout_s: float = 20.0) -> None:
-    """Block until Prometheus has scraped the service once, so the first seconds are not lost."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -151,6 +171,49 @@ def _wait_first_scrape(url: str, timeout_s: float = 20.0) -> None:
         time.sleep(0.2)
 
 
+def _read_new(path: Path, offset: int) -> tuple[list[str], int]:
+    """Complete lines appended to ``path`` since byte ``offset``, and the new offset."""
+    if not path.exists():
+        return [], offset
+    with path.open("r", encoding="utf-8") as handle:
+        handle.seek(offset)
+        text = handle.read()
+    complete = text[: text.rfind("\n") + 1]
+    return complete.splitlines(), offset + len(complete.encode("utf-8"))
+
+
+def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, stderr: TextIO) -> None:
+    """Wait for Locust, showing progress from its series file; give up if it overruns by 90 s."""
+    progress = Progress(duration_s, stderr)
+    reader = SeriesReader(series_file.name, keep=2)
+    offset = 0
+    deadline = time.monotonic() + duration_s + 90
+    try:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                stderr.write("loadgate: Locust overran its duration by 90 s; stopping it\n")
+                break
+            new, offset = _read_new(series_file, offset)
+            try:
+                reader.feed(new)
+            except SeriesError:
+                pass  # the graded read after the run names the line
+            snaps = reader.snapshots[-2:]
+            progress.update(snaps[0] if len(snaps) == 2 else None, snaps[-1] if snaps else None)
+            time.sleep(0.5)
+    finally:
+        progress.close()
+
+
+def read_series(path: Path) -> ClientSeries:
+    """The whole client series; an unreadable one makes the run inconclusive (exit 3)."""
+    try:
+        return parse_series(path.read_text(encoding="utf-8").splitlines() if path.exists() else [], path.name)
+    except SeriesError as exc:
+        raise UserError(str(exc), ExitCode.INCONCLUSIVE) from None
+
+
+# -- facts around the run ----------------------------------------------------------------------
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -177,7 +240,7 @@ def _git_sha() -> str | None:
         return None
 
 
-def _locust_totals(json_file: Path) -> dict[str, Any]:
+def locust_totals(json_file: Path) -> dict[str, Any]:
     """Requests and failures from Locust's own ``--json-file`` (not the stale CSV)."""
     try:
         entries = read_json(json_file)
@@ -189,11 +252,11 @@ def _locust_totals(json_file: Path) -> dict[str, Any]:
                           for e in entries if "name" in e}}
 
 
-def _prom_sum(url: str, query: str) -> float | None:
+def _prom_sum(url: str, query: str, at: float) -> float | None:
     """One number from the local Prometheus after the last scrape (None when it has none)."""
     prom = Prometheus(PromConfig(url))
     try:
-        samples = prom.instant(query, time.time())
+        samples = prom.instant(query, at)
         return samples[0][1] if samples else None
     except PromError:
         return None
@@ -201,108 +264,94 @@ def _prom_sum(url: str, query: str) -> float | None:
         prom.close()
 
 
-def execute(plan: RunPlan, stdout: TextIO, stderr: TextIO, tool_version: str) -> tuple[int, ReportContext]:
+def gather_facts(out: Path, locust_code: int | None, local_prom: str | None, server_query: str,
+                 now: float) -> RunFacts:
+    """Locust's totals and log, and, with a local Prometheus, the service's and the exporter's totals."""
+    log_path = out / "locust.log"
+    log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    server_total = exporter = None
+    if local_prom:
+        # The demo API's counter counts every request it answered, since it starts with the test.
+        server_total = _prom_sum(local_prom, server_query, now)
+        # last_over_time: once Locust has exited, its series are stale and an instant query is empty.
+        exporter = _prom_sum(local_prom, f'sum(last_over_time({contract.CLIENT_RESPONSES_FAMILY}_total'
+                                         f'{{job="{contract.CLIENT_JOB}"}}[10m]))', now)
+    return RunFacts(
+        locust_exit_code=locust_code, locust_totals=locust_totals(out / "locust.json"),
+        # Locust logs this when a load-generator process passes 90 % CPU.
+        loadgen_cpu_over_90=("CPU usage above" in log or "CPU usage threshold was exceeded" in log
+                             or "CPU usage was too high" in log),
+        server_counter_at_end=server_total, exporter_responses=exporter, git_sha=_git_sha(), versions=_versions())
+
+
+def run_record(plan: RunPlan, series: ClientSeries, window: Window, facts: RunFacts, *, source: str,
+               prometheus: str | None) -> dict[str, Any]:
+    """``run.json``: what was asked, the graded window, what was observed and what ran it. Pure.
+
+    ``prometheus`` is how the server side was read: "started by loadgate", a URL, or None.
+    """
+    workers = max((s.workers for s in series.snapshots), default=0)
+    return {
+        "schema_version": RUN_SCHEMA_VERSION,
+        "host": plan.host, "shape": plan.shape, "target_rate": plan.rate, "duration_s": plan.duration,
+        "rampup_s": plan.rampup, "seed": plan.seed, "processes": plan.processes,
+        "workers": workers if plan.processes > 1 else 1,
+        "window": {"start_unix": window.start, "end_unix": window.end, "seconds": window.seconds},
+        "test_started_unix": series.started, "test_stopped_unix": series.stopped,
+        "source": source, "prometheus": prometheus,
+        "locust_exit_code": facts.locust_exit_code, **facts.locust_totals,
+        "client_responses": sum(series.snapshots[-1].responses.values()) if series.snapshots else 0,
+        "loadgen_cpu_over_90": facts.loadgen_cpu_over_90,
+        "server_counter_at_end": facts.server_counter_at_end,
+        "loadgate_exporter_responses": facts.exporter_responses,
+        "tier_limits_per_min": dict(contract.TIER_LIMITS),
+        "git_sha": facts.git_sha, "versions": facts.versions, "command": plan.command, **plan.extra,
+    }
+
+
+# -- the chain ---------------------------------------------------------------------------------
+def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
     """Run the load test of ``plan`` and grade it; returns the gate's exit code and the report model."""
     out = plan.out_dir
     out.mkdir(parents=True, exist_ok=True)
     series_file, json_file = out / "client_series.jsonl", out / "locust.json"
     series_file.unlink(missing_ok=True)
     metrics_port = procs.free_port()
-    server: PrometheusServer | None = None
-    locust: subprocess.Popen[bytes] | None = None
-    prom_url = plan.prometheus_url
-    selector_text = plan.selector
-    try:
-        if plan.start_prometheus:
-            target = urlsplit(plan.host)
-            service = f"{target.hostname}:{target.port or (443 if target.scheme == 'https' else 80)}"
-            server = PrometheusServer(out / "prometheus",
-                                      prometheus_config(service, f"127.0.0.1:{metrics_port}")).start()
-            prom_url = server.url
-            selector_text = selector_text or 'job="service"'
-            _wait_first_scrape(prom_url)
+    with ExitStack() as stack:
+        local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port)) \
+            if plan.start_prometheus else None
+        prom_url = local_prom or plan.prometheus_url
         try:
-            selector = Selector.parse(plan.spec.selector, selector_text)
+            selector = Selector.parse(plan.spec.selector, plan.selector or ('job="service"' if local_prom else ""))
         except SelectorError as exc:
             raise UserError(f"--selector: {exc}") from None
-        argv = locust_command(plan, series_file, json_file, metrics_port)
-        stderr.write(f"loadgate: {plan.shape} to {plan.rate:g} req/s for {plan.duration:g}s "
-                     f"(ramp-up {plan.rampup:g}s) against {plan.host}"
-                     f"{f' with {plan.processes} worker processes' if plan.processes > 1 else ''}\n")
-        locust = procs.start(argv, out / "locust.log")
-        _follow(locust, series_file, plan, stderr)
-        procs.stop(locust, timeout_s=15)
-        locust_code = locust.returncode
-        locust = None
-        try:
-            series = parse_series(series_file.read_text(encoding="utf-8").splitlines()
-                                  if series_file.exists() else [])
-        except SeriesError as exc:
-            raise UserError(str(exc), 3) from None
+        env.stderr.write(f"loadgate: {plan.shape} to {plan.rate:g} req/s for {plan.duration:g}s "
+                         f"(ramp-up {plan.rampup:g}s) against {plan.host}"
+                         f"{f' with {plan.processes} worker processes' if plan.processes > 1 else ''}\n")
+        with locust_child(locust_command(plan, series_file, json_file, metrics_port), out / "locust.log") as locust:
+            follow(locust, series_file, plan.duration, env.stderr)
+        series = read_series(series_file)
         window = steady_window(series, plan.rampup, plan.duration)
         chart_start = float(math.floor(series.started)) if series.started is not None else None
-        client_collector = ClientCollector(series, window, chart_start=chart_start)
-        client = evaluate(plan.spec, client_collector, source="locust",
-                          require_evidence=plan.require_evidence, fail_on_warn=plan.fail_on_warn,
-                          source_info={"series": series_file.name})
-        primary: Evaluation = client
+        client_source = ClientSource(series, window, chart_start=chart_start, file_name=series_file.name)
+        client = grade_source(plan.spec, client_source, require_evidence=plan.require_evidence)
+        primary: Graded = client
         if prom_url:
             time.sleep(2 * SCRAPE_S + 0.5)  # let Prometheus scrape the final counters
-            prom = Prometheus(PromConfig.from_env(prom_url, os.environ))
-            try:
-                primary = grade_prometheus(plan.spec, prom, window, selector, require_evidence=plan.require_evidence,
-                                           fail_on_warn=plan.fail_on_warn, chart_start=chart_start)
-            finally:
-                prom.close()
-        # The client's percentiles join the server's on one chart; users per tier come from the client.
-        client_latency = client_collector.latency_overview().series
-        if primary is client:
-            primary.overview.append(("latency", "Latency p50, p95 and p99", "s", client_latency, LATENCY_CAPTION))
-        else:
-            for item in primary.overview:
-                if item[0] == "latency":
-                    item[3].extend(client_latency)
-        primary.overview.append(("users", "Running users per tier", "users", client_collector.users().series,
-                                 "Users the shape runs per tier; over-limit twins are counted apart."))
-        # Totals as the local Prometheus scraped them: the service's counter (every request the
-        # demo API answered, since it starts with the test) and the load generator's exporter.
-        server_total = scraped_client = None
-        if server is not None and prom_url:
-            server_total = _prom_sum(prom_url, f"sum({plan.spec.metrics.requests}{selector.braces()})")
-            # last_over_time: once Locust has exited, its series are stale and an instant query is empty.
-            scraped_client = _prom_sum(prom_url, 'sum(last_over_time(loadgate_responses_total{job="loadgate"}[10m]))')
-        workers = max((s.workers for s in series.snapshots), default=0)
-        log = (out / "locust.log").read_text(encoding="utf-8", errors="replace") if (out / "locust.log").exists() else ""
-        record = {
-            "schema_version": RUN_SCHEMA_VERSION,
-            "host": plan.host, "shape": plan.shape, "target_rate": plan.rate, "duration_s": plan.duration,
-            "rampup_s": plan.rampup, "seed": plan.seed, "processes": plan.processes,
-            "workers": workers if plan.processes > 1 else 1,
-            "window": {"start_unix": window.start, "end_unix": window.end, "seconds": window.seconds},
-            "test_started_unix": series.started, "test_stopped_unix": series.stopped,
-            "source": primary.source, "prometheus": "started by loadgate" if server else prom_url,
-            "locust_exit_code": locust_code, **_locust_totals(json_file),
-            "client_responses": sum(series.snapshots[-1].responses.values()) if series.snapshots else 0,
-            # Locust logs this when a load-generator process passes 90 % CPU.
-            "loadgen_cpu_over_90": "CPU usage above" in log or "CPU usage threshold was exceeded" in log
-                                   or "CPU usage was too high" in log,
-            "server_counter_at_end": server_total,
-            "loadgate_exporter_responses": scraped_client,
-            "tier_limits_per_min": dict(TIER_LIMITS),
-            "git_sha": _git_sha(), "versions": _versions(), "command": plan.command, **plan.extra,
-        }
-        write_json(out / "run.json", record)
-        ctx = store(out, primary, plan.spec, window, selector=str(selector) if primary.source == "prometheus" else "",
-                    generated_at=time.time(), tool_version=tool_version,
-                    options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
-                             "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
-                    client=client, run=record, baseline=plan.baseline,
-                    breakdown={**breakdown(series, window), "spectrum": client_collector.spectrum()},
-                    chart_start=chart_start)
-        return ctx.exit_code, ctx
-    finally:
-        if locust is not None:
-            procs.stop(locust, timeout_s=15)
-        if server is not None:
-            server.stop()
+            prom = stack.enter_context(closing(Prometheus(PromConfig.from_env(prom_url, env.environ))))
+            primary = grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
+                                                         chart_start=chart_start),
+                                   require_evidence=plan.require_evidence)
+        facts = gather_facts(out, locust.returncode, local_prom,
+                             f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
+        run = run_record(plan, series, window, facts, source=primary.source,
+                         prometheus="started by loadgate" if local_prom else plan.prometheus_url)
+        record = build_record(
+            plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
+            selector=str(selector) if primary.source == "prometheus" else "", generated_at=env.clock(),
+            tool_version=tool_version(), run_id=out.resolve().name, chart_start=chart_start,
+            options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
+                     "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
+            breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)})
+        return record.exit_code, publish(out, record)
 

@@ -27,4 +27,4 @@ def load_spec_or_fail(path: str) -> Spec:
     try:
         return read_spec(resolve_spec_path(path))
     except SpecError as exc:
-        raise UserError(str(exc), 2) from None
+        raise UserError(str(exc)) from None

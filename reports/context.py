@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from slo.document import rfc3339
+from analysis.sli import NEEDS_PROMETHEUS
+from slo.grade import MISSING_BUCKET
+from slo.record import rfc3339
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
@@ -304,12 +306,12 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
     out: list[str] = []
     run = doc.get("run") or {}
     for entry in doc["objectives"]:
-        reason = entry.get("reason", "")
+        reason, problem = entry.get("reason", ""), entry.get("problem")
         if entry["status"] == "no_data":
             out.append(f"No data for {entry['title']}: {reason}")
-        elif entry["status"] == "inconclusive" and "add a bucket" in reason:
+        elif problem == MISSING_BUCKET:
             out.append(f"Missing bucket for {entry['title']}: {reason}")
-        elif entry["status"] == "inconclusive" and "needs Prometheus" in reason:
+        elif problem == NEEDS_PROMETHEUS:
             out.append(f"{entry['title']} skipped: {reason}")
     for entry in doc["objectives"]:
         client = entry.get("client") or {}

@@ -1,9 +1,10 @@
-"""Render a gate directory's human and CI outputs from its stored record.
+"""The only writer of a gate or run directory: the record, then every output rendered from it.
 
-``render_outputs(dir)`` reads ``verdict.json`` and ``series/*.json`` and (re)writes
-``report.html``, ``summary.md`` and ``junit.xml``. The gate calls it right after storing the
-record, and ``loadgate report DIR`` calls it later, so both produce the same files and the
-second needs no Prometheus.
+``publish(dir, record)`` writes ``series/*.json``, ``run.json`` (for a run) and
+``verdict.json``, each atomically, then ``render_outputs(dir)``. That reads ``verdict.json``
+and ``series/*.json`` back and (re)writes ``report.html``, ``summary.md`` and ``junit.xml``.
+``loadgate report DIR`` calls ``render_outputs`` alone later, so both produce the same files
+and the second needs no Prometheus.
 """
 
 from __future__ import annotations
@@ -12,34 +13,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.charts import objective_chart, overview_chart, spectrum_chart
 from reports.context import ReportContext, UnsupportedDocument, build_context
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
 from slo.compare import attach
+from slo.record import Record
 
-__all__ = ["SERIES_SCHEMA_VERSION", "OutputError", "series_document", "write_series", "compare_stored",
-           "render_outputs"]
-
-SERIES_SCHEMA_VERSION = 1
+__all__ = ["OutputError", "publish", "compare_stored", "render_outputs"]
 
 
 class OutputError(Exception):
     """A directory that holds no readable gate record."""
 
 
-def series_document(objective_id: str, series: list[dict[str, Any]], start: float, end: float) -> dict[str, Any]:
-    """The JSON stored in ``series/<objective id>.json``: the range series behind one chart."""
-    return {"schema_version": SERIES_SCHEMA_VERSION, "objective": objective_id, "start_unix": start,
-            "end_unix": end, "series": series}
-
-
-def write_series(directory: Path, objective_id: str, series: list[dict[str, Any]], start: float,
-                 end: float) -> str:
-    """Store one objective's series; returns the path relative to ``directory``."""
-    relative = f"series/{objective_id}.json"
-    write_json(directory / relative, series_document(objective_id, series, start, end))
-    return relative
+def publish(directory: str | Path, record: Record) -> ReportContext:
+    """Write ``record`` into ``directory`` (created if needed) and render every output from it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for relative, doc in record.series.items():
+        write_json(directory / relative, doc)
+    if record.run is not None:
+        write_json(directory / "run.json", record.run)
+    write_json(directory / "verdict.json", record.doc)
+    return render_outputs(directory)
 
 
 def _load(directory: Path) -> dict[str, Any]:
@@ -47,9 +43,12 @@ def _load(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise OutputError(f"{path}: no such file; is {directory} a loadgate gate or run directory?")
     try:
-        return read_json(path)
+        doc = read_json(path)
     except (OSError, json.JSONDecodeError) as exc:
         raise OutputError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(doc, dict):
+        raise OutputError(f"{path}: not a loadgate verdict (a JSON {type(doc).__name__}, not an object)")
+    return doc
 
 
 def compare_stored(directory: str | Path, baseline_doc: dict[str, Any], baseline_path: str,
@@ -84,6 +83,10 @@ def _baseline_lines(doc: dict[str, Any], relative: str) -> list[dict[str, Any]]:
 
 def render_outputs(directory: str | Path) -> ReportContext:
     """(Re)write report.html, summary.md and junit.xml in ``directory`` from its record."""
+    # Imported here: charts bring pandas and matplotlib, which commands that render nothing
+    # (``loadgate validate``) should not pay for at start-up.
+    from reports.charts import objective_chart, overview_chart, spectrum_chart
+
     directory = Path(directory)
     doc = _load(directory)
     try:

@@ -16,12 +16,12 @@ import bisect
 import math
 from typing import Any
 
-from analysis.queries import DEFAULT_BUCKETS
+from contract import SLO_BUCKETS
 
 __all__ = ["BUCKETS", "ClientStats", "precise_bucket"]
 
 #: Seconds; the SLO thresholds (0.1, 0.4, 0.5) are bucket bounds, so client latency grades exactly.
-BUCKETS = DEFAULT_BUCKETS
+BUCKETS = SLO_BUCKETS
 
 
 class _Slot:

@@ -11,8 +11,9 @@
   ``X-Cache``); workers send their counts to the master with Locust's periodic report, so the
   master's totals are exact in distributed mode;
 * on the master (or the single local process) exposes the totals as ``loadgate_*`` series for
-  Prometheus (``--lg-metrics-port``) and appends a cumulative snapshot to a JSON-lines file
-  every second (``--lg-series-file``), the client-side source when no Prometheus is used.
+  Prometheus (``--lg-metrics-port``) and writes the client-series file (``--lg-series-file``,
+  format in ``contract``): a header, then a cumulative snapshot every second; it is the
+  client-side source, and the only one when no Prometheus is used.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+import contract
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, precise_bucket
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
@@ -76,11 +78,11 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
                 context: dict[str, Any] | None = None, exception: Any = None, **_: Any) -> None:
     code = int(getattr(response, "status_code", 0) or 0)
     if exception is not None:
-        result = "failure"
+        result = contract.FAILURE
     elif code == 429:
-        result = "rate_limited"
+        result = contract.RATE_LIMITED
     else:
-        result = "ok"
+        result = contract.OK
     tier = context.get("tier", "none") if context else "none"
     cache = response.headers.get("X-Cache") if code == 200 and name == "/api/users/{id}" else None
     STATE.stats.record(name, tier, result, code, response_time / 1000.0, cache)
@@ -100,28 +102,27 @@ class _Exporter:
 
     def collect(self) -> Iterator[Any]:
         snap = STATE.stats.snapshot()
-        responses = CounterMetricFamily("loadgate_responses", "Responses seen by the load generator",
+        responses = CounterMetricFamily(contract.CLIENT_RESPONSES_FAMILY, "Responses seen by the load generator",
                                         labels=("endpoint", "tier", "result", "code"))
         for endpoint, tier, result, code, count in snap["responses"]:
             responses.add_metric((endpoint, tier, result, code), count)
         yield responses
-        hist = HistogramMetricFamily("loadgate_request_duration_seconds", "Client-side response time",
+        hist = HistogramMetricFamily(contract.CLIENT_DURATION, "Client-side response time",
                                      labels=("endpoint", "tier"))
         for endpoint, tier, counts, total in snap["latency"]:
-            bounds = [str(b) for b in BUCKETS] + ["+Inf"]
+            bounds = [contract.format_le(b) for b in BUCKETS] + ["+Inf"]
             hist.add_metric((endpoint, tier), list(zip(bounds, [float(c) for c in counts])), total)
         yield hist
-        for key in ("hit", "miss"):
-            family = CounterMetricFamily(f"loadgate_cache_{'hits' if key == 'hit' else 'misses'}",
-                                         f"X-Cache: {key.upper()} answers seen by the load generator")
+        for key, name in (("hit", contract.CLIENT_CACHE_HITS_FAMILY), ("miss", contract.CLIENT_CACHE_MISSES_FAMILY)):
+            family = CounterMetricFamily(name, f"X-Cache: {key.upper()} answers seen by the load generator")
             family.add_metric((), STATE.stats.cache[key])
             yield family
-        users = GaugeMetricFamily("loadgate_users", "Running users per user class", labels=("user_class",))
+        users = GaugeMetricFamily(contract.CLIENT_USERS, "Running users per user class", labels=("user_class",))
         runner = STATE.environment.runner if STATE.environment else None
         for name, count in sorted((getattr(runner, "user_classes_count", None) or {}).items()):
             users.add_metric((name,), count)
         yield users
-        yield GaugeMetricFamily("loadgate_target_rate", "Requests per second the shape asks for",
+        yield GaugeMetricFamily(contract.CLIENT_TARGET_RATE, "Requests per second the shape asks for",
                                 value=STATE.target_rate)
 
 
@@ -160,6 +161,8 @@ def _on_init(environment: Any, **_: Any) -> None:
     if getattr(options, "lg_series_file", ""):
         STATE.series_path = Path(options.lg_series_file)
         STATE.series_path.parent.mkdir(parents=True, exist_ok=True)
+        # One file per test: the header starts it afresh.
+        STATE.series_path.write_text(json.dumps(contract.series_header()) + "\n", encoding="utf-8")
         gevent.spawn(_series_loop)
 
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 
+from contract import TIER_LIMITS, TIERS
+
 __all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "parse_mix", "TierPlan", "plan_users",
            "Zipf"]
 
-#: Requests per minute per API key, as the API publishes them.
-TIER_LIMITS = {"free": 10, "basic": 50, "pro": 200, "enterprise": 1000}
-TIERS = tuple(TIER_LIMITS)
 #: Share of traffic per tier.
 DEFAULT_MIX = {"free": 0.1, "basic": 0.2, "pro": 0.3, "enterprise": 0.4}
 OVER_LIMIT_PACE = 1.5

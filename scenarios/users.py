@@ -16,8 +16,9 @@ from typing import Any
 from locust import FastHttpUser, task
 from locust.user.wait_time import constant_throughput
 
+from contract import TIER_LIMITS, TIERS, tier_label, user_class_name
 from scenarios import tasks
-from scenarios.traffic import OVER_LIMIT_PACE, TIER_LIMITS, TIERS, Zipf
+from scenarios.traffic import OVER_LIMIT_PACE, Zipf
 
 __all__ = ["TierUser", "USER_CLASSES", "user_class"]
 
@@ -51,7 +52,7 @@ class TierUser(FastHttpUser):
         self.etags: dict[int, str] = {}
         self.walk: dict[str, Any] | None = None
         # Built once: Locust asks for it on every request.
-        self._context = {"tier": self.tier + ("_over_limit" if self.over_limit else ""),
+        self._context = {"tier": tier_label(self.tier, self.over_limit),
                          "over_limit": self.over_limit}
 
     def wait_time(self) -> float:  # type: ignore[override]
@@ -75,8 +76,7 @@ class TierUser(FastHttpUser):
 
 
 def _make(tier: str, over_limit: bool) -> type[TierUser]:
-    name = f"{tier.capitalize()}{'OverLimit' if over_limit else ''}User"
-    return type(name, (TierUser,), {"tier": tier, "over_limit": over_limit, "abstract": False,
+    return type(user_class_name(tier, over_limit), (TierUser,), {"tier": tier, "over_limit": over_limit, "abstract": False,
                                     "__module__": __name__})
 
 

@@ -10,15 +10,26 @@ upper-bound objective is a regression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from slo.units import format_value
 
-__all__ = ["DEFAULT_TOLERANCES", "Delta", "compare", "parse_tolerances"]
+__all__ = ["DEFAULT_TOLERANCES", "Baseline", "Delta", "compare", "parse_tolerances", "attach_to", "attach",
+           "compare_endpoints"]
 
 DEFAULT_TOLERANCES = {"latency": 0.10, "error_rate": 0.50, "throughput": 0.10, "cache_hit_rate": 0.10,
                       "availability": 0.0, "promql_ratio": 0.10, "promql_value": 0.10}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier run or gate to compare with (``--baseline DIR``): its path and ``verdict.json``."""
+
+    path: str
+    doc: dict[str, Any]
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
+    fail_on_regression: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,16 @@ def describe(title: str, delta: Delta, unit: str) -> str:
             f"({change}, tolerance {delta.tolerance * 100:g} %)")
 
 
-def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str,
-           tolerances: dict[str, float] | None = None) -> dict[str, str]:
-    """Add ``baseline`` to ``doc`` and to each compared objective; returns regressed id -> reason."""
-    deltas = compare(doc["objectives"], baseline_doc.get("objectives", []), tolerances)
+def attach_to(entries: list[dict[str, Any]], breakdown: dict[str, Any] | None, baseline_doc: dict[str, Any],
+              baseline_path: str, tolerances: dict[str, float] | None = None) -> tuple[dict[str, str], dict[str, Any]]:
+    """Add its ``baseline`` delta to each compared objective entry.
+
+    Returns the regressions (objective id -> reason) and the record's ``baseline`` section: what
+    was compared, which objectives regressed, and each endpoint's p99 against the baseline's.
+    """
+    deltas = compare(entries, baseline_doc.get("objectives", []), tolerances)
     regressions: dict[str, str] = {}
-    for entry in doc["objectives"]:
+    for entry in entries:
         delta = deltas.get(entry["id"])
         if delta is None:
             entry.pop("baseline", None)
@@ -104,12 +119,20 @@ def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str
                              "tolerance": delta.tolerance, "regressed": delta.regressed, "improved": delta.improved}
         if delta.regressed:
             regressions[entry["id"]] = "regressed: " + describe(entry["title"], delta, entry["unit"])
-    doc["baseline"] = {"path": baseline_path, "verdict": baseline_doc.get("verdict"),
-                       "generated_at": baseline_doc.get("generated_at"), "window": baseline_doc.get("window"),
-                       "regressions": sorted(regressions),
-                       "endpoints": compare_endpoints((doc.get("breakdown") or {}).get("endpoints", []),
-                                                      (baseline_doc.get("breakdown") or {}).get("endpoints", []),
-                                                      (tolerances or DEFAULT_TOLERANCES)["latency"])}
+    section = {"path": baseline_path, "verdict": baseline_doc.get("verdict"),
+               "generated_at": baseline_doc.get("generated_at"), "window": baseline_doc.get("window"),
+               "regressions": sorted(regressions),
+               "endpoints": compare_endpoints((breakdown or {}).get("endpoints", []),
+                                              (baseline_doc.get("breakdown") or {}).get("endpoints", []),
+                                              (tolerances or DEFAULT_TOLERANCES)["latency"])}
+    return regressions, section
+
+
+def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str,
+           tolerances: dict[str, float] | None = None) -> dict[str, str]:
+    """Compare a stored ``verdict.json`` document with a baseline's, in place; returns the regressions."""
+    regressions, doc["baseline"] = attach_to(doc["objectives"], doc.get("breakdown"), baseline_doc, baseline_path,
+                                             tolerances)
     return regressions
 
 

@@ -12,13 +12,24 @@ Exit code 2 (usage or spec error) is decided by the CLI before any grading happe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from slo.grade import FAIL, INCONCLUSIVE, NO_DATA, PASS, WARN, Verdict
 
-__all__ = ["EXIT_PASS", "EXIT_FAIL", "EXIT_USAGE", "EXIT_INCONCLUSIVE", "GateResult", "decide"]
+__all__ = ["ExitCode", "GateResult", "decide"]
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-_EXIT = {PASS: EXIT_PASS, FAIL: EXIT_FAIL, INCONCLUSIVE: EXIT_INCONCLUSIVE}
+
+class ExitCode(IntEnum):
+    """Every exit code loadgate returns, and what it means to a pipeline."""
+
+    PASS = 0          # every required objective met
+    FAIL = 1          # a required objective breached (or regressed, with --fail-on-regression)
+    USAGE = 2         # a bad flag, spec or file: nothing was graded
+    INCONCLUSIVE = 3  # no data, or the source or a child process failed: nothing proven either way
+    INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+
+
+_EXIT = {PASS: ExitCode.PASS, FAIL: ExitCode.FAIL, INCONCLUSIVE: ExitCode.INCONCLUSIVE}
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ class GateResult:
 
     verdicts: tuple[Verdict, ...]
     status: str
-    exit_code: int
+    exit_code: ExitCode
     reason: str
 
 
@@ -40,7 +51,8 @@ def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool 
     """
     required = [v for v in verdicts if v.objective.required]
     failed = [v for v in required if v.status == FAIL or (fail_on_warn and v.status == WARN)]
-    regressed = [regressions[v.objective.id] for v in required if v.objective.id in (regressions or {})]
+    regressions = regressions or {}
+    regressed = [regressions[v.objective.id] for v in required if v.objective.id in regressions]
     undecided = [v for v in required if v.status in (NO_DATA, INCONCLUSIVE)]
     if failed or regressed:
         status = FAIL

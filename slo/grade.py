@@ -14,6 +14,10 @@ Latency ``pQ < T`` is graded exactly as *the fraction of requests <= T is at lea
 bound <= T passes, its lower bound >= T fails, anything else is inconclusive.
 
 Comparisons allow a relative tolerance of ``REL_TOL`` for float noise.
+
+A verdict that is not a pass or a fail carries a ``problem`` code saying why: the SLI's own
+(``analysis.sli.NO_SERIES``...), or one of this module's (``MISSING_BUCKET``,
+``INSUFFICIENT_EVIDENCE``, ``QUERY_FAILED``, ``SOURCE_UNREACHABLE``). Reports decide from codes.
 """
 
 from __future__ import annotations
@@ -28,11 +32,16 @@ from slo import model
 from slo.model import Objective, Target, unit_of
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
-__all__ = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "STATUSES", "Budget", "Verdict", "grade",
-           "inconclusive", "meets"]
+__all__ = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "STATUSES", "MISSING_BUCKET", "INSUFFICIENT_EVIDENCE",
+           "QUERY_FAILED", "SOURCE_UNREACHABLE", "Budget", "Verdict", "grade", "inconclusive", "meets"]
 
 PASS, WARN, FAIL, NO_DATA, INCONCLUSIVE = "pass", "warn", "fail", "no_data", "inconclusive"
 STATUSES = (PASS, WARN, FAIL, NO_DATA, INCONCLUSIVE)
+
+MISSING_BUCKET = "missing_bucket"              # the threshold lies inside the bucket holding the quantile
+INSUFFICIENT_EVIDENCE = "insufficient_evidence"  # a pass the sample size cannot demonstrate
+QUERY_FAILED = "query_failed"                  # the source refused or failed this objective's query
+SOURCE_UNREACHABLE = "source_unreachable"      # the source could not be read at all
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Verdict:
     evidence: Evidence | None = None
     budget: Budget | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
 
     @property
     def unit(self) -> str:
@@ -79,9 +89,9 @@ def meets(value: float, target: Target) -> bool:
             ">": value > target.value, ">=": value >= target.value}[target.op]
 
 
-def inconclusive(objective: Objective, reason: str, status: str = INCONCLUSIVE) -> Verdict:
+def inconclusive(objective: Objective, reason: str, problem: str) -> Verdict:
     """A verdict for an objective that could not be measured at all (query error, unreachable)."""
-    return Verdict(objective, status, None, reason)
+    return Verdict(objective, INCONCLUSIVE, None, reason, problem=problem)
 
 
 def _margin(value: float, target: Target) -> float:
@@ -99,11 +109,14 @@ def grade(objective: Objective, data: SLIData, *, require_evidence: bool = False
     """Grade ``objective`` from its SLI ``data``."""
     detail = dict(data.detail)
     if data.problem:
-        return Verdict(objective, data.problem_status, data.value, data.problem, events=data.events, detail=detail)
+        return Verdict(objective, data.problem.status, data.value, data.problem.message, events=data.events,
+                       detail=detail, problem=data.problem.code)
     assert data.value is not None
     unit = unit_of(objective.kind, objective.unit)
+    problem = None
     if objective.kind == model.LATENCY:
         status, reason = _grade_latency(objective, data, detail)
+        problem = MISSING_BUCKET if status == INCONCLUSIVE else None
     else:
         ok = meets(data.value, objective.target)
         word = "meets" if ok else "misses"
@@ -120,7 +133,7 @@ def grade(objective: Objective, data: SLIData, *, require_evidence: bool = False
     if allowed is not None and data.events and data.bad is not None:
         ev = evidence(data.bad, data.events, allowed)
         if require_evidence and status in (PASS, WARN) and not ev.demonstrated:
-            status = INCONCLUSIVE
+            status, problem = INCONCLUSIVE, INSUFFICIENT_EVIDENCE
             reason = (f"{reason}; but {_count(data.events)} events cannot demonstrate it "
                       f"(needs at least {_count(ev.events_needed or 0)} with no bad events)")
 
@@ -131,7 +144,7 @@ def grade(objective: Objective, data: SLIData, *, require_evidence: bool = False
         assert objective.quantile is not None
         margin = detail["fraction_at_or_below"] - objective.quantile
     return Verdict(objective, status, data.value, reason, events=data.events, margin=margin, evidence=ev,
-                   budget=budget, detail=detail)
+                   budget=budget, detail=detail, problem=problem)
 
 
 def _grade_latency(objective: Objective, data: SLIData, detail: dict[str, Any]) -> tuple[str, str]:

@@ -17,8 +17,8 @@ import pytest
 
 from loadgate.cli import Env, main
 from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binaries
-from loadgate.synthetic import openmetrics
-from loadgate import situations
+from tests.support.synthetic import openmetrics
+from tests.support import situations
 
 REPO = Path(__file__).resolve().parent.parent
 #: Run directories the end-to-end tests produced; the browser tests load their reports too.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from loadgate.situations import WINDOW
+from tests.support.situations import WINDOW
 from slo.compare import DEFAULT_TOLERANCES, compare, parse_tolerances
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from analysis.sli import histogram_from_buckets
-from loadgate.synthetic import BUCKETS
-from loadgate import situations
-from loadgate.situations import HEALTHY_LATENCY, MULTI, WINDOW
+from tests.support.synthetic import BUCKETS
+from tests.support import situations
+from tests.support.situations import HEALTHY_LATENCY, MULTI, WINDOW
 
 pytestmark = pytest.mark.prometheus
 
@@ -301,8 +301,9 @@ def test_the_last_flag_grades_the_window_ending_now(cli, prometheus, tmp_path):
 
 
 def test_a_step_small_enough_to_exceed_11000_points_is_chunked(cli, prometheus, tmp_path):
-    from analysis.collect import Collector, Window
     from analysis.prom import PromConfig, Prometheus
+    from analysis.prom_source import PromSource
+    from analysis.sli import Window
     from analysis.queries import Metrics, Selector
 
     prom = Prometheus(PromConfig(prometheus))
@@ -313,7 +314,7 @@ def test_a_step_small_enough_to_exceed_11000_points_is_chunked(cli, prometheus, 
     times = [t for t, _ in series[0][1]]
     assert times == [float(t) for t in range(start, end + 1)]  # whole, no gap or overlap at the seam
     assert prom.queries_run == 2
-    collector = Collector(prom, Metrics(), Selector.parse('job="healthy"'), Window(situations.START, situations.END), 1)
-    data = collector.throughput()
+    source = PromSource(prom, Metrics(), Selector.parse('job="healthy"'), Window(situations.START, situations.END), 1)
+    data = source.throughput()
     assert len(data.series[0].points) == 1801
     prom.close()

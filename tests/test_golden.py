@@ -80,41 +80,30 @@ def replay_run(out: Path) -> None:
     """Grade the recorded client series as ``loadgate run`` does after Locust exits, into ``out``."""
     import math
 
-    from analysis.locust_source import ClientCollector, breakdown, parse_series
-    from loadgate.evaluate import LATENCY_CAPTION, evaluate, store
-    from loadgate.run import RUN_SCHEMA_VERSION, RunPlan, _locust_totals, steady_window
-    from scenarios.traffic import TIER_LIMITS
+    from analysis.breakdown import breakdown, spectrum
+    from analysis.client_source import ClientSource
+    from loadgate.run import RunFacts, RunPlan, locust_totals, read_series, run_record, steady_window
+    from reports.publish import publish
+    from slo.evaluate import grade_source
+    from slo.record import build_record
     from slo.spec import read_spec
 
     spec = read_spec(REPO / "slo/targets/local.yaml")
     plan = RunPlan(host=RUN_FACTS["host"], spec=spec, out_dir=out, rate=40, duration=16, rampup=4, seed=7,
                    over_limit=0.2, command=RUN_FACTS["command"], extra={"demo_api": {"error_fraction": 0.01}})
-    series = parse_series((GOLDEN / "run" / "client_series.jsonl").read_text().splitlines())
+    series = read_series(GOLDEN / "run" / "client_series.jsonl")
     window = steady_window(series, plan.rampup, plan.duration)
     chart_start = float(math.floor(series.started))
-    collector = ClientCollector(series, window, chart_start=chart_start)
-    client = evaluate(spec, collector, source="locust", source_info={"series": "client_series.jsonl"})
-    client.overview.append(("latency", "Latency p50, p95 and p99", "s", collector.latency_overview().series,
-                            LATENCY_CAPTION))
-    client.overview.append(("users", "Running users per tier", "users", collector.users().series,
-                            "Users the shape runs per tier; over-limit twins are counted apart."))
-    record = {
-        "schema_version": RUN_SCHEMA_VERSION,
-        "host": plan.host, "shape": plan.shape, "target_rate": plan.rate, "duration_s": plan.duration,
-        "rampup_s": plan.rampup, "seed": plan.seed, "processes": plan.processes, "workers": 1,
-        "window": {"start_unix": window.start, "end_unix": window.end, "seconds": window.seconds},
-        "test_started_unix": series.started, "test_stopped_unix": series.stopped,
-        "source": "locust", "prometheus": None, "locust_exit_code": 0,
-        **_locust_totals(GOLDEN / "run" / "locust.json"),
-        "client_responses": sum(series.snapshots[-1].responses.values()),
-        "loadgen_cpu_over_90": False, "server_counter_at_end": None, "loadgate_exporter_responses": None,
-        "tier_limits_per_min": dict(TIER_LIMITS), "git_sha": RUN_FACTS["git_sha"], "versions": RUN_FACTS["versions"],
-        "command": plan.command, **plan.extra,
-    }
-    store(out, client, spec, window, selector="", generated_at=1795924100.0, tool_version="0.1.0",
-          options={"fail_on_warn": False, "require_evidence": False, "fail_on_regression": False},
-          client=client, run=record, baseline=None,
-          breakdown={**breakdown(series, window), "spectrum": collector.spectrum()}, chart_start=chart_start)
+    client = grade_source(spec, ClientSource(series, window, chart_start=chart_start))
+    facts = RunFacts(locust_exit_code=0, locust_totals=locust_totals(GOLDEN / "run" / "locust.json"),
+                     loadgen_cpu_over_90=False, server_counter_at_end=None, exporter_responses=None,
+                     git_sha=RUN_FACTS["git_sha"], versions=RUN_FACTS["versions"])
+    record = build_record(spec, client, window, client=client, selector="", generated_at=1795924100.0,
+                          tool_version="0.1.0", run_id=out.name, chart_start=chart_start,
+                          options={"fail_on_warn": False, "require_evidence": False, "fail_on_regression": False},
+                          run=run_record(plan, series, window, facts, source=client.source, prometheus=None),
+                          breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)})
+    publish(out, record)
 
 
 def test_a_run_graded_from_the_load_generators_series_writes_the_golden_record(tmp_path):

@@ -4,10 +4,9 @@ import math
 
 import pytest
 
-from analysis.sli import SLIData
-from analysis.sli import histogram_from_buckets
-from slo.gate import decide
-from slo.grade import grade, inconclusive, meets
+from analysis.sli import NO_EVENTS, NO_SERIES, Problem, SLIData, histogram_from_buckets
+from slo.gate import ExitCode, decide
+from slo.grade import MISSING_BUCKET, grade, meets
 from slo.model import Objective, Target
 
 
@@ -95,20 +94,29 @@ def test_lower_bound_objectives_warn_below_their_warn_value():
     assert grade(objective, SLIData(value=0.8, events=100, bad=20)).status == "fail"  # strictly above 80 %
 
 
-def test_missing_data_keeps_its_status_and_reason():
-    verdict = grade(ratio("throughput", ">=", 10), SLIData(problem="no requests in the window", events=0))
+def test_missing_data_keeps_its_status_reason_and_problem_code():
+    verdict = grade(ratio("throughput", ">=", 10), SLIData(problem=Problem(NO_EVENTS, "no requests in the window"),
+                                                          events=0))
     assert (verdict.status, verdict.reason, verdict.measured) == ("no_data", "no requests in the window", None)
+    assert verdict.problem == NO_EVENTS
+
+
+def test_a_threshold_inside_the_quantiles_bucket_is_inconclusive_with_the_missing_bucket_code():
+    verdict = grade(latency(threshold=0.3), hist((0.25, 900), (0.5, 1000)))
+    assert (verdict.status, verdict.problem) == ("inconclusive", MISSING_BUCKET)
+    assert grade(latency(), hist((0.25, 980), (0.5, 990), (1.0, 1000))).problem is None
 
 
 def v(status, required=True):
     objective = ratio("error_rate", "<", 0.001, required=required)
-    return inconclusive(objective, status, status) if status in ("no_data", "inconclusive") else \
-        grade(objective, SLIData(value={"pass": 0.0, "fail": 0.5}[status], events=10, bad=0))
+    if status in ("no_data", "inconclusive"):
+        return grade(objective, SLIData(problem=Problem(NO_SERIES, status, status)))
+    return grade(objective, SLIData(value={"pass": 0.0, "fail": 0.5}[status], events=10, bad=0))
 
 
 def test_any_required_failure_fails_the_gate_with_exit_1():
     result = decide([v("pass"), v("fail"), v("no_data")])
-    assert (result.status, result.exit_code) == ("fail", 1)
+    assert (result.status, result.exit_code) == ("fail", ExitCode.FAIL) and result.exit_code == 1
 
 
 def test_missing_data_on_a_required_objective_is_inconclusive_with_exit_3():

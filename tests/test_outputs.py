@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from analysis.sli import SLIData
-from analysis.sli import histogram_from_buckets
+from analysis.sli import NO_SERIES, Problem, Series, SLIData, Window, histogram_from_buckets
 from reports.context import build_context
-from reports.publish import render_outputs, write_series
+from reports.publish import publish
 from reports.render import render_junit, render_markdown
-from reports.write import write_json
-from slo.document import build_document, objective_entry
-from slo.gate import decide
+from slo.evaluate import Graded
 from slo.grade import grade
+from slo.record import build_record
 from slo.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,17 +33,17 @@ def fixed_document(spec_text: bytes | None = None, selector: str = 'job="api"') 
         "error_rate": SLIData(value=0.0004, events=10000, bad=4, worst_bad_ratio=0.002,
                               detail={"rate_limited_429": 120, "rate_limited_ratio": 0.012}),
         "throughput": SLIData(value=5.5, events=9900, detail={"lowest_1m_rate": 4.2, "minutes": 30}),
-        "cache_hit_rate": SLIData(problem="no cache_hits_total series match {job=\"api\"}"),
+        "cache_hit_rate": SLIData(problem=Problem(NO_SERIES, "no cache_hits_total series match {job=\"api\"}")),
         "availability": SLIData(value=29 / 30, events=30, bad=1, worst_bad_ratio=0.2,
                                 detail={"slice_seconds": 60, "slices": 30, "good_slices": 29, "resolution": 1 / 30,
                                         "bad_slices": [{"end": START + 600, "reason": "target down (up=0)"}]}),
     }
-    verdicts = [grade(o, data[o.id]) for o in spec.objectives]
-    result = decide(verdicts)
-    entries = [objective_entry(v, queries=[f"query_for_{v.objective.id}"]) for v in verdicts]
-    return build_document(result, spec, start=START, end=END, source="prometheus", selector=selector,
-                          generated_at=END + 5, tool_version="0.1.0", source_info={"prometheus": "http://127.0.0.1:9090"},
-                          objectives=entries)
+    for oid, sli in data.items():
+        sli.queries.append(f"query_for_{oid}")
+    graded = Graded("prometheus", tuple(grade(o, data[o.id]) for o in spec.objectives), data,
+                    {"prometheus": "http://127.0.0.1:9090"})
+    return build_record(spec, graded, Window(START, END), selector=selector, generated_at=END + 5,
+                        tool_version="0.1.0", options={}, run_id="").doc
 
 
 def check_golden(name: str, text: str) -> None:
@@ -85,14 +83,11 @@ objectives:
   - {id: error_rate, title: '<script>alert(1)</script>', kind: error_rate, threshold: 1%}
 """
     spec = load_spec(hostile, "evil.yaml")
-    verdict = grade(spec.objectives[0], SLIData(value=0.5, events=10, bad=5))
-    doc = build_document(decide([verdict]), spec, start=START, end=END, source="prometheus",
-                         selector='job="<script>alert(2)</script>"', generated_at=END, tool_version="0",
-                         objectives=[objective_entry(verdict, series_file=write_series(
-                             tmp_path, "error_rate", [{"name": "<script>alert(3)</script>", "unit": "ratio",
-                                                       "points": [[START, 0.5], [END, 0.5]]}], START, END))])
-    write_json(tmp_path / "verdict.json", doc)
-    render_outputs(tmp_path)
+    sli = SLIData(value=0.5, events=10, bad=5,
+                  series=[Series("<script>alert(3)</script>", "ratio", ((START, 0.5), (END, 0.5)))])
+    graded = Graded("prometheus", (grade(spec.objectives[0], sli),), {"error_rate": sli})
+    publish(tmp_path, build_record(spec, graded, Window(START, END), selector='job="<script>alert(2)</script>"',
+                                   generated_at=END, tool_version="0", options={}, run_id=tmp_path.name))
     return tmp_path / "report.html"
 
 
@@ -164,3 +159,14 @@ def test_long_series_are_downsampled_for_display_without_losing_spikes():
     assert len(shown) <= MAX_POINTS_PER_LINE
     assert shown.max() == 50.0 and shown.min() == -3.0
     assert shown.index.is_monotonic_increasing
+
+
+def test_warnings_are_decided_by_problem_codes_not_by_the_wording_of_reasons():
+    doc = fixed_document()
+    doc["objectives"][0].update(status="inconclusive", problem="missing_bucket", reason="reworded freely")
+    doc["objectives"][1].update(status="inconclusive", problem="needs_prometheus", reason="also reworded")
+    doc["objectives"][2].update(status="inconclusive", problem=None, reason="add a bucket at le=0.3")
+    found = build_context(doc).warnings
+    assert "Missing bucket for P50 latency: reworded freely" in found
+    assert "P99 latency skipped: also reworded" in found
+    assert not any("Error rate" in w for w in found)

@@ -60,8 +60,5 @@ def test_templates_expand_window_and_selector_with_and_without_matchers():
     assert q.render_template(template, Selector(), 300) == "sum(increase(x_total{  }[300s]))"
 
 
-def test_bucket_bounds_are_spelled_as_client_libraries_do():
-    assert q.format_le(0.1) == "0.1"
-    assert q.format_le(1) == "1.0"
-    assert q.format_le(float("inf")) == "+Inf"
+def test_durations_are_whole_seconds_of_at_least_one():
     assert q.duration(0.4) == "1s"

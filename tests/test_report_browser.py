@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from loadgate.situations import WINDOW
+from tests.support.situations import WINDOW
 from tests.conftest import E2E_RUNS, REPO
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.locust_source import ClientCollector, SeriesError, parse_series
+import contract
+from analysis.breakdown import breakdown, spectrum
+from analysis.client_series import SeriesError, parse_series
+from analysis.client_source import ClientSource, client_percentile
 from analysis.sli import Window
 from loadgate.progress import progress_line
 from loadgate.run import RunPlan, locust_command, prometheus_config, steady_window
@@ -95,6 +98,9 @@ def test_worker_deltas_merged_at_the_master_equal_counting_in_one_place():
     assert direct.cache == {"hit": 5, "miss": 5}
 
 
+HEADER = json.dumps(contract.series_header())
+
+
 def snapshot_line(t: float, ok: int, failures: int = 0, hits: int = 0, misses: int = 0) -> str:
     buckets = [0, 0, 0, 0, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok + failures]
     return json.dumps({"t": t, "target_rate": 100, "users": {}, "workers": 1,
@@ -106,9 +112,9 @@ def snapshot_line(t: float, ok: int, failures: int = 0, hits: int = 0, misses: i
 def test_client_counts_over_a_window_give_every_sli():
     lines = [json.dumps({"event": "test_start", "t": 999.5})]
     lines += [snapshot_line(1000 + i, ok=100 * i, failures=(i // 5) * 1, hits=9 * i, misses=i) for i in range(21)]
-    series = parse_series(lines)
+    series = parse_series([HEADER, *lines])
     assert series.started == 999.5
-    collector = ClientCollector(series, Window(1000, 1020))
+    collector = ClientSource(series, Window(1000, 1020))
     errors = collector.errors()
     assert (errors.events, errors.bad) == (2004, 4)
     assert collector.throughput().value == pytest.approx(2004 / 20)
@@ -121,24 +127,33 @@ def test_client_counts_over_a_window_give_every_sli():
 
 def test_a_client_slice_without_responses_is_bad():
     lines = [snapshot_line(1000 + i, ok=100 * min(i, 10)) for i in range(21)]
-    availability = ClientCollector(parse_series(lines), Window(1000, 1020)).availability(5, 0.01)
+    availability = ClientSource(parse_series([HEADER, *lines]), Window(1000, 1020)).availability(5, 0.01)
     assert availability.value == 0.5
     assert {s["reason"] for s in availability.detail["bad_slices"]} == {"no responses"}
 
 
 def test_a_malformed_series_line_is_named():
-    with pytest.raises(SeriesError, match=r"client_series.jsonl:2: not a loadgate client snapshot"):
-        parse_series([snapshot_line(1, 1), '{"t": 2}'])
+    with pytest.raises(SeriesError, match=r"client_series.jsonl:3: not a loadgate client snapshot"):
+        parse_series([HEADER, snapshot_line(1, 1), '{"t": 2}'])
+
+
+def test_a_series_without_its_header_or_of_another_version_is_refused_by_line():
+    with pytest.raises(SeriesError, match=r"client_series.jsonl:1: not a loadgate client series"):
+        parse_series([snapshot_line(1, 1)])
+    newer = json.dumps({**contract.series_header(), "schema_version": 99})
+    with pytest.raises(SeriesError, match=r"client_series.jsonl:1: client series schema_version 99; this loadgate "
+                                          r"reads 1"):
+        parse_series([newer, snapshot_line(1, 1)])
 
 
 def test_the_graded_window_starts_after_the_rampup_and_ends_with_the_test():
-    series = parse_series([json.dumps({"event": "test_start", "t": 100.4}),
+    series = parse_series([HEADER, json.dumps({"event": "test_start", "t": 100.4}),
                            json.dumps({"event": "test_stop", "t": 158.0})])
     assert steady_window(series, rampup=10, duration=60) == Window(111, 158)
 
 
 def test_the_progress_line_shows_rate_against_target_p99_errors_and_429s():
-    series = parse_series([snapshot_line(1000, ok=0), snapshot_line(1001, ok=98, failures=2)])
+    series = parse_series([HEADER, snapshot_line(1000, ok=0), snapshot_line(1001, ok=98, failures=2)])
     line = progress_line(12.2, 60, series.snapshots[0], series.snapshots[1])
     assert line.startswith("  12/60 s  rate 100/100 req/s  p99 ")
     assert "errors 2" in line and "429s 0" in line
@@ -161,20 +176,16 @@ def test_the_locust_command_passes_loadgate_options_through_locust(tmp_path):
 @given(st.lists(st.floats(min_value=0.05, max_value=5000), min_size=1, max_size=400),
        st.sampled_from([0.5, 0.9, 0.95, 0.99]))
 def test_client_percentiles_shown_to_users_are_within_one_percent_of_the_true_ones(samples_ms, q):
-    from analysis.locust_source import nearest_rank_percentile
-
     stats = ClientStats()
     for ms in samples_ms:
         stats.record("/api/items", "pro", "ok", 200, ms / 1000.0, None)
     times = {ms: float(n) for _, ms, n in stats.snapshot()["times"]}
     ordered = sorted(samples_ms)
     true = ordered[max(1, math.ceil(q * len(ordered) - 1e-9)) - 1] / 1000.0
-    assert abs(nearest_rank_percentile(times, q) - true) <= 0.01 * true
+    assert abs(client_percentile(times, q) - true) <= 0.01 * true
 
 
 def test_the_client_breakdown_counts_per_endpoint_and_per_tier_with_users():
-    from analysis.locust_source import breakdown
-
     def line(t: float, n: int) -> str:
         return json.dumps({"t": t, "users": {"ProUser": 2, "FreeOverLimitUser": 1}, "workers": 1, "target_rate": 1,
                            "responses": [["/api/items", "pro", "ok", "200", 10 * n],
@@ -182,7 +193,7 @@ def test_the_client_breakdown_counts_per_endpoint_and_per_tier_with_users():
                            "latency": [["/api/items", "pro", [0, 0, 0, 10 * n] + [10 * n] * 11, 0.0]],
                            "cache": {"hit": 0, "miss": 0}})
 
-    table = breakdown(parse_series([line(1000, 0), line(1010, 6)]), Window(1000, 1010))
+    table = breakdown(parse_series([HEADER, line(1000, 0), line(1010, 6)]), Window(1000, 1010))
     assert table["endpoints"][0]["requests"] == 66 and table["endpoints"][0]["rate"] == pytest.approx(6.6)
     tiers = {t["tier"]: t for t in table["tiers"]}
     assert tiers["pro"]["users"] == 2 and tiers["pro"]["accepted_per_user_per_min"] == pytest.approx(60 / 2 / 10 * 60)
@@ -195,9 +206,9 @@ def test_the_percentile_spectrum_is_per_endpoint_over_the_window():
                            "latency": [], "cache": {"hit": 0, "miss": 0},
                            "times": [["/a", 10.0, fast], ["/b", 200.0, slow], ["/b", 900.0, slow // 100]]})
 
-    spectrum = ClientCollector(parse_series([line(0, 0, 0), line(10, 100, 1000)]), Window(0, 10)).spectrum()
-    assert dict(spectrum["/a"])[0.99] == 0.01
-    assert dict(spectrum["/b"])[0.5] == 0.2 and dict(spectrum["/b"])[0.9999] == 0.9
+    table = spectrum(parse_series([HEADER, line(0, 0, 0), line(10, 100, 1000)]), Window(0, 10))
+    assert dict(table["/a"])[0.99] == 0.01
+    assert dict(table["/b"])[0.5] == 0.2 and dict(table["/b"])[0.9999] == 0.9
 
 
 class _Answer:

@@ -1,26 +1,30 @@
-"""Pull each SLI's numbers and chart series from Prometheus for one window.
+"""The Prometheus source: each SLI's counts and chart series for one window (``SLISource``).
 
-This is the I/O half of the analysis: it runs the PromQL that ``queries`` builds and hands
-the plain numbers to ``sli`` for the math. Grading values come from instant queries at the
-window's end over the whole window; chart series come from range queries at a step chosen so
-each series stays under Prometheus's point limit (``prom.Prometheus.range`` chunks otherwise).
+This is the I/O half of the server-side analysis: it runs the PromQL that ``queries`` builds
+and hands the plain numbers to ``sli`` for the maths. Grading values come from instant queries
+at the window's end over the whole window; chart series come from range queries at a step
+chosen so each series stays under Prometheus's point limit (``prom.Prometheus.range`` chunks
+otherwise).
 
 Every query run is recorded on the returned ``SLIData`` so reports can show them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from analysis import queries as q
-from analysis.prom import Prometheus, PromQueryError, RangeSeries, Sample
+from analysis import sli
+from analysis.prom import Prometheus, RangeSeries, Sample, safe_url
 from analysis.queries import Metrics, Selector
-from analysis.sli import BURN_WINDOW_S, SLIData, Series, Window, grade_slices, histogram_from_buckets, rolling_bad_fraction
+from analysis.sli import BURN_WINDOW_S, Problem, SLIData, Series, Window
+from analysis.source import LATENCY_CAPTION, Chart, QueryFailed
 
-__all__ = ["BURN_WINDOW_S", "Window", "Series", "SLIData", "Resolution", "Collector"]
+__all__ = ["Resolution", "PromSource"]
 
 #: Scrape interval assumed when it cannot be inferred from ``up``.
 DEFAULT_SCRAPE_S = 15
@@ -56,12 +60,15 @@ def _ratio_points(num: dict[float, float], den: dict[float, float]) -> tuple[tup
     return tuple((t, num.get(t, 0.0) / d) for t, d in sorted(den.items()) if d > 0)
 
 
-class Collector:
+class PromSource:
     """Runs the SLI queries for one window, a selector and a set of metric names.
 
-    Identical queries are run once per collector (throughput reuses the error rate's totals).
+    Identical queries are run once per source (throughput reuses the error rate's totals).
     Grading uses the window; chart series start at ``chart_start`` (default: the window's start).
     """
+
+    name = "prometheus"
+    title = "Prometheus"
 
     def __init__(self, prom: Prometheus, metrics: Metrics, selector: Selector, window: Window,
                  step_s: int | None = None, chart_start: float | None = None):
@@ -76,19 +83,38 @@ class Collector:
         self._resolution: Resolution | None = None
 
     # -- plumbing ------------------------------------------------------------------------
+    def open(self) -> None:
+        """Infer the resolution; raises ``PromUnreachable`` when Prometheus cannot be reached."""
+        try:
+            self.resolution()
+        except QueryFailed:
+            pass
+
+    def info(self, error: str | None = None) -> dict[str, Any]:
+        """Where Prometheus is, how it was read, and how many queries it answered."""
+        out: dict[str, Any] = {"prometheus": safe_url(self.prom.config.url), "auth": self.prom.config.auth_kind}
+        if self._resolution is not None:
+            out.update(dataclasses.asdict(self._resolution))
+        if error is not None:
+            out["error"] = error
+        out["queries_run"] = self.prom.queries_run
+        return out
+
     def _instant(self, data: SLIData, query: str) -> list[Sample]:
         data.queries.append(query)
         key = ("instant", query)
         if key not in self._memo:
             self._memo[key] = self.prom.instant(query, self.window.end)
-        return self._memo[key]
+        result: list[Sample] = self._memo[key]
+        return result
 
     def _range(self, data: SLIData, query: str, start: float, end: float, step: int) -> list[RangeSeries]:
         data.queries.append(query)
         key = ("range", query, start, end, step)
         if key not in self._memo:
             self._memo[key] = self.prom.range(query, start, end, step)
-        return self._memo[key]
+        result: list[RangeSeries] = self._memo[key]
+        return result
 
     def resolution(self) -> Resolution:
         """Infer the scrape interval from ``up`` and choose the chart step and rate window.
@@ -107,41 +133,38 @@ class Collector:
             self._resolution = Resolution(scrape, int(step), max(int(step) + scrape, 4 * scrape), inferred)
         return self._resolution
 
-    def _chart(self, data: SLIData, build: Any) -> None:
+    def _chart(self, data: SLIData, build: Callable[[], None]) -> None:
         """Add chart series; a failed range query costs the chart, never the grade."""
         try:
             build()
-        except PromQueryError as exc:
+        except QueryFailed as exc:
             data.detail["chart_error"] = str(exc)
 
     def _burn_range(self, data: SLIData, bad_query: str, total_query: str) -> None:
         """Worst bad ratio over every ``BURN_WINDOW_S`` window inside the graded window."""
         w = self.window
-        if w.seconds < BURN_WINDOW_S:
-            data.detail["burn_note"] = (f"the window is shorter than {BURN_WINDOW_S // 60} min, "
-                                        "so the burn rate is the whole window's")
-            if data.events and data.bad is not None:
-                data.worst_bad_ratio = data.bad / data.events
-            return
-        step = max(self.resolution().scrape_s, math.ceil(w.seconds / 1000))
-        try:
+
+        def windows() -> list[tuple[float, float]]:
+            step = max(self.resolution().scrape_s, math.ceil(w.seconds / 1000))
             bad = _by_time(self._range(data, bad_query, w.start + BURN_WINDOW_S, w.end, step))
             total = _by_time(self._range(data, total_query, w.start + BURN_WINDOW_S, w.end, step))
-        except PromQueryError as exc:
+            return [(bad.get(t, 0.0), n) for t, n in sorted(total.items())]
+
+        try:
+            sli.record_burn(data, w.seconds, windows)
+        except QueryFailed as exc:
             data.detail["burn_error"] = str(exc)
-            return
-        ratios = [r for _, r in _ratio_points(bad, total)]
-        data.worst_bad_ratio = max(ratios) if ratios else None
 
     # -- the SLIs ------------------------------------------------------------------------
     def latency(self, quantile: float, threshold_s: float) -> SLIData:
         """The merged histogram over the window, its quantile estimate and the chart series."""
-        data = SLIData()
+        queries: list[str] = []
         w = self.window
-        samples = self._instant(data, q.latency_buckets(self.m.duration, self.sel, w.seconds))
+        samples = self._instant(SLIData(queries=queries),
+                                q.latency_buckets(self.m.duration, self.sel, w.seconds))
         if not samples:
-            data.problem = f"no {self.m.duration}_bucket series match {self.sel.braces()}"
-            return data
+            return SLIData(queries=queries, problem=Problem(
+                sli.NO_SERIES, f"no {self.m.duration}_bucket series match {self.sel.braces()}"))
         spellings: dict[float, set[str]] = {}
         pairs = []
         for labels, value in samples:
@@ -152,20 +175,16 @@ class Collector:
                 continue
             spellings.setdefault(bound, set()).add(str(le))
             pairs.append((bound, value))
-        hist = histogram_from_buckets(pairs)
-        data.histogram = hist
+        hist = sli.histogram_from_buckets(pairs)
         if not hist.valid:
-            data.problem, data.problem_status = f"{self.m.duration}_bucket has no +Inf bucket", "inconclusive"
+            return SLIData(histogram=hist, queries=queries, problem=Problem(
+                sli.NO_INF_BUCKET, f"{self.m.duration}_bucket has no +Inf bucket", "inconclusive"))
+        data = sli.latency_sli(hist, quantile, threshold_s)
+        data.queries = queries
+        if data.problem:
             return data
-        data.events = hist.count
-        data.detail["buckets"] = [[b, c] for b, c in zip(hist.bounds, hist.cumulative)]
-        if hist.count <= 0:
-            data.problem = "no requests in the window"
-            return data
-        data.value = hist.quantile(quantile)
         index = hist.bound_index(threshold_s)
         if index is not None:
-            data.bad = hist.count - hist.cumulative[index]
             le_values = sorted(spellings[hist.bounds[index]])
             le = q.Matcher("le", "=", le_values[0]) if len(le_values) == 1 else \
                 q.Matcher("le", "=~", "|".join(re.escape(v) for v in le_values))
@@ -185,25 +204,27 @@ class Collector:
         self._chart(data, chart)
         return data
 
-    def latency_overview(self, quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> SLIData:
-        """``histogram_quantile`` series for several quantiles at once (the report's overview chart)."""
+    def overview(self, with_latency: bool, quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> list[Chart]:
+        """The server's p50/p95/p99 (``histogram_quantile``) when the spec grades latency; a failed
+        query costs the chart only."""
+        if not with_latency:
+            return []
         data = SLIData()
-        res = self.resolution()
-
-        def chart() -> None:
+        try:
+            res = self.resolution()
             for q_ in quantiles:
                 query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, q_)
                 points = _by_time(self._range(data, query, self.chart_start, self.window.end, res.step_s))
                 data.series.append(Series(f"server p{_pct(q_)}", "s", tuple(sorted(points.items()))))
-
-        self._chart(data, chart)
-        return data
+        except QueryFailed:
+            return []
+        return [Chart("latency", "Latency p50, p95 and p99", "s", tuple(data.series), LATENCY_CAPTION)]
 
     def _by_code(self, data: SLIData) -> dict[str, float] | None:
         samples = self._instant(data, q.requests_by_code(self.m.requests, self.sel, self.window.seconds,
                                                          self.m.code_label))
         if not samples:
-            data.problem = f"no {self.m.requests} series match {self.sel.braces()}"
+            data.problem = Problem(sli.NO_SERIES, f"no {self.m.requests} series match {self.sel.braces()}")
             return None
         codes: dict[str, float] = {}
         for labels, value in samples:
@@ -230,7 +251,7 @@ class Collector:
             "no_5xx_series": not any(c.startswith("5") for c in codes),
         })
         if total <= 0:
-            data.problem = "no requests in the window"
+            data.problem = Problem(sli.NO_EVENTS, "no requests in the window")
             return data
         data.value = errors / total
         self._burn_range(data, q.requests_5xx(self.m.requests, self.sel, BURN_WINDOW_S, self.m.code_label),
@@ -263,7 +284,7 @@ class Collector:
         total = sum(codes.values())
         data.events = total
         if total <= 0:
-            data.problem = "no requests in the window"
+            data.problem = Problem(sli.NO_EVENTS, "no requests in the window")
             return data
         data.value = total / w.seconds
         if w.seconds >= 60:
@@ -273,7 +294,7 @@ class Collector:
                 if per_minute:
                     data.detail["lowest_1m_rate"] = min(per_minute.values()) / 60.0
                     data.detail["minutes"] = len(per_minute)
-            except PromQueryError as exc:
+            except QueryFailed as exc:
                 data.detail["lowest_1m_error"] = str(exc)
         res = self.resolution()
 
@@ -293,13 +314,13 @@ class Collector:
         miss_s = self._instant(data, q.counter_increase(self.m.cache_misses, self.sel, w.seconds))
         missing = [name for name, s in ((self.m.cache_hits, hits_s), (self.m.cache_misses, miss_s)) if not s]
         if missing:
-            data.problem = f"no {' or '.join(missing)} series match {self.sel.braces()}"
+            data.problem = Problem(sli.NO_SERIES, f"no {' or '.join(missing)} series match {self.sel.braces()}")
             return data
         hits, misses = _total(hits_s), _total(miss_s)
         data.events, data.bad = hits + misses, misses
         data.detail.update({"hits": hits, "misses": misses})
         if hits + misses <= 0:
-            data.problem = "no cache lookups in the window"
+            data.problem = Problem(sli.NO_EVENTS, "no cache lookups in the window")
             return data
         data.value = hits / (hits + misses)
         self._burn_range(data, q.counter_increase(self.m.cache_misses, self.sel, BURN_WINDOW_S),
@@ -320,38 +341,26 @@ class Collector:
 
     def availability(self, slice_s: float, max_error_ratio: float) -> SLIData:
         """Good slices over all slices: a slice is good when ``up`` stayed 1 and its 5xx ratio was low."""
-        data = SLIData()
+        queries: list[str] = []
+        data = SLIData(queries=queries)
         w = self.window
         width = max(1, int(round(slice_s)))
         n = int(w.seconds // width)
         if n < 1:
-            data.problem = f"the window ({w.seconds:g}s) is shorter than one {width}s slice"
+            data.problem = Problem(sli.SHORT_WINDOW, f"the window ({w.seconds:g}s) is shorter than one {width}s slice")
             return data
         ends = [w.start + (i + 1) * width for i in range(n)]
         up = _by_time(self._range(data, q.up_min(self.m.up, self.sel, width), ends[0], ends[-1], width))
         if not up:
-            data.problem = f"no {self.m.up} samples match {self.sel.braces()}"
+            data.problem = Problem(sli.NO_SERIES, f"no {self.m.up} samples match {self.sel.braces()}")
             return data
         errors = _by_time(self._range(data, q.requests_5xx(self.m.requests, self.sel, width, self.m.code_label),
                                       ends[0], ends[-1], width))
         requests = _by_time(self._range(data, q.requests_total(self.m.requests, self.sel, width),
                                         ends[0], ends[-1], width))
-        slices = grade_slices(ends, up, errors, requests, max_error_ratio)
-        good = sum(1 for s in slices if s.good)
-        data.value, data.events, data.bad = good / n, float(n), float(n - good)
-        data.detail.update({
-            "slice_seconds": width,
-            "slices": n,
-            "good_slices": good,
-            "max_error_ratio": max_error_ratio,
-            "resolution": 1.0 / n,
-            "bad_slices": [{"end": s.end, "reason": s.reason} for s in slices if not s.good],
-        })
-        if w.seconds > n * width:
-            data.detail["unsliced_seconds"] = w.seconds - n * width
-        per_burn = max(1, int(round(BURN_WINDOW_S / width)))
-        data.worst_bad_ratio = max(rolling_bad_fraction([s.good for s in slices], per_burn))
-        data.series.append(Series("good slice", "bool", tuple((s.end, 1.0 if s.good else 0.0) for s in slices)))
+        slices = sli.grade_slices(ends, up, errors, requests, max_error_ratio)
+        data = sli.availability_sli(slices, width, max_error_ratio, w.seconds)
+        data.queries = queries
         return data
 
     def promql_ratio(self, good: str | None, bad: str | None, total: str) -> SLIData:
@@ -362,13 +371,13 @@ class Collector:
         assert numerator is not None
         tot_s = self._instant(data, q.render_template(total, self.sel, w.seconds))
         if not tot_s:
-            data.problem = "the total query returned no data"
+            data.problem = Problem(sli.NO_SERIES, "the total query returned no data")
             return data
         tot = _total(tot_s)
         num = _total(self._instant(data, q.render_template(numerator, self.sel, w.seconds)))
         data.events = tot
         if tot <= 0:
-            data.problem = "the total query counted no events"
+            data.problem = Problem(sli.NO_EVENTS, "the total query counted no events")
             return data
         data.value = num / tot
         data.bad = (tot - num) if good is not None else num
@@ -395,15 +404,15 @@ class Collector:
         w = self.window
         samples = self._instant(data, q.render_template(query, self.sel, w.seconds))
         if not samples:
-            data.problem = "the query returned no data"
+            data.problem = Problem(sli.NO_SERIES, "the query returned no data")
             return data
         if len(samples) > 1:
-            data.problem, data.problem_status = (f"the query returned {len(samples)} series; "
-                                                 "aggregate it to one (sum, max, ...)"), "inconclusive"
+            data.problem = Problem(sli.NOT_ONE_SERIES, f"the query returned {len(samples)} series; "
+                                   "aggregate it to one (sum, max, ...)", "inconclusive")
             return data
         value = samples[0][1]
         if math.isnan(value):
-            data.problem = "the query returned NaN"
+            data.problem = Problem(sli.NOT_A_NUMBER, "the query returned NaN")
             return data
         data.value = value
         res = self.resolution()

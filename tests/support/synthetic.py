@@ -1,13 +1,13 @@
 """Deterministic service series in OpenMetrics text, for backfilling a real Prometheus.
 
-Tests, the benchmark and the offline gate demo use it to put known traffic into Prometheus
-with ``promtool tsdb create-blocks-from openmetrics`` and then grade it. Pure: builds text.
+The tests and ``bench/bench_gate.py`` use it to put known traffic into Prometheus with
+``promtool tsdb create-blocks-from openmetrics`` and then grade it. Pure: builds text.
 
 A ``Job`` is one situation (healthy, an outage, a brownout...), its own ``job`` label. Each
 instance is scraped every ``interval_s`` seconds; at each scrape the counters grow by what the
 instance served in the interval before it, following a ``Profile`` that may change with time.
-The series follow loadgate's default metric contract, with prometheus_client's spelling of
-bucket bounds (``le="1.0"``).
+The series follow loadgate's default metric contract (``contract``: its names, buckets and
+prometheus_client's spelling of bucket bounds, ``le="1.0"``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from analysis.queries import DEFAULT_BUCKETS, format_le
+import contract
+from contract import format_le
 
 __all__ = ["BUCKETS", "Profile", "Job", "openmetrics", "expected_counts"]
 
 #: Histogram bounds of the demo API (seconds); include the SLO thresholds 0.1, 0.4 and 0.5.
-BUCKETS = DEFAULT_BUCKETS
+BUCKETS = contract.SLO_BUCKETS
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
                 return reset_at is not None and math.isclose(t - start, reset_at, abs_tol=interval_s / 2)
 
             plan = list(expected_counts(job, instance, start, times))
-            up_series = [f"up{_labels(**base)} {1 if p.up else 0} {t:.3f}" for t, p, _ in plan]
+            up_series = [f"{contract.UP}{_labels(**base)} {1 if p.up else 0} {t:.3f}" for t, p, _ in plan]
             ups.extend(up_series)
             if all(not p.up for _, p, _ in plan):
                 continue
@@ -141,14 +142,14 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
                         cumulative[i] += n * c
                     total_sum += n * sum(b * s for b, s in p.latency)
                     for code, value in codes.items():
-                        code_lines[code].append(f"http_requests_total{_labels(**series_labels, code=code)} "
+                        code_lines[code].append(f"{contract.REQUESTS}{_labels(**series_labels, **{contract.CODE_LABEL: code})} "
                                                 f"{value!r} {t:.3f}")
                     for i, bound in enumerate((*BUCKETS, math.inf)):
-                        hist_lines.append(f"http_request_duration_seconds_bucket"
+                        hist_lines.append(f"{contract.DURATION}_bucket"
                                           f"{_labels(**series_labels, le=format_le(bound))} {cumulative[i]!r} {t:.3f}")
-                    hist_lines.append(f"http_request_duration_seconds_count{_labels(**series_labels)} "
+                    hist_lines.append(f"{contract.DURATION}_count{_labels(**series_labels)} "
                                       f"{cumulative[-1]!r} {t:.3f}")
-                    hist_lines.append(f"http_request_duration_seconds_sum{_labels(**series_labels)} "
+                    hist_lines.append(f"{contract.DURATION}_sum{_labels(**series_labels)} "
                                       f"{total_sum!r} {t:.3f}")
                 for code, lines in code_lines.items():
                     if code == "503" and not job.emit_5xx_series:
@@ -167,12 +168,12 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
                     lookups = served * p.cache_lookups_per_request
                     h += lookups * p.hit_ratio
                     m += lookups * (1 - p.hit_ratio)
-                    hits.append(f"cache_hits_total{_labels(**base)} {h!r} {t:.3f}")
-                    misses.append(f"cache_misses_total{_labels(**base)} {m!r} {t:.3f}")
-    out = ["# TYPE http_requests counter", *requests,
-           "# TYPE http_request_duration_seconds histogram", *buckets,
-           "# TYPE cache_hits counter", *hits,
-           "# TYPE cache_misses counter", *misses,
-           "# TYPE up gauge", *ups,
+                    hits.append(f"{contract.CACHE_HITS}{_labels(**base)} {h!r} {t:.3f}")
+                    misses.append(f"{contract.CACHE_MISSES}{_labels(**base)} {m!r} {t:.3f}")
+    out = [f"# TYPE {contract.REQUESTS_FAMILY} counter", *requests,
+           f"# TYPE {contract.DURATION} histogram", *buckets,
+           f"# TYPE {contract.CACHE_HITS_FAMILY} counter", *hits,
+           f"# TYPE {contract.CACHE_MISSES_FAMILY} counter", *misses,
+           f"# TYPE {contract.UP} gauge", *ups,
            "# EOF"]
     return "\n".join(out) + "\n"

@@ -1,7 +1,7 @@
 """A catalogue of known service situations, one ``job`` label each, for backfilling Prometheus.
 
-The Prometheus tests grade every one of them; ``make demo`` (``loadgate.sample_demo``)
-grades two.
+The Prometheus tests (``tests/test_gate_prometheus.py``, the golden gate record, the browser
+tests) grade them; ``bench/bench_gate.py`` reuses the healthy latency profile.
 
 All data starts at ``T0`` (2026-01-01T00:00:00Z, far in the past so it never meets the head
 block), runs 50 minutes at a 15 s scrape, and is graded over ``START``..``END`` (30 minutes,
@@ -10,7 +10,7 @@ so 30 availability slices of 60 s).
 
 from __future__ import annotations
 
-from loadgate.synthetic import Job, Profile
+from tests.support.synthetic import Job, Profile
 
 T0 = 1767225600  # 2026-01-01T00:00:00Z
 DURATION_S = 50 * 60

@@ -1,0 +1,195 @@
+"""The client-series file (``client_series.jsonl``): its format, its reader and counts between snapshots.
+
+While Locust runs, loadgate's hooks write a header line (``contract.series_header()``), then
+append a cumulative snapshot of what the load generator saw every second (responses by
+endpoint, tier, result and status; a latency histogram with buckets at the SLO thresholds;
+``X-Cache`` hits and misses; response times kept to 3 significant digits), plus
+``test_start``/``test_stop`` events. ``parse_series`` reads it; ``delta`` gives the exact
+counts between two snapshots. Pure: callers pass the lines.
+
+Snapshots come every second; in distributed mode the workers report every 3 s (Locust's
+worker report interval), so counts there move in steps of up to 3 s.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterable
+
+import contract
+
+__all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "SeriesReader", "parse_series", "Counts", "delta"]
+
+#: The client counts' bounds (the file stores counts, not bounds), with the +Inf bucket.
+BUCKETS = (*contract.SLO_BUCKETS, math.inf)
+
+
+class SeriesError(ValueError):
+    """A client series file that cannot be read; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Cumulative client counts at Unix time ``t``."""
+
+    t: float
+    responses: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    latency: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    cache_hits: float = 0.0
+    cache_misses: float = 0.0
+    times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
+    target_rate: float = 0.0
+    users: dict[str, int] = field(default_factory=dict)
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class ClientSeries:
+    """All snapshots in time order, and when the test started and stopped (if recorded)."""
+
+    snapshots: tuple[Snapshot, ...]
+    started: float | None = None
+    stopped: float | None = None
+
+    @cached_property
+    def _times(self) -> list[float]:
+        return [s.t for s in self.snapshots]
+
+    def at(self, t: float) -> Snapshot:
+        """The last snapshot at or before ``t`` (an empty one before the first)."""
+        index = bisect.bisect_right(self._times, t + 1e-6) - 1
+        if index < 0:
+            return Snapshot(t=self.started if self.started is not None else t)
+        return self.snapshots[index]
+
+
+def _snapshot(row: dict[str, Any]) -> Snapshot:
+    """One snapshot line; a missing field or a wrong type raises KeyError, TypeError or ValueError."""
+    return Snapshot(
+        t=float(row["t"]),
+        responses={(e, tier, r, str(c)): float(n) for e, tier, r, c, n in row["responses"]},
+        latency={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row["latency"]},
+        cache_hits=float(row["cache"]["hit"]), cache_misses=float(row["cache"]["miss"]),
+        times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("times", [])},
+        target_rate=float(row.get("target_rate", 0.0)), users=dict(row.get("users", {})),
+        workers=int(row.get("workers", 1)),
+    )
+
+
+class SeriesReader:
+    """Reads a client-series file line by line, as it grows or all at once.
+
+    The first line must be the header of a format version this loadgate knows; after it, each
+    line is an event or a snapshot. A malformed line is a ``SeriesError`` naming it. With
+    ``keep`` only the last ``keep`` snapshots are held (enough for a live progress line).
+    """
+
+    def __init__(self, name: str = "client_series.jsonl", keep: int | None = None):
+        self.name = name
+        self.keep = keep
+        self.number = 0
+        self.header = False
+        self.snapshots: list[Snapshot] = []
+        self.started: float | None = None
+        self.stopped: float | None = None
+
+    def feed(self, lines: Iterable[str]) -> None:
+        """Read more lines (complete ones, without their newlines)."""
+        for line in lines:
+            self.number += 1
+            if line.strip():
+                self._line(line)
+
+    def _line(self, line: str) -> None:
+        where = f"{self.name}:{self.number}"
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise SeriesError(f"{where}: not a loadgate client snapshot ({exc})") from None
+        if not isinstance(row, dict):
+            raise SeriesError(f"{where}: not a loadgate client snapshot (a JSON {type(row).__name__})")
+        if not self.header:
+            if row.get("format") != contract.SERIES_FORMAT:
+                raise SeriesError(f"{where}: not a loadgate client series (no {contract.SERIES_FORMAT} header)")
+            if row.get("schema_version") != contract.SERIES_SCHEMA_VERSION:
+                raise SeriesError(f"{where}: client series schema_version {row.get('schema_version')!r}; this "
+                                  f"loadgate reads {contract.SERIES_SCHEMA_VERSION}")
+            self.header = True
+            return
+        try:
+            if "event" in row:
+                if row["event"] == "test_start" and self.started is None:
+                    self.started = float(row["t"])
+                elif row["event"] == "test_stop":
+                    self.stopped = float(row["t"])
+                return
+            self.snapshots.append(_snapshot(row))
+            if self.keep is not None and len(self.snapshots) > self.keep:
+                del self.snapshots[:-self.keep]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SeriesError(f"{where}: not a loadgate client snapshot ({exc})") from None
+
+    def series(self) -> ClientSeries:
+        """Everything read so far, snapshots in time order."""
+        return ClientSeries(tuple(sorted(self.snapshots, key=lambda s: s.t)), self.started, self.stopped)
+
+
+def parse_series(lines: Iterable[str], name: str = "client_series.jsonl") -> ClientSeries:
+    """Read a whole client-series file's lines; an empty file is an empty series."""
+    reader = SeriesReader(name)
+    reader.feed(lines)
+    return reader.series()
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the load generator counted between two snapshots, over ``seconds``.
+
+    ``by_tier`` maps a tier label to counts per result; ``buckets`` are cumulative counts per
+    ``BUCKETS`` bound; ``times_ms`` maps a response time (ms, 3 significant digits) to a count.
+    """
+
+    total: float
+    failures: float
+    rate_limited: float
+    by_code: dict[str, float]
+    by_tier: dict[str, dict[str, float]]
+    buckets: list[float]
+    hits: float
+    misses: float
+    seconds: float
+    times_ms: dict[float, float]
+
+
+def delta(a: Snapshot, b: Snapshot) -> Counts:
+    """The counts from snapshot ``a`` to the later snapshot ``b`` (exact: both are cumulative)."""
+    by_code: dict[str, float] = {}
+    by_tier: dict[str, dict[str, float]] = {}
+    total = failures = limited = 0.0
+    for key, count in b.responses.items():
+        n = count - a.responses.get(key, 0.0)
+        if n <= 0:
+            continue
+        _, tier, result, code = key
+        total += n
+        failures += n if result == contract.FAILURE else 0.0
+        limited += n if result == contract.RATE_LIMITED else 0.0
+        by_code[code] = by_code.get(code, 0.0) + n
+        tier_counts = by_tier.setdefault(tier, {})
+        tier_counts[result] = tier_counts.get(result, 0.0) + n
+    buckets = [0.0] * len(BUCKETS)
+    for slot, counts in b.latency.items():
+        before = a.latency.get(slot, [0.0] * len(counts))
+        for i, (x, y) in enumerate(zip(before, counts)):
+            buckets[i] += y - x
+    times: dict[float, float] = {}
+    for time_key, n in b.times_ms.items():
+        d = n - a.times_ms.get(time_key, 0.0)
+        if d > 0:
+            times[time_key[1]] = times.get(time_key[1], 0.0) + d
+    return Counts(total, failures, limited, by_code, by_tier, buckets, b.cache_hits - a.cache_hits,
+                  b.cache_misses - a.cache_misses, b.t - a.t, times)

@@ -1,0 +1,104 @@
+"""The contract between the service, the load generator and the analyzer. Dependency-free.
+
+Everything that two of ``demo_api``, ``scenarios`` and ``analysis`` must agree on is written
+here once, and each of them imports it:
+
+* the service's metric names (``http_requests_total``, ``http_request_duration_seconds``,
+  ``cache_hits_total``, ``cache_misses_total``) and the label holding the status code;
+* the SLO histogram buckets (seconds): every threshold of the production table (0.1, 0.4 and
+  0.5 s) is a bound, so latency grades exactly;
+* the tiers and their published limits (requests per minute per API key);
+* how a tier is named in client counts (``free``, ``free_over_limit``) and in Locust user
+  class names (``FreeUser``, ``FreeOverLimitUser``), in both directions;
+* the load generator's own series (``loadgate_*``) and its client-series file: one JSON
+  object a line, a header first, then cumulative snapshots and ``test_start``/``test_stop``
+  events. Results are ``ok``, ``failure`` and ``rate_limited`` (a 429 an over-limit key expected).
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "REQUESTS_FAMILY", "REQUESTS", "DURATION", "CACHE_HITS_FAMILY", "CACHE_HITS", "CACHE_MISSES_FAMILY",
+    "CACHE_MISSES", "UP", "CODE_LABEL", "SLO_BUCKETS", "format_le",
+    "TIER_LIMITS", "TIERS", "OVER_LIMIT_SUFFIX", "tier_label", "user_class_name", "tier_of_user_class",
+    "OK", "FAILURE", "RATE_LIMITED", "RESULTS",
+    "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
+    "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
+    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "series_header",
+]
+
+# -- the service's series (prometheus_client appends ``_total`` to a counter's family name) --------
+REQUESTS_FAMILY = "http_requests"
+REQUESTS = f"{REQUESTS_FAMILY}_total"
+DURATION = "http_request_duration_seconds"
+CACHE_HITS_FAMILY = "cache_hits"
+CACHE_HITS = f"{CACHE_HITS_FAMILY}_total"
+CACHE_MISSES_FAMILY = "cache_misses"
+CACHE_MISSES = f"{CACHE_MISSES_FAMILY}_total"
+UP = "up"
+CODE_LABEL = "code"
+
+#: Histogram bounds (seconds) of the service and of the load generator's client counts.
+SLO_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+
+
+def format_le(bound: float) -> str:
+    """A bucket bound spelled as client libraries spell it: ``0.1``, ``1.0``, ``+Inf``."""
+    if math.isinf(bound):
+        return "+Inf"
+    return repr(float(bound))
+
+
+# -- tiers ---------------------------------------------------------------------------------------
+#: Requests per minute per API key, as the API publishes them (the seed's table).
+TIER_LIMITS = {"free": 10, "basic": 50, "pro": 200, "enterprise": 1000}
+TIERS = tuple(TIER_LIMITS)
+OVER_LIMIT_SUFFIX = "_over_limit"
+
+
+def tier_label(tier: str, over_limit: bool) -> str:
+    """The tier as client counts name it: ``pro``, or ``pro_over_limit`` for over-limit keys."""
+    return tier + (OVER_LIMIT_SUFFIX if over_limit else "")
+
+
+def user_class_name(tier: str, over_limit: bool) -> str:
+    """The Locust user class of a tier: ``ProUser``, ``ProOverLimitUser``."""
+    return f"{tier.capitalize()}{'OverLimit' if over_limit else ''}User"
+
+
+def tier_of_user_class(name: str) -> str:
+    """The inverse of ``user_class_name``, as a tier label: ``ProOverLimitUser`` -> ``pro_over_limit``."""
+    base = name.removesuffix("User")
+    over = base.endswith("OverLimit")
+    return tier_label(base.removesuffix("OverLimit").lower(), over)
+
+
+# -- client results ------------------------------------------------------------------------------
+OK, FAILURE, RATE_LIMITED = "ok", "failure", "rate_limited"
+RESULTS = (OK, FAILURE, RATE_LIMITED)
+
+# -- the load generator's exporter (scraped as job CLIENT_JOB) --------------------------------------
+CLIENT_RESPONSES_FAMILY = "loadgate_responses"
+CLIENT_DURATION = "loadgate_request_duration_seconds"
+CLIENT_CACHE_HITS_FAMILY = "loadgate_cache_hits"
+CLIENT_CACHE_MISSES_FAMILY = "loadgate_cache_misses"
+CLIENT_USERS = "loadgate_users"
+CLIENT_TARGET_RATE = "loadgate_target_rate"
+CLIENT_JOB = "loadgate"
+
+# -- the client-series file (client_series.jsonl) -------------------------------------------------
+SERIES_FORMAT = "loadgate.client_series"
+SERIES_SCHEMA_VERSION = 1
+
+
+def series_header() -> dict[str, object]:
+    """The first line of a client-series file: what it is and which version of the format.
+
+    Every later line is either an event ``{"event": "test_start" | "test_stop", "t": unix_s}``
+    or a cumulative snapshot ``{"t", "target_rate", "users": {class: n}, "workers",
+    "responses": [[endpoint, tier, result, code, n]], "latency": [[endpoint, tier, cumulative
+    counts per SLO bucket and +Inf, sum_s]], "times": [[endpoint, ms, n]], "cache": {"hit", "miss"}}``.
+    """
+    return {"format": SERIES_FORMAT, "schema_version": SERIES_SCHEMA_VERSION}
