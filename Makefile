@@ -1,17 +1,25 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create or refresh .venv/
 # (only when pyproject.toml changed) and make sure Prometheus is installed first.
+# `make check` is the one-minute edit loop: lint, types and the unit tests (no servers).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv prometheus chromium bench clean
+.PHONY: demo test check lint venv prometheus chromium bench clean
 
 demo: venv prometheus
 	$(PY) -m loadgate demo
 
-test: venv prometheus chromium
+test: venv prometheus chromium lint
 	$(PY) -m pytest
+
+check: venv lint
+	$(PY) -m pytest -q -m "not prometheus and not e2e and not browser"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: venv prometheus
 	$(PY) bench/bench_gate.py

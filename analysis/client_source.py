@@ -20,7 +20,7 @@ from typing import Any, Callable
 import contract
 from analysis import sli
 from analysis.client_series import BUCKETS, ClientSeries, Counts, delta
-from analysis.sli import Problem, SLIData, Series, Window
+from analysis.sli import Problem, Series, SLIData, Window
 from analysis.source import LATENCY_CAPTION, Chart
 
 __all__ = ["ClientSource", "client_percentile", "USERS_CAPTION"]
@@ -197,7 +197,7 @@ class ClientSource:
             for name, count in snap.users.items():
                 tier = contract.tier_of_user_class(name)
                 totals[tier] = totals.get(tier, 0.0) + count
-            for tier, count in totals.items():
-                by_tier.setdefault(tier, []).append((snap.t, count))
+            for tier, running in totals.items():
+                by_tier.setdefault(tier, []).append((snap.t, running))
         return [Series(tier.replace("_", " "), "users", tuple(points))
                 for tier, points in sorted(by_tier.items()) if any(v for _, v in points)]

@@ -130,7 +130,7 @@ class Prometheus:
             raise_on_status=False,
         )
         self._client = PrometheusConnect(url=config.url, session=session, retry=retry,
-                                         timeout=config.timeout_s)  # type: ignore[arg-type]
+                                         timeout=config.timeout_s)
         self.queries_run = 0
 
     def close(self) -> None:

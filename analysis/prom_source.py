@@ -21,8 +21,8 @@ from analysis import queries as q
 from analysis import sli
 from analysis.prom import Prometheus, RangeSeries, Sample, safe_url
 from analysis.queries import Metrics, Selector
-from analysis.sli import BURN_WINDOW_S, Problem, SLIData, Series, Window
-from analysis.source import LATENCY_CAPTION, Chart, QueryFailed
+from analysis.sli import BURN_WINDOW_S, Problem, Series, SLIData, Window
+from analysis.source import LATENCY_CAPTION, Chart, QueryFailed, SourceError
 
 __all__ = ["Resolution", "PromSource"]
 
@@ -186,12 +186,12 @@ class PromSource:
         index = hist.bound_index(threshold_s)
         if index is not None:
             le_values = sorted(spellings[hist.bounds[index]])
-            le = q.Matcher("le", "=", le_values[0]) if len(le_values) == 1 else \
+            at_threshold = q.Matcher("le", "=", le_values[0]) if len(le_values) == 1 else \
                 q.Matcher("le", "=~", "|".join(re.escape(v) for v in le_values))
             self._burn_range(
                 data,
                 f"({q.latency_count(self.m.duration, self.sel, BURN_WINDOW_S)}) - "
-                f"({q.counter_increase(f'{self.m.duration}_bucket', self.sel, BURN_WINDOW_S, le)})",
+                f"({q.counter_increase(f'{self.m.duration}_bucket', self.sel, BURN_WINDOW_S, at_threshold)})",
                 q.latency_count(self.m.duration, self.sel, BURN_WINDOW_S),
             )
         res = self.resolution()
@@ -206,7 +206,7 @@ class PromSource:
 
     def overview(self, with_latency: bool, quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> list[Chart]:
         """The server's p50/p95/p99 (``histogram_quantile``) when the spec grades latency; a failed
-        query costs the chart only."""
+        query, or Prometheus gone since the grading, costs the chart only."""
         if not with_latency:
             return []
         data = SLIData()
@@ -216,7 +216,7 @@ class PromSource:
                 query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, q_)
                 points = _by_time(self._range(data, query, self.chart_start, self.window.end, res.step_s))
                 data.series.append(Series(f"server p{_pct(q_)}", "s", tuple(sorted(points.items()))))
-        except QueryFailed:
+        except SourceError:
             return []
         return [Chart("latency", "Latency p50, p95 and p99", "s", tuple(data.series), LATENCY_CAPTION)]
 

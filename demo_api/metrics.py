@@ -34,7 +34,8 @@ class ApiMetrics:
                                 ("method", "endpoint", contract.CODE_LABEL), registry=registry)
         self.duration = Histogram(contract.DURATION, "Time to the last byte of the response",
                                   ("method", "endpoint"), buckets=BUCKETS, registry=registry)
-        self.cache_hits = Counter(contract.CACHE_HITS_FAMILY, "User profile reads served from the cache", registry=registry)
+        self.cache_hits = Counter(contract.CACHE_HITS_FAMILY, "User profile reads served from the cache",
+                                  registry=registry)
         self.cache_misses = Counter(contract.CACHE_MISSES_FAMILY, "User profile reads that went to the database",
                                     registry=registry)
 

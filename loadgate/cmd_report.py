@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.table import print_table
-from loadgate.baselines import add_baseline_arguments, load_baseline
 from reports.publish import OutputError, compare_stored, render_outputs
 from slo.gate import ExitCode
 

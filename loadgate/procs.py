@@ -42,7 +42,8 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout_s
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ProcessError(f"{Path(proc.args[0]).name} exited with code {proc.returncode}; see {log_path}")
+            program = proc.args[0] if isinstance(proc.args, (list, tuple)) else proc.args
+            raise ProcessError(f"{Path(str(program)).name} exited with code {proc.returncode}; see {log_path}")
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return

@@ -104,9 +104,9 @@ def _finish(fig: Figure, ax: Any, salt: str, start: float, end: float, graded_st
                    label="ramp-up (not graded)")
     ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=4)
     ax.set_xlim(x0, x1)
-    locator = AutoDateLocator()
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     return _render_svg(fig, ax, salt)
 
 

@@ -339,7 +339,7 @@ def endpoint_rows(breakdown: dict[str, Any],
     """Endpoint | Requests | Rate | p50 | p99 | Failures | 429s (client side) [| p99 vs baseline]."""
     rows = []
     for r in breakdown.get("endpoints", []):
-        row = (r["endpoint"], f"{r['requests']:,.0f}", format_value(r["rate"], "1/s"),
+        row: tuple[str, ...] = (r["endpoint"], f"{r['requests']:,.0f}", format_value(r["rate"], "1/s"),
                f"≈ {format_duration(r['p50'])}" if r.get("p50") is not None else "n/a",
                f"≈ {format_duration(r['p99'])}" if r.get("p99") is not None else "n/a",
                f"{r.get('failure', 0):,.0f}", f"{r.get('rate_limited', 0):,.0f}")

@@ -68,8 +68,8 @@ def render_junit(ctx: ReportContext) -> str:
             counts["errors"] += 1
         else:
             ET.SubElement(case, "system-out").text = _case_text(row)
-    for key, value in counts.items():
-        suite.set(key, str(value))
+    for key, count in counts.items():
+        suite.set(key, str(count))
     properties = ET.Element("properties")
     for name, value in (("verdict", ctx.verdict), ("window_start", ctx.window_start), ("window_end", ctx.window_end),
                         ("source", ctx.source), ("selector", ctx.selector), ("spec", ctx.spec_path)):

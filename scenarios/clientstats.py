@@ -86,8 +86,8 @@ class ClientStats:
         for endpoint, ms, count in delta.get("times", []):
             times = self._times.setdefault(endpoint, {})
             times[ms] = times.get(ms, 0) + count
-        for key in ("hit", "miss"):
-            self.cache[key] += delta.get("cache", {}).get(key, 0)
+        for answer in ("hit", "miss"):
+            self.cache[answer] += delta.get("cache", {}).get(answer, 0)
 
     def _slot(self, endpoint: str, tier: str) -> _Slot:
         slot = self._slots.get((endpoint, tier))

@@ -156,7 +156,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     if getattr(options, "lg_metrics_port", 0):
         registry = CollectorRegistry()
-        registry.register(_Exporter())  # type: ignore[arg-type]
+        registry.register(_Exporter())
         start_http_server(options.lg_metrics_port, addr="127.0.0.1", registry=registry)
     if getattr(options, "lg_series_file", ""):
         STATE.series_path = Path(options.lg_series_file)
@@ -195,7 +195,8 @@ class LoadGateShape(LoadTestShape):
     """Drives the user count from the chosen shape's target rate and the per-tier pacing."""
 
     def tick(self) -> tuple[int, float, list[type]] | None:
-        options = self.runner.environment.parsed_options  # type: ignore[union-attr]
+        assert self.runner is not None and self.runner.environment.parsed_options is not None
+        options = self.runner.environment.parsed_options
         spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)
         rate = target_rate(options.lg_shape, self.get_run_time(), spec)
         if rate is None:

@@ -26,8 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.sli import BURN_WINDOW_S, SLIData
-from analysis.sli import Evidence, close, evidence
+from analysis.sli import BURN_WINDOW_S, Evidence, SLIData, close, evidence
 from slo import model
 from slo.model import Objective, Target, unit_of
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value

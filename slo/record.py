@@ -165,7 +165,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
         if oid in client_verdicts:
             entry["client"] = _client_entry(client_verdicts[oid])
         entries.append(entry)
-    compared, regressions = None, {}
+    compared: dict[str, Any] | None = None
+    regressions: dict[str, str] = {}
     if baseline is not None:
         regressions, compared = attach_to(entries, breakdown, baseline.doc, baseline.path, baseline.tolerances)
     result = decide(primary.verdicts, fail_on_warn=bool(options.get("fail_on_warn")),

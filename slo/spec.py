@@ -287,9 +287,9 @@ class _Parser:
             return None
         before = len(self.issues)
 
-        for required in ("id", "kind", "threshold"):
-            if required not in fields:
-                self.error(node, f"{path}.{required}", "missing")
+        for needed in ("id", "kind", "threshold"):
+            if needed not in fields:
+                self.error(node, f"{path}.{needed}", "missing")
         oid = self.string(fields["id"][1], f"{path}.id", _ID_RE,
                           "id (use lower case letters, digits and _)") if "id" in fields else None
         kind = self.string(fields["kind"][1], f"{path}.kind") if "kind" in fields else None

@@ -17,8 +17,8 @@ import pytest
 
 from loadgate.cli import Env, main
 from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binaries
-from tests.support.synthetic import openmetrics
 from tests.support import situations
+from tests.support.synthetic import openmetrics
 
 REPO = Path(__file__).resolve().parent.parent
 #: Run directories the end-to-end tests produced; the browser tests load their reports too.

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.support.situations import WINDOW
 from slo.compare import DEFAULT_TOLERANCES, compare, parse_tolerances
+from tests.support.situations import WINDOW
 
 
 def entry(oid: str, kind: str, op: str, measured: float | None) -> dict:
@@ -68,7 +68,8 @@ def test_a_regression_within_targets_passes_but_fails_with_fail_on_regression(cl
                   "--fail-on-regression")
     assert strict.code == 1
     strict_doc = json.loads((tmp_path / "strict" / "verdict.json").read_text())
-    assert strict_doc["verdict"] == "fail" and "P99 latency" in strict_doc["reason"] and "regressed" in strict_doc["reason"]
+    assert strict_doc["verdict"] == "fail"
+    assert "P99 latency" in strict_doc["reason"] and "regressed" in strict_doc["reason"]
 
 
 @pytest.mark.prometheus

@@ -45,7 +45,7 @@ def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
     finally:
         procs.stop(api)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    from analysis.locust_source import parse_series
+    from analysis.client_series import parse_series
 
     parsed = parse_series(series.read_text().splitlines())
     assert parsed.started is not None and parsed.stopped is not None

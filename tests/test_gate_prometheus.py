@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from analysis.sli import histogram_from_buckets
-from tests.support.synthetic import BUCKETS
 from tests.support import situations
 from tests.support.situations import HEALTHY_LATENCY, MULTI, WINDOW
+from tests.support.synthetic import BUCKETS
 
 pytestmark = pytest.mark.prometheus
 
@@ -303,8 +303,8 @@ def test_the_last_flag_grades_the_window_ending_now(cli, prometheus, tmp_path):
 def test_a_step_small_enough_to_exceed_11000_points_is_chunked(cli, prometheus, tmp_path):
     from analysis.prom import PromConfig, Prometheus
     from analysis.prom_source import PromSource
-    from analysis.sli import Window
     from analysis.queries import Metrics, Selector
+    from analysis.sli import Window
 
     prom = Prometheus(PromConfig(prometheus))
     start = situations.T0

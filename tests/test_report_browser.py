@@ -16,8 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.support.situations import WINDOW
 from tests.conftest import E2E_RUNS, REPO
+from tests.support.situations import WINDOW
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"

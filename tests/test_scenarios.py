@@ -16,8 +16,7 @@ from analysis.client_source import ClientSource, client_percentile
 from analysis.sli import Window
 from loadgate.progress import progress_line
 from loadgate.run import RunPlan, locust_command, prometheus_config, steady_window
-from scenarios.clientstats import ClientStats
-from scenarios.clientstats import precise_bucket
+from scenarios.clientstats import ClientStats, precise_bucket
 from scenarios.shapes import ShapeSpec, target_rate
 from scenarios.traffic import DEFAULT_MIX, TIER_LIMITS, Zipf, parse_mix, plan_users
 from slo.spec import load_spec

@@ -6,8 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.sli import (Histogram, close, evidence, grade_slices, histogram_from_buckets, rolling_bad_fraction,
-                          upper_bound_bad_ratio, worst_burn_rate)
+from analysis.sli import (
+    Histogram,
+    close,
+    evidence,
+    grade_slices,
+    histogram_from_buckets,
+    rolling_bad_fraction,
+    upper_bound_bad_ratio,
+    worst_burn_rate,
+)
 
 INF = math.inf
 H = histogram_from_buckets([("0.1", 50), ("0.5", 90), ("+Inf", 100)])

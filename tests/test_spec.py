@@ -157,7 +157,8 @@ objectives: [{id: e, kind: error_rate, threshold: 1%}]
 
 
 def test_a_duplicate_key_is_reported_not_silently_overwritten():
-    found = issues("version: loadgate/v1\nversion: loadgate/v1\nobjectives: [{id: e, kind: error_rate, threshold: 1%}]\n")
+    found = issues("version: loadgate/v1\nversion: loadgate/v1\n"
+                   "objectives: [{id: e, kind: error_rate, threshold: 1%}]\n")
     assert found == ["spec.yaml:2: version: duplicate key (first on line 1)"]
 
 

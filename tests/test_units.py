@@ -2,8 +2,18 @@
 
 import pytest
 
-from slo.units import (UnitError, format_duration, format_rate, format_ratio, format_value, parse_comparison,
-                       parse_duration, parse_number, parse_rate, parse_ratio)
+from slo.units import (
+    UnitError,
+    format_duration,
+    format_rate,
+    format_ratio,
+    format_value,
+    parse_comparison,
+    parse_duration,
+    parse_number,
+    parse_rate,
+    parse_ratio,
+)
 
 
 @pytest.mark.parametrize("text, seconds", [("100ms", 0.1), ("0.5s", 0.5), ("2m", 120), ("1h", 3600),

@@ -82,7 +82,8 @@ def _cumulative_shares(latency: tuple[tuple[float, float], ...]) -> list[float]:
     return out
 
 
-def expected_counts(job: Job, instance: str, start: float, times: list[float]) -> Iterator[tuple[float, Profile, float]]:
+def expected_counts(job: Job, instance: str, start: float,
+                    times: list[float]) -> Iterator[tuple[float, Profile, float]]:
     """For each scrape time: (time, profile, requests served in the interval before it)."""
     previous = None
     for t in times:
@@ -142,7 +143,8 @@ def openmetrics(jobs: list[Job], start: float, duration_s: float, interval_s: fl
                         cumulative[i] += n * c
                     total_sum += n * sum(b * s for b, s in p.latency)
                     for code, value in codes.items():
-                        code_lines[code].append(f"{contract.REQUESTS}{_labels(**series_labels, **{contract.CODE_LABEL: code})} "
+                        labels = _labels(**series_labels, **{contract.CODE_LABEL: code})
+                        code_lines[code].append(f"{contract.REQUESTS}{labels} "
                                                 f"{value!r} {t:.3f}")
                     for i, bound in enumerate((*BUCKETS, math.inf)):
                         hist_lines.append(f"{contract.DURATION}_bucket"
