@@ -1,1 +1,1 @@
-"""Pull SLI series from Prometheus (prom, collect) and compute SLIs from numbers (queries, sli)."""
+"""Where SLIs come from (source: the protocol; prom_source, client_source) and their maths (sli, queries)."""

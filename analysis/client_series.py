@@ -22,7 +22,8 @@ from typing import Any, Iterable
 
 import contract
 
-__all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "SeriesReader", "parse_series", "Counts", "delta"]
+__all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "SeriesReader", "parse_series", "Counts", "delta",
+           "users_by_tier"]
 
 #: The client counts' bounds (the file stores counts, not bounds), with the +Inf bucket.
 BUCKETS = (*contract.SLO_BUCKETS, math.inf)
@@ -45,6 +46,18 @@ class Snapshot:
     target_rate: float = 0.0
     users: dict[str, int] = field(default_factory=dict)
     workers: int = 1
+
+    def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:
+        """The counts of one endpoint, or of one tier (response times are kept per endpoint only)."""
+        def keep(e: str, t: str | None) -> bool:
+            return (endpoint is None or e == endpoint) and (tier is None or t == tier)
+
+        return Snapshot(
+            t=self.t,
+            responses={k: n for k, n in self.responses.items() if keep(k[0], k[1])},
+            latency={k: c for k, c in self.latency.items() if keep(k[0], k[1])},
+            times_ms={k: n for k, n in self.times_ms.items() if tier is None and keep(k[0], None)},
+            target_rate=self.target_rate, users=self.users, workers=self.workers)
 
 
 @dataclass(frozen=True)
@@ -122,9 +135,9 @@ class SeriesReader:
             return
         try:
             if "event" in row:
-                if row["event"] == "test_start" and self.started is None:
+                if row["event"] == contract.TEST_START and self.started is None:
                     self.started = float(row["t"])
-                elif row["event"] == "test_stop":
+                elif row["event"] == contract.TEST_STOP:
                     self.stopped = float(row["t"])
                 return
             self.snapshots.append(_snapshot(row))
@@ -165,8 +178,20 @@ class Counts:
     times_ms: dict[float, float]
 
 
+def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
+    """Running users per tier label (``pro``, ``pro_over_limit``), from the users per class."""
+    out: dict[str, float] = {}
+    for name, count in snapshot.users.items():
+        tier = contract.tier_of_user_class(name)
+        out[tier] = out.get(tier, 0.0) + count
+    return out
+
+
 def delta(a: Snapshot, b: Snapshot) -> Counts:
-    """The counts from snapshot ``a`` to the later snapshot ``b`` (exact: both are cumulative)."""
+    """The counts from snapshot ``a`` to the later snapshot ``b`` (exact: both are cumulative).
+
+    Cache hits and misses are the whole load generator's: ``select`` does not split them.
+    """
     by_code: dict[str, float] = {}
     by_tier: dict[str, dict[str, float]] = {}
     total = failures = limited = 0.0

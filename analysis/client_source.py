@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import contract
 from analysis import sli
-from analysis.client_series import BUCKETS, ClientSeries, Counts, delta
+from analysis.client_series import BUCKETS, ClientSeries, Counts, delta, users_by_tier
 from analysis.sli import Problem, Series, SLIData, Window
-from analysis.source import LATENCY_CAPTION, Chart
+from analysis.source import LATENCY_CAPTION, LATENCY_TITLE, OVERVIEW_QUANTILES, Chart
 
 __all__ = ["ClientSource", "client_percentile", "USERS_CAPTION"]
 
@@ -76,9 +75,9 @@ class ClientSource:
 
     def latency(self, quantile: float, threshold_s: float) -> SLIData:
         queries = [f"{self.file_name}: latency histogram"]
-        if self.counts.total <= 0:
-            return SLIData(queries=queries, problem=Problem(
-                sli.NO_EVENTS, "the load generator recorded no responses in the window"))
+        empty = SLIData(queries=queries)
+        if self._empty(empty):
+            return empty
         hist = sli.histogram_from_buckets(zip(BUCKETS, self.counts.buckets))
         data = sli.latency_sli(hist, quantile, threshold_s)
         data.queries = queries
@@ -181,23 +180,18 @@ class ClientSource:
         """
         windows = self._points(5)
         latency = []
-        for q_ in (0.5, 0.95, 0.99):
+        for q_ in OVERVIEW_QUANTILES:
             points = [(t, v) for t, c in windows if (v := client_percentile(c.times_ms, q_)) is not None]
             latency.append(Series(f"client p{q_ * 100:g}", "s", tuple(points)))
-        return [Chart("latency", "Latency p50, p95 and p99", "s", tuple(latency), LATENCY_CAPTION),
+        return [Chart("latency", LATENCY_TITLE, "s", tuple(latency), LATENCY_CAPTION),
                 Chart("users", "Running users per tier", "users", tuple(self._users()), USERS_CAPTION)]
 
     def _users(self) -> list[Series]:
         """Running users per tier (over-limit twins apart), from the snapshots."""
         by_tier: dict[str, list[tuple[float, float]]] = {}
         for snap in self.series.snapshots:
-            if not self.chart_start <= snap.t <= self.window.end:
-                continue
-            totals: dict[str, float] = {}
-            for name, count in snap.users.items():
-                tier = contract.tier_of_user_class(name)
-                totals[tier] = totals.get(tier, 0.0) + count
-            for tier, running in totals.items():
-                by_tier.setdefault(tier, []).append((snap.t, running))
+            if self.chart_start <= snap.t <= self.window.end:
+                for tier, running in users_by_tier(snap).items():
+                    by_tier.setdefault(tier, []).append((snap.t, running))
         return [Series(tier.replace("_", " "), "users", tuple(points))
                 for tier, points in sorted(by_tier.items()) if any(v for _, v in points)]

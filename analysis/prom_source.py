@@ -22,7 +22,7 @@ from analysis import sli
 from analysis.prom import Prometheus, RangeSeries, Sample, safe_url
 from analysis.queries import Metrics, Selector
 from analysis.sli import BURN_WINDOW_S, Problem, Series, SLIData, Window
-from analysis.source import LATENCY_CAPTION, Chart, QueryFailed, SourceError
+from analysis.source import LATENCY_CAPTION, LATENCY_TITLE, OVERVIEW_QUANTILES, Chart, QueryFailed, SourceError
 
 __all__ = ["Resolution", "PromSource"]
 
@@ -204,21 +204,25 @@ class PromSource:
         self._chart(data, chart)
         return data
 
-    def overview(self, with_latency: bool, quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> list[Chart]:
-        """The server's p50/p95/p99 (``histogram_quantile``) when the spec grades latency; a failed
-        query, or Prometheus gone since the grading, costs the chart only."""
+    def overview(self, with_latency: bool) -> list[Chart]:
+        """The server's p50/p95/p99 (``histogram_quantile``) when the spec grades latency. A failed
+        query costs the lines not yet drawn; Prometheus gone since the grading costs the chart."""
         if not with_latency:
             return []
         data = SLIData()
         try:
             res = self.resolution()
-            for q_ in quantiles:
-                query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, q_)
-                points = _by_time(self._range(data, query, self.chart_start, self.window.end, res.step_s))
-                data.series.append(Series(f"server p{_pct(q_)}", "s", tuple(sorted(points.items()))))
+
+            def chart() -> None:
+                for q_ in OVERVIEW_QUANTILES:
+                    query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, q_)
+                    points = _by_time(self._range(data, query, self.chart_start, self.window.end, res.step_s))
+                    data.series.append(Series(f"server p{_pct(q_)}", "s", tuple(sorted(points.items()))))
+
+            self._chart(data, chart)
         except SourceError:
             return []
-        return [Chart("latency", "Latency p50, p95 and p99", "s", tuple(data.series), LATENCY_CAPTION)]
+        return [Chart("latency", LATENCY_TITLE, "s", tuple(data.series), LATENCY_CAPTION)]
 
     def _by_code(self, data: SLIData) -> dict[str, float] | None:
         samples = self._instant(data, q.requests_by_code(self.m.requests, self.sel, self.window.seconds,

@@ -42,7 +42,6 @@ __all__ = [
     "nearest_rank_percentile",
     "record_burn",
     "worst_bad_ratio",
-    "worst_burn_rate",
     "rolling_bad_fraction",
 ]
 
@@ -325,17 +324,6 @@ def record_burn(data: SLIData, window_s: float, windows: Callable[[], Iterable[t
             data.worst_bad_ratio = data.bad / data.events
         return
     data.worst_bad_ratio = worst_bad_ratio(windows())
-
-
-def worst_burn_rate(bad: Sequence[float], total: Sequence[float], allowed_bad_ratio: float) -> float | None:
-    """The highest burn rate over paired (bad, total) windows: (bad / total) / allowed.
-
-    Windows without events are skipped; None when no window had events or the budget is 0.
-    """
-    if allowed_bad_ratio <= 0:
-        return None
-    rates = [(b / t) / allowed_bad_ratio for b, t in zip(bad, total) if t > 0 and not math.isnan(b)]
-    return max(rates) if rates else None
 
 
 def rolling_bad_fraction(flags: Sequence[bool], width: int) -> list[float]:

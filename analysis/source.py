@@ -17,9 +17,12 @@ from typing import Any, Protocol
 
 from analysis.sli import Series, SLIData
 
-__all__ = ["SourceError", "SourceUnreachable", "QueryFailed", "Chart", "LATENCY_CAPTION", "SLISource"]
+__all__ = ["SourceError", "SourceUnreachable", "QueryFailed", "Chart", "OVERVIEW_QUANTILES", "LATENCY_TITLE",
+           "LATENCY_CAPTION", "SLISource"]
 
-#: The caption of the latency overview, where both sources draw their percentiles.
+#: The latency overview, where both sources draw their percentiles on one chart (id ``latency``).
+OVERVIEW_QUANTILES = (0.5, 0.95, 0.99)
+LATENCY_TITLE = "Latency p50, p95 and p99"
 LATENCY_CAPTION = ("Solid lines: the server's histogram_quantile estimates (Prometheus); dashed lines: the "
                    "load generator's percentiles over 5 s windows, where present.")
 

@@ -23,10 +23,10 @@ __all__ = [
     "REQUESTS_FAMILY", "REQUESTS", "DURATION", "CACHE_HITS_FAMILY", "CACHE_HITS", "CACHE_MISSES_FAMILY",
     "CACHE_MISSES", "UP", "CODE_LABEL", "SLO_BUCKETS", "format_le",
     "TIER_LIMITS", "TIERS", "OVER_LIMIT_SUFFIX", "tier_label", "user_class_name", "tier_of_user_class",
-    "OK", "FAILURE", "RATE_LIMITED", "RESULTS",
+    "OK", "FAILURE", "RATE_LIMITED",
     "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
     "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
-    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "series_header",
+    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "TEST_START", "TEST_STOP", "series_header",
 ]
 
 # -- the service's series (prometheus_client appends ``_total`` to a counter's family name) --------
@@ -77,7 +77,6 @@ def tier_of_user_class(name: str) -> str:
 
 # -- client results ------------------------------------------------------------------------------
 OK, FAILURE, RATE_LIMITED = "ok", "failure", "rate_limited"
-RESULTS = (OK, FAILURE, RATE_LIMITED)
 
 # -- the load generator's exporter (scraped as job CLIENT_JOB) --------------------------------------
 CLIENT_RESPONSES_FAMILY = "loadgate_responses"
@@ -91,6 +90,8 @@ CLIENT_JOB = "loadgate"
 # -- the client-series file (client_series.jsonl) -------------------------------------------------
 SERIES_FORMAT = "loadgate.client_series"
 SERIES_SCHEMA_VERSION = 1
+#: The events of a client-series file, besides its snapshots.
+TEST_START, TEST_STOP = "test_start", "test_stop"
 
 
 def series_header() -> dict[str, object]:

@@ -87,6 +87,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         prom.close()
     record = build_record(spec, graded, window, selector=str(selector), generated_at=env.clock(),
                           tool_version=tool_version(), run_id=out_dir.resolve().name, baseline=baseline,
+                          fail_on_warn=args.fail_on_warn,
                           options={"fail_on_warn": args.fail_on_warn, "require_evidence": args.require_evidence,
                                    "step": args.step, "fail_on_regression": args.fail_on_regression})
     try:

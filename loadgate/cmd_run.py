@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from analysis.prom import PromConfig
 from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.env import Env
@@ -80,6 +81,11 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
+    try:
+        # Checked now, not after the load test: LOADGATE_PROM_* configure the local Prometheus's client too.
+        PromConfig.from_env(extra.get("prometheus_url") or "http://127.0.0.1", env.environ)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     spec = load_spec_or_fail(args.spec)
     return RunPlan(host=host.rstrip("/"), spec=spec,
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),

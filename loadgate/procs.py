@@ -63,13 +63,16 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
 def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL it if it has not exited in ``timeout_s``.
 
-    The whole group is signalled even when the leader already exited, so no child is orphaned.
+    The whole group is signalled even when the leader already exited, so no child is orphaned,
+    and the SIGKILL comes even when the wait is interrupted (a second Ctrl-C).
     """
-    if proc.poll() is None:
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait(timeout=timeout_s)
-    _signal_group(proc, signal.SIGKILL)
+    try:
+        if proc.poll() is None:
+            _signal_group(proc, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout=timeout_s)
+    finally:
+        _signal_group(proc, signal.SIGKILL)

@@ -3,8 +3,9 @@
 ``execute(plan, env)`` runs the chain:
 
 1. a local Prometheus when asked (``local_prometheus``: scrapes the service and the load
-   generator every second), and the Locust child (``locust_child``), both under one
-   ``ExitStack``, so every process stops on return, on error and on Ctrl-C;
+   generator every second) under an ``ExitStack`` that holds everything until the record is
+   written, and within it the Locust child (``locust_child``), stopped as soon as it is done;
+   every process stops on return, on error and on Ctrl-C;
 2. live progress from the client series while Locust runs (``follow``);
 3. the steady-state window (``steady_window``: the ramp-up excluded) graded from the load
    generator's series and, when there is a Prometheus, from it (``slo.evaluate``);
@@ -56,6 +57,8 @@ __all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "RunFacts", "prometheu
 RUN_SCHEMA_VERSION = 1
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
 SCRAPE_S = 1
+#: The job under which a local Prometheus scrapes the service (its default selector).
+SERVICE_JOB = "service"
 
 
 @dataclass
@@ -100,11 +103,11 @@ class RunFacts:
 
 
 def prometheus_config(service: str, loadgen: str, scrape_s: int = SCRAPE_S) -> str:
-    """Scrape the service's /metrics (job ``service``) and the load generator (job ``loadgate``)."""
+    """Scrape the service's /metrics (job ``SERVICE_JOB``) and the load generator (``contract.CLIENT_JOB``)."""
     return (f"global:\n  scrape_interval: {scrape_s}s\n  scrape_timeout: {scrape_s}s\n"
             f"  evaluation_interval: {scrape_s}s\n"
             f"scrape_configs:\n"
-            f"  - job_name: service\n    static_configs:\n      - targets: ['{service}']\n"
+            f"  - job_name: {SERVICE_JOB}\n    static_configs:\n      - targets: ['{service}']\n"
             f"  - job_name: {contract.CLIENT_JOB}\n    static_configs:\n      - targets: ['{loadgen}']\n")
 
 
@@ -163,7 +166,8 @@ def _wait_first_scrape(url: str, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            answer = requests.get(f"{url}/api/v1/query", params={"query": 'up{job="service"}'}, timeout=2).json()
+            answer = requests.get(f"{url}/api/v1/query", params={"query": f'up{{job="{SERVICE_JOB}"}}'},
+                                  timeout=2).json()
             if answer.get("data", {}).get("result"):
                 return
         except (requests.RequestException, ValueError):
@@ -321,8 +325,9 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
         local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port)) \
             if plan.start_prometheus else None
         prom_url = local_prom or plan.prometheus_url
+        default_selector = f'job="{SERVICE_JOB}"' if local_prom else ""
         try:
-            selector = Selector.parse(plan.spec.selector, plan.selector or ('job="service"' if local_prom else ""))
+            selector = Selector.parse(plan.spec.selector, plan.selector or default_selector)
         except SelectorError as exc:
             raise UserError(f"--selector: {exc}") from None
         env.stderr.write(f"loadgate: {plan.shape} to {plan.rate:g} req/s for {plan.duration:g}s "
@@ -348,8 +353,9 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                          prometheus="started by loadgate" if local_prom else plan.prometheus_url)
         record = build_record(
             plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
-            selector=str(selector) if primary.source == "prometheus" else "", generated_at=env.clock(),
+            selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),
             tool_version=tool_version(), run_id=out.resolve().name, chart_start=chart_start,
+            fail_on_warn=plan.fail_on_warn,
             options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
                      "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
             breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)})

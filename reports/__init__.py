@@ -1,1 +1,1 @@
-"""Outputs: the view model (context), charts, renderers and atomic writes."""
+"""Outputs: the only writer (publish), the view model (context), charts, renderers and atomic writes."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import contract
 from analysis.sli import NEEDS_PROMETHEUS
 from slo.grade import MISSING_BUCKET
 from slo.record import rfc3339
@@ -306,7 +307,8 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
     out: list[str] = []
     run = doc.get("run") or {}
     for entry in doc["objectives"]:
-        reason, problem = entry.get("reason", ""), entry.get("problem")
+        reason = entry.get("reason", "")
+        problem = entry["problem"] if "problem" in entry else _problem_before_codes(entry)
         if entry["status"] == "no_data":
             out.append(f"No data for {entry['title']}: {reason}")
         elif problem == MISSING_BUCKET:
@@ -332,6 +334,15 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
         out.append(f"The achieved rate {format_value(achieved, '1/s')} is below 90 % of the requested "
                    f"{format_value(target, '1/s')}.")
     return tuple(out)
+
+
+def _problem_before_codes(entry: dict[str, Any]) -> str | None:
+    """The problem code of an objective stored before ``verdict.json`` carried codes (the only
+    time a reason's wording is read: those records have nothing else to go by)."""
+    if entry.get("status") != "inconclusive":
+        return None
+    reason = entry.get("reason", "")
+    return MISSING_BUCKET if "add a bucket" in reason else NEEDS_PROMETHEUS if "needs Prometheus" in reason else None
 
 
 def endpoint_rows(breakdown: dict[str, Any],
@@ -363,8 +374,8 @@ def tier_rows(breakdown: dict[str, Any], limits: dict[str, int]) -> tuple[tuple[
     rows = []
     for r in breakdown.get("tiers", []):
         tier = r["tier"]
-        over = tier.endswith("_over_limit")
-        limit = limits.get(tier.removesuffix("_over_limit"))
+        over = tier.endswith(contract.OVER_LIMIT_SUFFIX)
+        limit = limits.get(tier.removesuffix(contract.OVER_LIMIT_SUFFIX))
         refused = r.get("http_429", 0)
         if over:
             held = "✔ refused over the limit" if refused else "✘ never refused"

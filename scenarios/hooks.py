@@ -174,7 +174,7 @@ def _write_event(name: str) -> None:
 
 def _on_test_start(environment: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
-        _write_event("test_start")
+        _write_event(contract.TEST_START)
     options = environment.parsed_options
     index = max(0, getattr(environment.runner, "worker_index", 0) or 0)
     random.seed((getattr(options, "lg_seed", 1) if options else 1) * 31 + index)
@@ -183,7 +183,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 def _on_test_stop(environment: Any, **_: Any) -> None:
     STATE.target_rate = 0.0
     if not isinstance(environment.runner, WorkerRunner):
-        _write_event("test_stop")
+        _write_event(contract.TEST_STOP)
         _write_snapshot()
 
 

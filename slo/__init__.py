@@ -1,1 +1,1 @@
-"""SLO specs (spec, model), grading (grade) and the release-gate decision (gate)."""
+"""SLO specs (spec, model), grading (grade, evaluate), the gate decision (gate), baselines (compare) and the record."""

@@ -2,7 +2,7 @@
 
 * ``fail`` (exit 1) if any required objective fails (or warns, with ``fail_on_warn``);
 * otherwise ``inconclusive`` (exit 3) if any required objective has no data or is
-  inconclusive, or Prometheus could not be queried at all;
+  inconclusive, or the source (Prometheus, the client series) could not be read at all;
 * otherwise ``pass`` (exit 0).
 
 Objectives with ``required: false`` are graded and shown but never decide the gate.

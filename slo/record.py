@@ -135,7 +135,8 @@ def merge_overview(primary: Graded, client: Graded | None) -> tuple[Chart, ...]:
 
 
 def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, generated_at: float,
-                 tool_version: str, options: dict[str, Any], run_id: str, client: Graded | None = None,
+                 tool_version: str, options: dict[str, Any], run_id: str, fail_on_warn: bool = False,
+                 client: Graded | None = None,
                  run: dict[str, Any] | None = None, baseline: Baseline | None = None,
                  breakdown: dict[str, Any] | None = None, chart_start: float | None = None) -> Record:
     """The record of ``primary``'s verdicts over ``window``.
@@ -143,7 +144,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     ``client`` is the load generator's grading of the same spec (its figures join each
     objective, its lines each chart); with a ``baseline`` every objective carries its delta,
     and with ``baseline.fail_on_regression`` a regression of a required objective fails the
-    gate. ``options`` are recorded as given; ``options["fail_on_warn"]`` makes a warning fail.
+    gate; ``fail_on_warn`` makes a warning fail it. ``options`` are the flags recorded as given.
     """
     first_chart = window.start if chart_start is None else min(chart_start, window.start)
     files: dict[str, dict[str, Any]] = {}
@@ -169,7 +170,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     regressions: dict[str, str] = {}
     if baseline is not None:
         regressions, compared = attach_to(entries, breakdown, baseline.doc, baseline.path, baseline.tolerances)
-    result = decide(primary.verdicts, fail_on_warn=bool(options.get("fail_on_warn")),
+    result = decide(primary.verdicts, fail_on_warn=fail_on_warn,
                     source_error=primary.source_error,
                     regressions=regressions if baseline is not None and baseline.fail_on_regression else None)
     doc: dict[str, Any] = clean({

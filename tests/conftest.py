@@ -59,7 +59,7 @@ def _require_prometheus() -> None:
 
 @pytest.fixture(scope="session")
 def situation_blocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TSDB blocks of every situation in ``loadgate/situations.py``, made once per session."""
+    """TSDB blocks of every situation in ``tests/support/situations.py``, made once per session."""
     _require_prometheus()
     root = tmp_path_factory.mktemp("backfill")
     data = root / "situations.om"

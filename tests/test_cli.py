@@ -82,3 +82,11 @@ def test_an_output_directory_that_cannot_be_written_is_a_message_not_a_traceback
     result = cli("demo", "--duration", "5", "--rampup", "1", "--out", str(blocker / "run"), "--no-prometheus")
     assert result.code == 2
     assert "Traceback" not in result.err and str(blocker) in result.err
+
+
+def test_a_bad_prometheus_setting_stops_a_run_before_any_load_is_sent(cli, tmp_path):
+    result = cli("run", "--host", "http://127.0.0.1:1", "--duration", "5", "--rampup", "1", "--out",
+                 str(tmp_path / "run"), environ={"LOADGATE_PROM_TIMEOUT": "soon"})
+    assert result.code == 2
+    assert "LOADGATE_PROM_TIMEOUT must be a number of seconds" in result.err
+    assert "Traceback" not in result.err and not (tmp_path / "run").exists()

@@ -1,7 +1,7 @@
 """``loadgate gate`` against a real Prometheus holding backfilled, known series.
 
 Each situation is its own ``job``; expected values follow from the numbers in
-``loadgate/situations.py``, computed independently of the code under test.
+``tests/support/situations.py``, computed independently of the code under test.
 """
 
 from __future__ import annotations

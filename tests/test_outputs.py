@@ -170,3 +170,12 @@ def test_warnings_are_decided_by_problem_codes_not_by_the_wording_of_reasons():
     assert "Missing bucket for P50 latency: reworded freely" in found
     assert "P99 latency skipped: also reworded" in found
     assert not any("Error rate" in w for w in found)
+
+
+def test_a_record_stored_before_problem_codes_still_gets_its_warnings():
+    doc = fixed_document()
+    doc["objectives"][0].update(status="inconclusive", reason="p50 lies in bucket (0.1, 0.4]; add a bucket at 0.3")
+    for entry in doc["objectives"]:
+        del entry["problem"]
+    assert "Missing bucket for P50 latency: p50 lies in bucket (0.1, 0.4]; add a bucket at 0.3" in \
+        build_context(doc).warnings

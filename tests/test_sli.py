@@ -7,14 +7,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.sli import (
+    BURN_WINDOW_S,
+    NO_EVENTS,
     Histogram,
+    SLIData,
+    availability_sli,
     close,
     evidence,
     grade_slices,
     histogram_from_buckets,
+    latency_sli,
+    nearest_rank_percentile,
+    record_burn,
     rolling_bad_fraction,
     upper_bound_bad_ratio,
-    worst_burn_rate,
+    worst_bad_ratio,
 )
 
 INF = math.inf
@@ -107,13 +114,50 @@ def test_slices_are_bad_when_down_unobserved_or_erroring_and_good_when_idle():
     assert idle[0].good
 
 
-def test_the_worst_burn_rate_is_the_highest_window_ratio_over_the_budget():
-    assert worst_burn_rate([1, 10, 0], [1000, 1000, 0], 0.001) == pytest.approx(10)
-    assert worst_burn_rate([0], [0], 0.001) is None
-    assert worst_burn_rate([1], [10], 0.0) is None
-
-
 def test_rolling_bad_fraction_covers_every_run_of_slices():
     assert rolling_bad_fraction([True, False, False, True, True], 2) == [0.5, 1.0, 0.5, 0.0]
     assert rolling_bad_fraction([False], 5) == [1.0]
     assert rolling_bad_fraction([], 5) == []
+
+
+def test_the_worst_bad_ratio_skips_windows_without_events_or_with_an_unknown_bad_count():
+    assert worst_bad_ratio([(1, 1000), (10, 1000), (0, 0), (math.nan, 5)]) == pytest.approx(0.01)
+    assert worst_bad_ratio([(0, 0)]) is None
+
+
+def test_a_window_shorter_than_the_burn_window_is_its_own_burn_window_and_asks_nothing():
+    data = SLIData(events=200, bad=3)
+    record_burn(data, BURN_WINDOW_S - 1, lambda: pytest.fail("must not fetch windows"))
+    assert data.worst_bad_ratio == pytest.approx(0.015)
+    assert "shorter than 5 min" in data.detail["burn_note"]
+    longer = SLIData(events=200, bad=3)
+    record_burn(longer, 3600, lambda: [(1, 100), (4, 100)])
+    assert longer.worst_bad_ratio == pytest.approx(0.04) and "burn_note" not in longer.detail
+
+
+def test_availability_counts_good_slices_and_burns_over_five_minutes_of_them():
+    ends = [60.0 * (i + 1) for i in range(10)]
+    up = {e: 1.0 for e in ends if e != 180.0}
+    slices = grade_slices(ends, up, {240.0: 50.0}, {e: 100.0 for e in ends}, 0.01, no_up="no responses",
+                          errors_name="failure ratio")
+    data = availability_sli(slices, 60, 0.01, 630.0)
+    assert (data.value, data.events, data.bad) == (0.8, 10.0, 2.0)
+    assert [s["reason"] for s in data.detail["bad_slices"]] == ["no responses", "failure ratio 50.00%"]
+    assert data.detail["unsliced_seconds"] == 30.0
+    assert data.worst_bad_ratio == pytest.approx(2 / 5)  # slices 3 and 4 inside one 5-minute run
+
+
+def test_the_latency_sli_counts_requests_over_a_threshold_only_at_a_bucket_bound():
+    hist = histogram_from_buckets([("0.1", 90), ("0.5", 99), ("+Inf", 100)])
+    assert latency_sli(hist, 0.99, 0.5).bad == 1
+    assert latency_sli(hist, 0.99, 0.3).bad is None
+    empty = latency_sli(histogram_from_buckets([("0.1", 0), ("+Inf", 0)]), 0.99, 0.1)
+    assert empty.problem is not None and empty.problem.code == NO_EVENTS
+
+
+def test_nearest_rank_percentiles_are_values_that_were_seen():
+    counts = {10.0: 98, 200.0: 1, 900.0: 1}
+    assert nearest_rank_percentile(counts, 0.5) == 10.0
+    assert nearest_rank_percentile(counts, 0.99) == 200.0
+    assert nearest_rank_percentile(counts, 0.999) == 900.0
+    assert nearest_rank_percentile({}, 0.5) is None
