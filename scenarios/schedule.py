@@ -1,0 +1,136 @@
+"""The open model's schedule: every key's next *intended* send time, in one heap. Pure, no gevent.
+
+Keys model clients; Locust users model concurrency. Each tier carries its share of the rate
+over its active keys: the fewest keys (``keys.keys_for_rate``) that keep every in-limit key at or
+below its pace, never more than the pool holds. Over-limit keys (a fixed share of the pool,
+``keys.is_over_limit``) send at 150 % of the limit; the in-limit keys share the rest evenly. When
+the shape changes the rate, keys are activated or retired and the intervals change from each
+key's next send on; a newly active key starts at a random phase within its interval, so keys
+never send in lockstep.
+
+A free user ``take``s whichever request is due first. Its intended time stays as scheduled,
+however late it is taken: the lateness (actual send minus intended) and the latency measured
+from the intended send are what correct for coordinated omission (as wrk2 and HdrHistogram do).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from dataclasses import dataclass
+
+from scenarios.keys import is_over_limit, key_rates, keys_for_rate, over_limit_among
+
+__all__ = ["Due", "KeySchedule", "concurrency"]
+
+
+@dataclass(frozen=True)
+class Due:
+    """One request to send: for which key (its index in the tier's pool), and when it was meant to go."""
+
+    intended: float
+    tier: str
+    key_index: int
+    over_limit: bool
+
+
+@dataclass
+class _Tier:
+    pool: int               # keys in the pool
+    fraction: float         # share of the keys that send over the limit (fixed roles: ``is_over_limit``)
+    paced: float            # requests per second of one in-limit key
+    over: float             # requests per second of one over-limit key
+    rate: float = 0.0       # requests per second the tier carries now
+    active: int = 0         # keys sending now (indices 0 .. active-1)
+
+    def step(self, index: int) -> float:
+        """Seconds between two sends of key ``index`` at the current rate (inf when it should stop)."""
+        if index >= self.active or self.rate <= 0:
+            return math.inf
+        if is_over_limit(index, self.fraction):
+            return 1.0 / self.over
+        n_over = over_limit_among(self.active, self.fraction)
+        rest = self.rate - n_over * self.over
+        in_limit = self.active - n_over
+        # Never faster than the pace: when the over-limit keys alone carry the rate, the rest wait.
+        return in_limit / rest if rest > 0 and in_limit > 0 else math.inf
+
+
+class KeySchedule:
+    """The next intended send of every active key, earliest first.
+
+    ``pools`` gives the keys per tier; ``over_limit_fraction`` of them send at 150 % of the
+    limit, the others share the rest at most at ``pace`` of it. Times are seconds on any clock
+    the caller uses consistently.
+    """
+
+    def __init__(self, pools: dict[str, int], *, pace: float = 0.8, over_limit_fraction: float = 0.0,
+                 seed: int = 1):
+        self._tiers = {tier: _Tier(n, over_limit_fraction, *key_rates(tier, pace))
+                       for tier, n in pools.items() if n > 0}
+        self._pace = pace
+        self._heap: list[tuple[float, int, str, int]] = []
+        self._live: dict[tuple[str, int], int] = {}   # a key's live heap entry; older entries are stale
+        self._seq = 0
+        self._rng = random.Random(seed)
+
+    def keys_active(self) -> dict[str, int]:
+        """Keys sending now, per tier."""
+        return {tier: t.active for tier, t in self._tiers.items()}
+
+    def _push(self, tier: str, index: int, at: float) -> None:
+        self._seq += 1
+        self._live[(tier, index)] = self._seq
+        heapq.heappush(self._heap, (at, self._seq, tier, index))
+
+    def set_rates(self, rates: dict[str, float], now: float) -> None:
+        """The requests per second each tier carries from ``now`` on (0 stops a tier).
+
+        Active keys keep their next intended time; the new interval applies from the send after it.
+        """
+        for tier, t in self._tiers.items():
+            rate = max(0.0, rates.get(tier, 0.0))
+            before = t.active
+            t.rate = rate
+            t.active = min(t.pool, keys_for_rate(tier, rate, self._pace, t.fraction))
+            for index in range(before, t.active):
+                step = t.step(index)
+                self._push(tier, index, now + self._rng.random() * (step if math.isfinite(step) else 0.0))
+            for index in range(t.active, before):
+                self._live.pop((tier, index), None)
+
+    def _drop_stale(self) -> None:
+        heap = self._heap
+        while heap and self._live.get((heap[0][2], heap[0][3])) != heap[0][1]:
+            heapq.heappop(heap)
+
+    def next_time(self) -> float | None:
+        """When the earliest request is due (None when nothing is scheduled)."""
+        self._drop_stale()
+        return self._heap[0][0] if self._heap else None
+
+    def take(self, now: float) -> Due | None:
+        """The earliest request due at or before ``now`` (None if none is due yet). Its key is
+        rescheduled one interval after its *intended* time, so a late send never shifts the schedule."""
+        self._drop_stale()
+        if not self._heap or self._heap[0][0] > now:
+            return None
+        intended, _, tier, index = heapq.heappop(self._heap)
+        t = self._tiers[tier]
+        step = t.step(index)
+        if math.isfinite(step):
+            self._push(tier, index, intended + step)
+        else:
+            self._live.pop((tier, index), None)
+        return Due(intended, tier, index, is_over_limit(index, t.fraction))
+
+
+def concurrency(rate: float, expected_latency_s: float = 0.05, headroom: float = 4.0, minimum: int = 10) -> int:
+    """Locust users to carry ``rate`` requests per second (Little's law with headroom).
+
+    In flight on average: rate × latency. ``headroom`` covers the tail and stalls: with 4×, a
+    service at 50 ms keeps up until its latency quadruples before requests start to wait for a
+    free user (and show as late).
+    """
+    return max(minimum, math.ceil(rate * expected_latency_s * headroom))
