@@ -12,7 +12,8 @@ here once, and each of them imports it:
   class names (``FreeUser``, ``FreeOverLimitUser``), in both directions;
 * the load generator's own series (``loadgate_*``) and its client-series file: one JSON
   object a line, a header first, then cumulative snapshots and ``test_start``/``test_stop``
-  events. Results are ``ok``, ``failure`` and ``rate_limited`` (a 429 an over-limit key expected).
+  events. Results are ``ok``, ``failure`` and ``rate_limited`` (a 429 an over-limit key expected);
+* the keys file (``contract.keys``): API keys per tier, read by the load generator and the demo API.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import sys
 
 import uvicorn
 
+from contract.keys import KeysError, read_keys
 from demo_api.app import Settings, create_app
 
 
@@ -36,11 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-fraction", type=_fraction, default=0.0, help="fraction of /api requests delayed")
     parser.add_argument("--slow-ms", type=float, default=0.0, help="delay of a slow request")
     parser.add_argument("--error-fraction", type=_fraction, default=0.0, help="fraction of /api requests answered 503")
+    parser.add_argument("--stall-every", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="stop the whole server every this many seconds (0: never)")
+    parser.add_argument("--stall-ms", type=_seconds, default=0.0, metavar="MS", help="how long each stall lasts")
+    parser.add_argument("--keys", metavar="FILE",
+                        help="accept only the keys of this CSV (header tier,key), with their tiers; "
+                             "default: the generated demo keys such as pro-000042")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    keys = None
+    if args.keys:
+        try:
+            pool = read_keys(args.keys)
+        except KeysError as exc:
+            sys.stderr.write(f"python -m demo_api: {exc}\n")
+            return 2
+        keys = {key: tier for tier, found in pool.keys.items() for key in found}
     settings = Settings(cache_ttl_s=args.cache_ttl, db_delay_ms=args.db_delay_ms, request_timeout_s=args.timeout,
                         slow_fraction=args.slow_fraction, slow_ms=args.slow_ms, error_fraction=args.error_fraction,
-                        seed=args.seed)
+                        seed=args.seed, keys=keys, stall_every_s=args.stall_every, stall_ms=args.stall_ms)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False,
                 loop="uvloop", http="httptools", lifespan="off", timeout_keep_alive=args.keep_alive)
     return 0

@@ -15,7 +15,8 @@ Every ``/api`` request needs ``X-API-Key`` (unknown or missing: 401) and is rate
 by tier (429 with ``Retry-After``; every answer carries ``X-RateLimit-Limit`` and
 ``X-RateLimit-Remaining``). Requests time out server-side after ``request_timeout_s`` (504).
 Fault injection for testing gates: a fraction of ``/api`` requests delayed by ``slow_ms``, a
-fraction answered 503.
+fraction answered 503, and a whole-server stall of ``stall_ms`` every ``stall_every_s``. With
+``keys`` (``--keys FILE``) only the keys of a keys file are accepted, with their tiers.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from demo_api.data import Catalogue, CursorError, tier_of_key, user_profile
 from demo_api.metrics import ApiMetrics, MetricsMiddleware
 from demo_api.ratelimit import TIER_LIMITS, RateLimiter
 
-__all__ = ["Settings", "create_app", "MAX_BATCH", "MAX_LIMIT", "DEFAULT_LIMIT"]
+__all__ = ["Settings", "create_app", "stall_remaining", "MAX_BATCH", "MAX_LIMIT", "DEFAULT_LIMIT"]
 
 MAX_BATCH = 100
 DEFAULT_LIMIT = 50
@@ -63,6 +64,11 @@ class Settings:
     slow_ms: float = 0.0
     error_fraction: float = 0.0
     rate_limit_burst_s: float = 5.0
+    #: Only these keys (key -> tier) are accepted; None accepts the generated demo keys (``pro-000042``).
+    keys: dict[str, str] | None = None
+    #: The whole server stops answering for ``stall_ms`` every ``stall_every_s`` seconds (0: never).
+    stall_every_s: float = 0.0
+    stall_ms: float = 0.0
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -83,7 +89,7 @@ class _Api:
     def guard(self, request: Request) -> Response | dict[str, str]:
         """Authenticate and rate-limit; a refusal, or the rate-limit headers to send."""
         key = request.headers.get("x-api-key")
-        tier = tier_of_key(key)
+        tier = tier_of_key(key) if self.settings.keys is None else self.settings.keys.get(key or "")
         if tier is None or key is None:
             return _json({"error": "missing or unknown X-API-Key"}, 401)
         decision = self.limiter.check(key, tier)
@@ -211,6 +217,46 @@ class FaultMiddleware:
         await self.app(scope, receive, send)
 
 
+def stall_remaining(elapsed_s: float, every_s: float, stall_s: float) -> float:
+    """Seconds left of the stall at ``elapsed_s`` since the start: stalls run ``[k × every, k × every + stall)``."""
+    if every_s <= 0 or stall_s <= 0:
+        return 0.0
+    phase = elapsed_s % every_s
+    return stall_s - phase if phase < stall_s else 0.0
+
+
+class StallMiddleware:
+    """Stops the whole server for ``stall_ms`` every ``stall_every_s``: a request arriving in a stall,
+    and a response about to start in one, wait for its end (as in a stop-the-world pause).
+
+    ``/metrics`` is exempt, so Prometheus sees the stall in the latency histogram, not as lost scrapes.
+    """
+
+    def __init__(self, app: Any, settings: Settings, clock: Callable[[], float]):
+        self.app = app
+        self.every_s, self.stall_s = settings.stall_every_s, settings.stall_ms / 1000.0
+        self.clock = clock
+        self.started = clock()
+
+    async def _wait(self) -> None:
+        remaining = stall_remaining(self.clock() - self.started, self.every_s, self.stall_s)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] == "/metrics" or self.stall_s <= 0:
+            await self.app(scope, receive, send)
+            return
+        await self._wait()
+
+        async def held(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                await self._wait()
+            await send(message)
+
+        await self.app(scope, receive, held)
+
+
 class TimeoutMiddleware:
     """Answers 504 when a request runs past ``timeout_s`` before its response started."""
 
@@ -255,6 +301,7 @@ def create_app(settings: Settings = Settings(), *, registry: CollectorRegistry |
     ]
     middleware = [
         Middleware(MetricsMiddleware, metrics=metrics),
+        Middleware(StallMiddleware, settings=settings, clock=clock),
         Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
         Middleware(FaultMiddleware, settings=settings, rng=rng or random.Random(settings.seed)),
         Middleware(GZipMiddleware, minimum_size=256, compresslevel=5),

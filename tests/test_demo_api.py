@@ -230,3 +230,46 @@ def test_the_ttl_cache_evicts_the_oldest_entry_when_full():
     for k in (1, 2, 3):
         cache.put(k, k)
     assert (cache.get(1), cache.get(2), cache.get(3), len(cache)) == (None, 2, 3, 2)
+
+
+def test_with_a_keys_file_only_its_keys_are_accepted_with_their_tiers():
+    c = client(keys={"k_live_a": "free", "k_live_b": "enterprise"})
+    assert c.get("/api/users/1", headers={"X-API-Key": "enterprise-1"}).status_code == 401  # demo keys refused
+    answer = c.get("/api/users/1", headers={"X-API-Key": "k_live_a"})
+    assert answer.status_code == 200 and answer.headers["X-RateLimit-Limit"] == "10"
+    assert c.get("/api/users/1", headers={"X-API-Key": "k_live_b"}).headers["X-RateLimit-Limit"] == "1000"
+
+
+@pytest.mark.parametrize("elapsed, remaining", [(0.0, 1.5), (0.5, 1.0), (1.5, 0.0), (5.9, 0.0), (6.25, 1.25)])
+def test_a_stall_of_1_5_s_every_6_s_holds_requests_until_it_ends(elapsed, remaining):
+    from demo_api.app import stall_remaining
+
+    assert stall_remaining(elapsed, 6.0, 1.5) == pytest.approx(remaining)
+    assert stall_remaining(elapsed, 0.0, 1.5) == 0.0
+
+
+def test_a_request_arriving_in_a_stall_waits_for_its_end_and_metrics_are_never_held():
+    import time
+
+    clock = Clock()
+    c = client(clock=clock, stall_every_s=60.0, stall_ms=1100.0)  # the app starts at the stall's start
+    clock.now += 0.1  # 1 s of the stall left on the app's clock, which stands still here
+    began = time.perf_counter()
+    assert c.get("/healthz").status_code == 200
+    assert time.perf_counter() - began >= 0.99
+    began = time.perf_counter()
+    c.get("/metrics")
+    assert time.perf_counter() - began < 0.5  # held, it would wait the whole second
+
+
+def test_the_demo_api_refuses_a_bad_keys_file_with_its_line_and_no_key_shown(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "keys.csv"
+    bad.write_text("tier,key\npro,k_live_secret_1\ngold,k_live_secret_2\n")
+    proc = subprocess.run([sys.executable, "-m", "demo_api", "--keys", str(bad), "--port", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"{bad}:3: tier: not a tier" in proc.stderr
+    assert "k_live_secret" not in proc.stderr and "Traceback" not in proc.stderr

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract import TIER_LIMITS
-from scenarios.keys import (KeyPool, KeysError, demo_pool, is_over_limit, key_rates, keys_for_rate, keys_needed,
-                            over_limit_among, parse_keys, shortfall)
+from contract.keys import KeyPool, KeysError, demo_pool, parse_keys
+from scenarios.keys import is_over_limit, key_rates, keys_for_rate, keys_needed, over_limit_among, shortfall
 from scenarios.schedule import KeySchedule, concurrency
 from scenarios.traffic import DEFAULT_MIX
 
