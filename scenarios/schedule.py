@@ -61,8 +61,9 @@ class KeySchedule:
     """The next intended send of every active key, earliest first.
 
     ``pools`` gives the keys per tier; ``over_limit_fraction`` of them send at 150 % of the
-    limit, the others share the rest at most at ``pace`` of it. Times are seconds on any clock
-    the caller uses consistently.
+    limit, the others share the rest at most at ``pace`` of it. A pool smaller than
+    ``keys.keys_needed`` at the peak would make its keys send faster than their pace: refuse it
+    first (``keys.shortfall``). Times are seconds on any clock the caller uses consistently.
     """
 
     def __init__(self, pools: dict[str, int], *, pace: float = 0.8, over_limit_fraction: float = 0.0,
