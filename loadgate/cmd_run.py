@@ -28,7 +28,7 @@ from loadgate.run import RunPlan, execute
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
 from scenarios.shapes import SHAPES
-from scenarios.traffic import parse_mix
+from scenarios.traffic import parse_ids, parse_mix
 
 __all__ = ["add_arguments", "add_load_arguments", "run", "plan_from_args"]
 
@@ -49,6 +49,9 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
                                                        "enterprise=40")
     parser.add_argument("--over-limit", type=fraction, default=0.0, metavar="F",
                         help="fraction of each tier's users sending at 150 %% of their limit")
+    parser.add_argument("--ids", metavar="A-B|FILE",
+                        help="user ids cached reads draw from, Zipf-ranked with the first most popular: a range "
+                             "such as 1-250000, or a file of ids, one a line (default 1-10000)")
     parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
@@ -78,6 +81,11 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
             parse_mix(args.mix)
         except ValueError as exc:
             raise UserError(f"--mix: {exc}") from None
+    if args.ids:
+        try:
+            parse_ids(args.ids)
+        except ValueError as exc:
+            raise UserError(f"--ids: {exc}") from None
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
@@ -90,7 +98,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
     return RunPlan(host=host.rstrip("/"), spec=spec,
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
-                   processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit,
+                   processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
                    command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
 

@@ -79,6 +79,8 @@ class RunPlan:
     seed: int = 1
     mix: str | None = None
     over_limit: float = 0.0
+    #: The user ids cached reads draw from (``--ids``: a range or a file); None for 1-10000.
+    ids: str | None = None
     fail_on_warn: bool = False
     require_evidence: bool = False
     command: list[str] = field(default_factory=list)
@@ -121,6 +123,8 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
             "--exit-code-on-error", "0", "--stop-timeout", "5", "--loglevel", "WARNING"]
     if plan.mix:
         argv += ["--lg-mix", plan.mix]
+    if plan.ids:
+        argv += ["--lg-ids", plan.ids]
     if plan.processes > 1:
         argv += ["--processes", str(plan.processes)]
     return argv
@@ -309,7 +313,8 @@ def run_record(plan: RunPlan, series: ClientSeries, window: Window, facts: RunFa
         "server_counter_at_end": facts.server_counter_at_end,
         "loadgate_exporter_responses": facts.exporter_responses,
         "tier_limits_per_min": dict(contract.TIER_LIMITS),
-        "git_sha": facts.git_sha, "versions": facts.versions, "command": plan.command, **plan.extra,
+        "git_sha": facts.git_sha, "versions": facts.versions, "command": plan.command,
+        **({"ids": plan.ids} if plan.ids else {}), **plan.extra,
     }
 
 

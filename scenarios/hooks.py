@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -35,7 +36,7 @@ import contract
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, precise_bucket
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
-from scenarios.traffic import DEFAULT_MIX, parse_mix, plan_users
+from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_ids, parse_mix, plan_users
 from scenarios.users import USER_CLASSES
 
 __all__ = ["install", "precise_bucket", "LoadGateShape", "STATE"]
@@ -66,7 +67,8 @@ def _add_options(parser: Any) -> None:
     group.add_argument("--lg-pace", type=float, default=0.8, help="in-limit users' pace, share of their limit")
     group.add_argument("--lg-over-limit", type=float, default=0.0,
                        help="fraction of each tier's users at 150 %% of the limit")
-    group.add_argument("--lg-keys", type=int, default=10_000, help="user ids read (Zipf key space)")
+    group.add_argument("--lg-ids", default=DEFAULT_IDS,
+                       help="user ids cached reads draw from, Zipf-ranked: a range A-B or a file of ids")
     group.add_argument("--lg-zipf-s", type=float, default=1.2, help="Zipf exponent of id popularity")
     group.add_argument("--lg-seed", type=int, default=1, help="seed for reproducible traffic")
     group.add_argument("--lg-metrics-port", type=int, default=0,
@@ -152,6 +154,12 @@ def _on_init(environment: Any, **_: Any) -> None:
     options = environment.parsed_options
     if options is None:
         return
+    try:
+        parse_ids(getattr(options, "lg_ids", DEFAULT_IDS))
+    except ValueError as exc:
+        # Before any user starts: every one of them would fail on it.
+        sys.stderr.write(f"loadgate: --lg-ids: {exc}\n")
+        raise SystemExit(2) from None
     if isinstance(environment.runner, WorkerRunner):
         return
     if getattr(options, "lg_metrics_port", 0):

@@ -4,8 +4,10 @@
   itself at ``pace`` (80 % by default) of its tier's limit; an over-limit user at 150 %.
 * The tier mix is a share of *traffic* per tier, so the number of users per tier follows from
   the target rate: ``users = rate * share / per-user rate``.
-* Cached reads draw user ids from a Zipf popularity (exponent ``s`` over ``keys`` ids), so a
-  few hot profiles dominate, as in real traffic, and the cache-hit objective means something.
+* Cached reads draw user ids from a Zipf popularity (exponent ``s``), so a few hot profiles
+  dominate, as in real traffic, and the cache-hit objective means something. The ids are a range
+  (``1-10000`` by default, the most popular first) or a file of ids in order of popularity
+  (``parse_ids``), for a service whose ids are not the demo's.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from itertools import accumulate
 
 from contract import TIER_LIMITS, TIERS
 
-__all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "parse_mix", "TierPlan", "plan_users",
-           "Zipf"]
+__all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "DEFAULT_IDS", "parse_mix", "TierPlan",
+           "plan_users", "IdSpace", "parse_ids", "Zipf"]
 
 #: Share of traffic per tier.
 DEFAULT_MIX = {"free": 0.1, "basic": 0.2, "pro": 0.3, "enterprise": 0.4}
 OVER_LIMIT_PACE = 1.5
+#: The user ids cached reads draw from, when none are given.
+DEFAULT_IDS = "1-10000"
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -86,6 +90,49 @@ def plan_users(rate: float, mix: dict[str, float], pace: float = 0.8,
     return plans
 
 
+@dataclass(frozen=True)
+class IdSpace:
+    """User ids by popularity rank: ``first .. first + count - 1``, or the ``listed`` ids in order."""
+
+    first: int = 1
+    count: int = 10_000
+    listed: tuple[int, ...] = ()
+
+    def id_of(self, rank: int) -> int:
+        """The id of popularity ``rank`` (1 is the most popular)."""
+        return self.listed[rank - 1] if self.listed else self.first + rank - 1
+
+
+@lru_cache(maxsize=8)
+def parse_ids(text: str) -> IdSpace:
+    """``A-B`` (whole numbers, 1 <= A <= B), or the path of a file with one id a line, the most
+    popular first (blank lines and ``#`` comments skipped). Raises ``ValueError`` naming the problem,
+    with the file's line. Cached: every Locust user of a process shares one reading."""
+    head, sep, tail = text.partition("-")
+    if sep and head.strip().isdigit() and tail.strip().isdigit():
+        first, last = int(head), int(tail)
+        if not 1 <= first <= last:
+            raise ValueError(f"the id range {text!r} must run from a whole number of at least 1 up to one as large")
+        return IdSpace(first, last - first + 1)
+    try:
+        with open(text, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise ValueError(f"{text!r} is neither a range such as 1-250000 nor a readable file of ids "
+                         f"({exc.strerror or exc})") from None
+    ids: list[int] = []
+    for number, line in enumerate(lines, 1):
+        token = line.split("#", 1)[0].strip()
+        if not token:
+            continue
+        if not token.isdigit():
+            raise ValueError(f"{text}:{number}: not a whole-number id")
+        ids.append(int(token))
+    if not ids:
+        raise ValueError(f"{text}: holds no ids")
+    return IdSpace(ids[0], len(ids), tuple(ids))
+
+
 @lru_cache(maxsize=8)
 def _zipf_cdf(keys: int, s: float) -> tuple[float, ...]:
     """The cumulative weights, shared by every user (thousands of users, one table)."""
@@ -93,15 +140,19 @@ def _zipf_cdf(keys: int, s: float) -> tuple[float, ...]:
 
 
 class Zipf:
-    """Draw ids 1..keys with probability proportional to ``1 / rank ** s``, from a seeded RNG."""
+    """Draw ids with probability proportional to ``1 / rank ** s``, from a seeded RNG.
 
-    def __init__(self, keys: int = 10_000, s: float = 1.2, seed: int = 1):
-        if keys < 1 or s <= 0:
-            raise ValueError("a Zipf popularity needs keys >= 1 and an exponent above 0")
-        self.keys = keys
-        self._cdf = _zipf_cdf(keys, s)
+    ``keys`` ranks over ids 1..keys, or over the ids of ``ids`` when given (its count wins).
+    """
+
+    def __init__(self, keys: int = 10_000, s: float = 1.2, seed: int = 1, ids: IdSpace | None = None):
+        self.ids = ids or IdSpace(1, keys)
+        if self.ids.count < 1 or s <= 0:
+            raise ValueError("a Zipf popularity needs at least one id and an exponent above 0")
+        self.keys = self.ids.count
+        self._cdf = _zipf_cdf(self.keys, s)
         self._rng = random.Random(seed)
 
     def draw(self) -> int:
-        """One id; id 1 is the most popular."""
-        return bisect.bisect_left(self._cdf, self._rng.random() * self._cdf[-1]) + 1
+        """One id; the first of the space (id 1 by default) is the most popular."""
+        return self.ids.id_of(bisect.bisect_left(self._cdf, self._rng.random() * self._cdf[-1]) + 1)

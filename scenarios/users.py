@@ -18,7 +18,7 @@ from locust.user.wait_time import constant_throughput
 
 from contract import TIER_LIMITS, TIERS, tier_label, user_class_name
 from scenarios import tasks
-from scenarios.traffic import OVER_LIMIT_PACE, Zipf
+from scenarios.traffic import DEFAULT_IDS, OVER_LIMIT_PACE, Zipf, parse_ids
 
 __all__ = ["TierUser", "USER_CLASSES", "user_class"]
 
@@ -47,7 +47,8 @@ class TierUser(FastHttpUser):
         self.key = f"{self.tier}-{index * 1_000_000 + number}"
         seed = getattr(options, "lg_seed", 1) * 1_000_003 + index * 7919 + number
         self.rng = random.Random(seed)
-        self.zipf = Zipf(getattr(options, "lg_keys", 10_000), getattr(options, "lg_zipf_s", 1.2), seed)
+        self.zipf = Zipf(s=getattr(options, "lg_zipf_s", 1.2), seed=seed,
+                         ids=parse_ids(getattr(options, "lg_ids", DEFAULT_IDS)))
         pace = OVER_LIMIT_PACE if self.over_limit else getattr(options, "lg_pace", 0.8)
         self._pacer = constant_throughput(pace * TIER_LIMITS[self.tier] / 60.0)
         self.etags: dict[int, str] = {}

@@ -29,8 +29,8 @@ def processes() -> list[str]:
     return out
 
 
-@pytest.mark.e2e
-def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
+def plain_locust(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``locust -f locustfile.py --headless`` for 6 s at 40 req/s against a demo API; (process, series file)."""
     from loadgate import procs
 
     port = procs.free_port()
@@ -41,9 +41,15 @@ def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless",
                                "--host", f"http://127.0.0.1:{port}", "--lg-rate", "40", "--lg-duration", "6",
                                "--lg-rampup", "1", "--lg-series-file", str(series), "--json-file",
-                               str(tmp_path / "locust")], cwd=REPO, capture_output=True, text=True, timeout=90)
+                               str(tmp_path / "locust"), *extra], cwd=REPO, capture_output=True, text=True, timeout=90)
     finally:
         procs.stop(api)
+    return proc, series
+
+
+@pytest.mark.e2e
+def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
+    proc, series = plain_locust(tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     from analysis.client_series import parse_series
 
@@ -52,6 +58,24 @@ def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
     final = parsed.snapshots[-1]
     assert sum(final.responses.values()) > 100
     assert not any(result == "failure" for (_, _, result, _) in final.responses)
+
+
+@pytest.mark.e2e
+def test_cached_reads_draw_from_the_ids_given_and_a_bad_id_space_stops_locust_at_once(tmp_path):
+    from analysis.client_series import parse_series
+
+    # The demo API holds users 1..100,000: ids beyond it fail every profile read (404) and the batches
+    # that read profiles, and never a page of items.
+    proc, series = plain_locust(tmp_path / "beyond", "--lg-ids", "200001-200050", "--exit-code-on-error", "0")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    final = parse_series(series.read_text().splitlines()).snapshots[-1]
+    outcomes = {(endpoint, result, code) for (endpoint, _, result, code) in final.responses}
+    assert {o for o in outcomes if o[0] == "/api/users/{id}"} == {("/api/users/{id}", "failure", "404")}
+    assert ("/api/batch", "failure", "200") in outcomes
+    assert {o[1] for o in outcomes if o[0] == "/api/items"} == {"ok"}
+    proc, _ = plain_locust(tmp_path / "bad", "--lg-ids", "9-5")
+    assert proc.returncode == 2
+    assert "loadgate: --lg-ids: the id range '9-5'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.e2e

@@ -311,3 +311,47 @@ def test_a_task_marks_a_wrong_answer_as_a_failure_with_a_reason():
     assert client.answers[0].failed.startswith("asked for user")
     assert client.answers[1].failed == "malformed page"
     assert client.answers[2].failed == "malformed batch answer"
+
+
+def test_ids_are_a_range_or_a_file_most_popular_first(tmp_path):
+    from scenarios.traffic import IdSpace, parse_ids
+
+    assert parse_ids("5-9") == IdSpace(5, 5)
+    listed = tmp_path / "ids.txt"
+    listed.write_text("# hottest first\n42\n\n7   # a comment\n1000\n")
+    space = parse_ids(str(listed))
+    assert space.listed == (42, 7, 1000) and space.id_of(1) == 42 and space.id_of(3) == 1000
+    assert {Zipf(seed=s, ids=space).draw() for s in range(50)} <= {42, 7, 1000}
+    draws = [Zipf(seed=s, ids=parse_ids("5-9")).draw() for s in range(200)]
+    assert set(draws) <= {5, 6, 7, 8, 9} and draws.count(5) > draws.count(9)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("9-5", "must run from a whole number of at least 1"),
+    ("0-5", "must run from a whole number of at least 1"),
+    ("/nonexistent/ids.txt", "neither a range such as 1-250000 nor a readable file"),
+])
+def test_a_bad_id_space_is_refused_with_a_reason(text, message):
+    from scenarios.traffic import parse_ids
+
+    with pytest.raises(ValueError, match=message):
+        parse_ids(text)
+
+
+def test_a_non_numeric_id_in_a_file_names_its_line(tmp_path):
+    from scenarios.traffic import parse_ids
+
+    listed = tmp_path / "ids.txt"
+    listed.write_text("1\n2\nabc\n")
+    with pytest.raises(ValueError, match=rf"{listed}:3: not a whole-number id"):
+        parse_ids(str(listed))
+
+
+def test_run_passes_the_id_space_to_locust_and_refuses_a_bad_one(cli, tmp_path):
+    spec = load_spec(b"version: loadgate/v1\nobjectives: [{id: e, kind: error_rate, threshold: 1%}]\n")
+    plan = RunPlan(host="http://127.0.0.1:8000", spec=spec, out_dir=tmp_path, ids="1-250000")
+    assert "--lg-ids 1-250000" in " ".join(locust_command(plan, tmp_path / "s", tmp_path / "j", 9100))
+    result = cli("run", "--host", "http://127.0.0.1:1", "--ids", "9-5", "--duration", "5", "--rampup", "1",
+                 "--out", str(tmp_path / "run"))
+    assert result.code == 2 and "--ids: the id range '9-5'" in result.err
+    assert not (tmp_path / "run").exists()
