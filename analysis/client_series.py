@@ -46,6 +46,11 @@ class Snapshot:
     target_rate: float = 0.0
     users: dict[str, int] = field(default_factory=dict)
     workers: int = 1
+    #: From the intended sends of open-model requests (empty for closed-model ones).
+    corrected: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    corrected_times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
+    scheduled: float = 0.0
+    late: float = 0.0
 
     def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:
         """The counts of one endpoint, or of one tier (response times are kept per endpoint only)."""
@@ -57,7 +62,9 @@ class Snapshot:
             responses={k: n for k, n in self.responses.items() if keep(k[0], k[1])},
             latency={k: c for k, c in self.latency.items() if keep(k[0], k[1])},
             times_ms={k: n for k, n in self.times_ms.items() if tier is None and keep(k[0], None)},
-            target_rate=self.target_rate, users=self.users, workers=self.workers)
+            target_rate=self.target_rate, users=self.users, workers=self.workers,
+            corrected={k: c for k, c in self.corrected.items() if keep(k[0], k[1])},
+            corrected_times_ms={k: n for k, n in self.corrected_times_ms.items() if tier is None and keep(k[0], None)})
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,9 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("times", [])},
         target_rate=float(row.get("target_rate", 0.0)), users=dict(row.get("users", {})),
         workers=int(row.get("workers", 1)),
+        corrected={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row.get("corrected", [])},
+        corrected_times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("corrected_times", [])},
+        scheduled=float(row.get("late", {}).get("scheduled", 0)), late=float(row.get("late", {}).get("late", 0)),
     )
 
 
@@ -164,6 +174,8 @@ class Counts:
 
     ``by_tier`` maps a tier label to counts per result; ``buckets`` are cumulative counts per
     ``BUCKETS`` bound; ``times_ms`` maps a response time (ms, 3 significant digits) to a count.
+    ``corrected_*`` are the same from the intended sends of open-model requests; ``scheduled`` of
+    those were sent, ``late`` of them later than the load generator's threshold.
     """
 
     total: float
@@ -176,6 +188,10 @@ class Counts:
     misses: float
     seconds: float
     times_ms: dict[float, float]
+    corrected_buckets: list[float] = field(default_factory=list)
+    corrected_times_ms: dict[float, float] = field(default_factory=dict)
+    scheduled: float = 0.0
+    late: float = 0.0
 
 
 def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
@@ -190,7 +206,7 @@ def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
 def delta(a: Snapshot, b: Snapshot) -> Counts:
     """The counts from snapshot ``a`` to the later snapshot ``b`` (exact: both are cumulative).
 
-    Cache hits and misses are the whole load generator's: ``select`` does not split them.
+    Cache hits and misses and the late counts are the whole load generator's: ``select`` leaves them out.
     """
     by_code: dict[str, float] = {}
     by_tier: dict[str, dict[str, float]] = {}
@@ -206,15 +222,25 @@ def delta(a: Snapshot, b: Snapshot) -> Counts:
         by_code[code] = by_code.get(code, 0.0) + n
         tier_counts = by_tier.setdefault(tier, {})
         tier_counts[result] = tier_counts.get(result, 0.0) + n
+    return Counts(total, failures, limited, by_code, by_tier, _bucket_delta(a.latency, b.latency),
+                  b.cache_hits - a.cache_hits, b.cache_misses - a.cache_misses, b.t - a.t,
+                  _times_delta(a.times_ms, b.times_ms), _bucket_delta(a.corrected, b.corrected),
+                  _times_delta(a.corrected_times_ms, b.corrected_times_ms), b.scheduled - a.scheduled, b.late - a.late)
+
+
+def _bucket_delta(a: dict[tuple[str, str], list[float]], b: dict[tuple[str, str], list[float]]) -> list[float]:
     buckets = [0.0] * len(BUCKETS)
-    for slot, counts in b.latency.items():
-        before = a.latency.get(slot, [0.0] * len(counts))
+    for slot, counts in b.items():
+        before = a.get(slot, [0.0] * len(counts))
         for i, (x, y) in enumerate(zip(before, counts)):
             buckets[i] += y - x
+    return buckets
+
+
+def _times_delta(a: dict[tuple[str, float], float], b: dict[tuple[str, float], float]) -> dict[float, float]:
     times: dict[float, float] = {}
-    for time_key, n in b.times_ms.items():
-        d = n - a.times_ms.get(time_key, 0.0)
+    for time_key, n in b.items():
+        d = n - a.get(time_key, 0.0)
         if d > 0:
             times[time_key[1]] = times.get(time_key[1], 0.0) + d
-    return Counts(total, failures, limited, by_code, by_tier, buckets, b.cache_hits - a.cache_hits,
-                  b.cache_misses - a.cache_misses, b.t - a.t, times)
+    return times

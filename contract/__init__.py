@@ -25,7 +25,8 @@ __all__ = [
     "CACHE_MISSES", "UP", "CODE_LABEL", "SLO_BUCKETS", "format_le",
     "TIER_LIMITS", "TIERS", "OVER_LIMIT_SUFFIX", "tier_label", "user_class_name", "tier_of_user_class",
     "OK", "FAILURE", "RATE_LIMITED",
-    "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
+    "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CORRECTED_DURATION",
+    "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
     "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
     "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "TEST_START", "TEST_STOP", "series_header",
 ]
@@ -82,6 +83,8 @@ OK, FAILURE, RATE_LIMITED = "ok", "failure", "rate_limited"
 # -- the load generator's exporter (scraped as job CLIENT_JOB) --------------------------------------
 CLIENT_RESPONSES_FAMILY = "loadgate_responses"
 CLIENT_DURATION = "loadgate_request_duration_seconds"
+#: The same, measured from each open-model request's intended send (corrected for coordinated omission).
+CLIENT_CORRECTED_DURATION = "loadgate_request_corrected_duration_seconds"
 CLIENT_CACHE_HITS_FAMILY = "loadgate_cache_hits"
 CLIENT_CACHE_MISSES_FAMILY = "loadgate_cache_misses"
 CLIENT_USERS = "loadgate_users"
@@ -102,5 +105,7 @@ def series_header() -> dict[str, object]:
     or a cumulative snapshot ``{"t", "target_rate", "users": {class: n}, "workers",
     "responses": [[endpoint, tier, result, code, n]], "latency": [[endpoint, tier, cumulative
     counts per SLO bucket and +Inf, sum_s]], "times": [[endpoint, ms, n]], "cache": {"hit", "miss"}}``.
+    Once open-model requests were sent, a snapshot also holds ``"corrected"`` (as ``latency``, from
+    the intended sends), ``"corrected_times"`` (as ``times``) and ``"late": {"scheduled", "late"}``.
     """
     return {"format": SERIES_FORMAT, "schema_version": SERIES_SCHEMA_VERSION}

@@ -8,6 +8,11 @@ cumulative state as plain JSON-able data (one line of the series file).
 
 Results: ``ok``, ``failure`` (a failed check or a transport error, code 0), and
 ``rate_limited`` (a 429 the user expected, being over its limit).
+
+A request sent on an open-model schedule also says how late it was sent (``late_s``: the actual
+send minus the intended one). It is then counted a second time, from its intended send (the
+*corrected* latency, as wrk2 and HdrHistogram define it), and counted as late beyond
+``LATE_THRESHOLD_S``. Closed-model requests have no intended time and are counted once.
 """
 
 from __future__ import annotations
@@ -18,21 +23,25 @@ from typing import Any
 
 from contract import SLO_BUCKETS
 
-__all__ = ["BUCKETS", "ClientStats", "precise_bucket"]
+__all__ = ["BUCKETS", "LATE_THRESHOLD_S", "ClientStats", "lateness", "precise_bucket"]
 
 #: Seconds; the SLO thresholds (0.1, 0.4, 0.5) are bucket bounds, so client latency grades exactly.
 BUCKETS = SLO_BUCKETS
+#: A request sent more than this after its intended time is *late*: the pool of users was busy.
+LATE_THRESHOLD_S = 0.01
 
 
 class _Slot:
     """Counts of one (endpoint, tier): one dict lookup per request finds all of them."""
 
-    __slots__ = ("codes", "buckets", "duration_sum")
+    __slots__ = ("codes", "buckets", "duration_sum", "corrected", "corrected_sum")
 
     def __init__(self) -> None:
         self.codes: dict[tuple[str, int], int] = {}
         self.buckets = [0] * (len(BUCKETS) + 1)
         self.duration_sum = 0.0
+        self.corrected = [0] * (len(BUCKETS) + 1)  # from the intended send (open-model requests only)
+        self.corrected_sum = 0.0
 
 
 class ClientStats:
@@ -43,10 +52,15 @@ class ClientStats:
         # Response times in ms to 3 significant digits, per endpoint: percentiles within 0.5 %
         # (the SLO buckets grade thresholds exactly but only bound a percentile to its bucket).
         self._times: dict[str, dict[float, int]] = {}
+        self._corrected_times: dict[str, dict[float, int]] = {}
         self.cache = {"hit": 0, "miss": 0}
+        #: Open-model requests, and those of them sent later than ``LATE_THRESHOLD_S``.
+        self.late = {"scheduled": 0, "late": 0}
 
-    def record(self, endpoint: str, tier: str, result: str, code: int, seconds: float, cache: str | None) -> None:
-        """Count one response that took ``seconds``; ``cache`` is the X-Cache header, if any."""
+    def record(self, endpoint: str, tier: str, result: str, code: int, seconds: float, cache: str | None,
+               late_s: float | None = None) -> None:
+        """Count one response that took ``seconds``; ``cache`` is the X-Cache header, if any;
+        ``late_s`` is how long after its intended time an open-model request was sent."""
         slot = self._slots.get((endpoint, tier))
         if slot is None:
             slot = self._slots[(endpoint, tier)] = _Slot()
@@ -65,6 +79,20 @@ class ClientStats:
                 self.cache["hit"] += 1
             elif cache == "MISS":
                 self.cache["miss"] += 1
+        if late_s is not None:
+            self._record_corrected(slot, endpoint, seconds + max(0.0, late_s), late_s)
+
+    def _record_corrected(self, slot: _Slot, endpoint: str, corrected_s: float, late_s: float) -> None:
+        slot.corrected[bisect.bisect_left(BUCKETS, corrected_s)] += 1
+        slot.corrected_sum += corrected_s
+        times = self._corrected_times.get(endpoint)
+        if times is None:
+            times = self._corrected_times[endpoint] = {}
+        ms = precise_bucket(corrected_s * 1000.0)
+        times[ms] = times.get(ms, 0) + 1
+        self.late["scheduled"] += 1
+        if late_s > LATE_THRESHOLD_S:
+            self.late["late"] += 1
 
     def drain(self) -> dict[str, Any]:
         """Everything counted since the last drain, as JSON-able data; the counters restart at 0."""
@@ -83,11 +111,19 @@ class ClientStats:
             for i, c in enumerate(counts):
                 slot.buckets[i] += c
             slot.duration_sum += total
-        for endpoint, ms, count in delta.get("times", []):
-            times = self._times.setdefault(endpoint, {})
-            times[ms] = times.get(ms, 0) + count
+        for endpoint, tier, counts, total in delta.get("corrected", []):
+            slot = self._slot(endpoint, tier)
+            for i, c in enumerate(counts):
+                slot.corrected[i] += c
+            slot.corrected_sum += total
+        for field, mine in (("times", self._times), ("corrected_times", self._corrected_times)):
+            for endpoint, ms, count in delta.get(field, []):
+                times = mine.setdefault(endpoint, {})
+                times[ms] = times.get(ms, 0) + count
         for answer in ("hit", "miss"):
             self.cache[answer] += delta.get("cache", {}).get(answer, 0)
+        for kind in ("scheduled", "late"):
+            self.late[kind] += delta.get("late", {}).get(kind, 0)
 
     def _slot(self, endpoint: str, tier: str) -> _Slot:
         slot = self._slots.get((endpoint, tier))
@@ -96,26 +132,47 @@ class ClientStats:
         return slot
 
     def snapshot(self, cumulative_buckets: bool = True) -> dict[str, Any]:
-        """The counts as lists; latency buckets cumulative (``le`` semantics) unless asked otherwise."""
-        responses, latency = [], []
+        """The counts as lists; latency buckets cumulative (``le`` semantics) unless asked otherwise.
+
+        The corrected figures (``corrected``, ``corrected_times``, ``late``) are present only once
+        an open-model request was counted.
+        """
+        def counts_of(buckets: list[int]) -> list[int]:
+            if not cumulative_buckets:
+                return list(buckets)
+            running, out = 0, []
+            for c in buckets:
+                running += c
+                out.append(running)
+            return out
+
+        responses, latency, corrected = [], [], []
         for (endpoint, tier), slot in sorted(self._slots.items()):
             for (result, code), count in slot.codes.items():
                 responses.append([endpoint, tier, result, str(code), count])
             if any(slot.buckets):
-                counts = slot.buckets
-                if cumulative_buckets:
-                    running, counts = 0, []
-                    for c in slot.buckets:
-                        running += c
-                        counts.append(running)
-                latency.append([endpoint, tier, list(counts), slot.duration_sum])
-        return {
+                latency.append([endpoint, tier, counts_of(slot.buckets), slot.duration_sum])
+            if any(slot.corrected):
+                corrected.append([endpoint, tier, counts_of(slot.corrected), slot.corrected_sum])
+        out: dict[str, Any] = {
             "responses": sorted(responses),
             "latency": latency,
-            "times": [[endpoint, ms, count] for endpoint, times in sorted(self._times.items())
-                      for ms, count in sorted(times.items())],
+            "times": _times_rows(self._times),
             "cache": dict(self.cache),
         }
+        if self.late["scheduled"]:
+            out.update(corrected=corrected, corrected_times=_times_rows(self._corrected_times), late=dict(self.late))
+        return out
+
+
+def lateness(now: float, response_time_ms: float, intended: float) -> float:
+    """Seconds between a request's intended send and its actual one, from its response event at
+    ``now`` (Locust fires it as the response ends, ``response_time_ms`` after the send)."""
+    return now - response_time_ms / 1000.0 - intended
+
+
+def _times_rows(times: dict[str, dict[float, int]]) -> list[list[Any]]:
+    return [[endpoint, ms, count] for endpoint, per in sorted(times.items()) for ms, count in sorted(per.items())]
 
 
 def precise_bucket(response_time: float) -> float:

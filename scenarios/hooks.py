@@ -34,7 +34,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 import contract
 from scenarios import keepalive
-from scenarios.clientstats import BUCKETS, ClientStats, precise_bucket
+from scenarios.clientstats import BUCKETS, ClientStats, lateness, precise_bucket
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
 from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_ids, parse_mix, plan_users
 from scenarios.users import USER_CLASSES
@@ -87,7 +87,10 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
         result = contract.OK
     tier = context.get("tier", "none") if context else "none"
     cache = response.headers.get("X-Cache") if code == 200 and name == "/api/users/{id}" else None
-    STATE.stats.record(name, tier, result, code, response_time / 1000.0, cache)
+    late_s = None
+    if context and "intended" in context:
+        late_s = lateness(time.time(), response_time, context["intended"])
+    STATE.stats.record(name, tier, result, code, response_time / 1000.0, cache, late_s)
 
 
 def _report_to_master(client_id: str, data: dict[str, Any]) -> None:
@@ -109,12 +112,14 @@ class _Exporter:
         for endpoint, tier, result, code, count in snap["responses"]:
             responses.add_metric((endpoint, tier, result, code), count)
         yield responses
-        hist = HistogramMetricFamily(contract.CLIENT_DURATION, "Client-side response time",
-                                     labels=("endpoint", "tier"))
-        for endpoint, tier, counts, total in snap["latency"]:
-            bounds = [contract.format_le(b) for b in BUCKETS] + ["+Inf"]
-            hist.add_metric((endpoint, tier), list(zip(bounds, [float(c) for c in counts])), total)
-        yield hist
+        bounds = [contract.format_le(b) for b in BUCKETS] + ["+Inf"]
+        for name, what, field in ((contract.CLIENT_DURATION, "Client-side response time", "latency"),
+                                  (contract.CLIENT_CORRECTED_DURATION, "Client-side response time from the intended "
+                                   "send (open-model requests: corrected for coordinated omission)", "corrected")):
+            hist = HistogramMetricFamily(name, what, labels=("endpoint", "tier"))
+            for endpoint, tier, counts, total in snap.get(field, []):
+                hist.add_metric((endpoint, tier), list(zip(bounds, [float(c) for c in counts])), total)
+            yield hist
         for key, name in (("hit", contract.CLIENT_CACHE_HITS_FAMILY), ("miss", contract.CLIENT_CACHE_MISSES_FAMILY)):
             family = CounterMetricFamily(name, f"X-Cache: {key.upper()} answers seen by the load generator")
             family.add_metric((), STATE.stats.cache[key])

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 import contract
 from analysis.breakdown import breakdown, spectrum
-from analysis.client_series import SeriesError, parse_series
+from analysis.client_series import BUCKETS, SeriesError, parse_series
 from analysis.client_source import ClientSource, client_percentile
-from analysis.sli import Window
+from analysis.sli import Window, histogram_from_buckets
 from loadgate.progress import progress_line
 from loadgate.run import RunPlan, locust_command, prometheus_config, steady_window
 from scenarios.clientstats import ClientStats, precise_bucket
@@ -85,7 +85,8 @@ def test_client_response_times_are_kept_within_half_a_percent(ms):
 def test_worker_deltas_merged_at_the_master_equal_counting_in_one_place():
     direct, worker_a, worker_b, master = ClientStats(), ClientStats(), ClientStats(), ClientStats()
     events = [("/api/items", "pro", "ok", 200, 0.04, None), ("/api/users/{id}", "free", "ok", 200, 0.3, "HIT"),
-              ("/api/batch", "basic", "failure", 503, 0.6, None), ("/api/users/{id}", "pro", "ok", 200, 0.1, "MISS")]
+              ("/api/batch", "basic", "failure", 503, 0.6, None), ("/api/users/{id}", "pro", "ok", 200, 0.1, "MISS"),
+              ("/api/items", "pro", "ok", 200, 0.02, None, 0.5), ("/api/items", "free", "ok", 200, 0.02, None, 0.001)]
     for i, event in enumerate(events * 5):
         direct.record(*event)
         (worker_a if i % 2 else worker_b).record(*event)
@@ -355,3 +356,26 @@ def test_run_passes_the_id_space_to_locust_and_refuses_a_bad_one(cli, tmp_path):
                  "--out", str(tmp_path / "run"))
     assert result.code == 2 and "--ids: the id range '9-5'" in result.err
     assert not (tmp_path / "run").exists()
+
+
+def test_an_open_model_request_is_also_counted_from_its_intended_send():
+    from analysis.client_series import delta
+    from scenarios.clientstats import LATE_THRESHOLD_S, lateness
+
+    assert lateness(now=1001.0, response_time_ms=200.0, intended=1000.5) == pytest.approx(0.3)
+    stats = ClientStats()
+    stats.record("/api/items", "pro", "ok", 200, 0.05, None)  # closed model: counted once
+    assert "corrected" not in stats.snapshot()
+    stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=0.45)  # sent 450 ms late: 0.5 s corrected
+    stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=LATE_THRESHOLD_S / 2)  # on time
+    snap = stats.snapshot()
+    assert snap["late"] == {"scheduled": 2, "late": 1}
+    assert [ms for _, ms, _ in snap["corrected_times"]] == [55.0, 500]
+    first = json.dumps({"t": 0, "responses": [], "latency": [], "cache": {"hit": 0, "miss": 0}})
+    series = parse_series([HEADER, first, json.dumps({"t": 1, **snap})])
+    counts = delta(series.snapshots[0], series.snapshots[1])
+    assert (counts.scheduled, counts.late) == (2, 1)
+    corrected = histogram_from_buckets(zip(BUCKETS, counts.corrected_buckets))
+    assert corrected.count == 2 and corrected.fraction_at_or_below(0.1) == 0.5
+    assert counts.corrected_times_ms == {55.0: 1.0, 500: 1.0}
+    assert histogram_from_buckets(zip(BUCKETS, counts.buckets)).count == 3  # the measured view counts all three
