@@ -10,10 +10,10 @@ Plain Locust runs it, with loadgate's options added (``locust -f locustfile.py -
 """
 
 from scenarios.hooks import LoadGateShape, install
-from scenarios.users import USER_CLASSES
+from scenarios.users import USER_CLASSES, ClientUser
 
 install()
 
 # Locust finds user classes and the shape among this module's names.
 globals().update({cls.__name__: cls for cls in USER_CLASSES.values()})
-__all__ = ["LoadGateShape", *(cls.__name__ for cls in USER_CLASSES.values())]
+__all__ = ["LoadGateShape", "ClientUser", *(cls.__name__ for cls in USER_CLASSES.values())]

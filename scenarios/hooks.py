@@ -35,9 +35,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 import contract
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, lateness, precise_bucket
+from scenarios.keys import keys_needed
+from scenarios.open_model import DISPATCH
+from scenarios.schedule import KeySchedule, concurrency
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
 from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_ids, parse_mix, plan_users
-from scenarios.users import USER_CLASSES
+from scenarios.users import USER_CLASSES, ClientUser
 
 __all__ = ["install", "precise_bucket", "LoadGateShape", "STATE"]
 
@@ -71,6 +74,14 @@ def _add_options(parser: Any) -> None:
                        help="user ids cached reads draw from, Zipf-ranked: a range A-B or a file of ids")
     group.add_argument("--lg-zipf-s", type=float, default=1.2, help="Zipf exponent of id popularity")
     group.add_argument("--lg-seed", type=int, default=1, help="seed for reproducible traffic")
+    group.add_argument("--lg-model", choices=("closed", "open"), default="closed",
+                       help="closed: one paced user per key (today's default); open: keys on a schedule of "
+                            "intended sends, carried by --lg-users users, latency corrected for coordinated omission")
+    group.add_argument("--lg-users", type=int, default=0,
+                       help="open model: users carrying the requests (the concurrency); default from the rate "
+                            "by Little's law, 4x a 50 ms latency")
+    group.add_argument("--lg-workers", type=int, default=0,
+                       help="open model: processes sharing the rate (default: --processes, or 1)")
     group.add_argument("--lg-metrics-port", type=int, default=0,
                        help="expose loadgate_* series on 127.0.0.1:PORT (master or local process)")
     group.add_argument("--lg-series-file", default="", help="append client snapshots (JSON lines) here")
@@ -191,9 +202,35 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     options = environment.parsed_options
     index = max(0, getattr(environment.runner, "worker_index", 0) or 0)
     random.seed((getattr(options, "lg_seed", 1) if options else 1) * 31 + index)
+    if options is not None and getattr(options, "lg_model", "closed") == "open" \
+            and not isinstance(environment.runner, MasterRunner):
+        _start_open_model(options, index)
+
+
+def _workers(options: Any) -> int:
+    """Processes that share the open model's rate: ``--lg-workers``, else ``--processes``, else 1."""
+    given = getattr(options, "lg_workers", 0) or getattr(options, "processes", 1) or 1
+    return max(1, int(given))
+
+
+def _start_open_model(options: Any, worker_index: int) -> None:
+    """This process's share of the keys and of the rate, on one schedule."""
+    share = 1.0 / _workers(options)
+    mix = parse_mix(options.lg_mix)
+    pools = keys_needed(options.lg_rate * share, mix, options.lg_pace, options.lg_over_limit)
+    schedule = KeySchedule(pools, pace=options.lg_pace, over_limit_fraction=options.lg_over_limit,
+                           seed=options.lg_seed * 131 + worker_index)
+    spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)
+
+    def rates(elapsed_s: float) -> dict[str, float] | None:
+        rate = target_rate(options.lg_shape, elapsed_s, spec)
+        return None if rate is None else {tier: rate * weight * share for tier, weight in mix.items()}
+
+    DISPATCH.start(schedule, rates)
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:
+    DISPATCH.stop()
     STATE.target_rate = 0.0
     if not isinstance(environment.runner, WorkerRunner):
         _write_event(contract.TEST_STOP)
@@ -215,6 +252,11 @@ class LoadGateShape(LoadTestShape):
         if rate is None:
             return None
         STATE.target_rate = rate
+        if options.lg_model == "open":
+            # The rate is the schedule's (each process follows the shape); the users are the concurrency.
+            users = options.lg_users or concurrency(options.lg_rate)
+            spawn_rate = max(1.0, users / options.lg_rampup) if options.lg_rampup > 0 else float(users)
+            return users, spawn_rate, [ClientUser]
         mix = parse_mix(options.lg_mix)
         plans = plan_users(max(rate, 1e-9), mix, options.lg_pace, options.lg_over_limit)
         peak = plan_users(options.lg_rate, mix, options.lg_pace, options.lg_over_limit)

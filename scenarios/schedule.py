@@ -73,6 +73,7 @@ class KeySchedule:
         self._pace = pace
         self._heap: list[tuple[float, int, str, int]] = []
         self._live: dict[tuple[str, int], int] = {}   # a key's live heap entry; older entries are stale
+        self._next: dict[tuple[str, int], float] = {}  # a key's next intended send
         self._seq = 0
         self._rng = random.Random(seed)
 
@@ -83,23 +84,35 @@ class KeySchedule:
     def _push(self, tier: str, index: int, at: float) -> None:
         self._seq += 1
         self._live[(tier, index)] = self._seq
+        self._next[(tier, index)] = at
         heapq.heappush(self._heap, (at, self._seq, tier, index))
+
+    def _retire(self, tier: str, index: int) -> None:
+        self._live.pop((tier, index), None)
+        self._next.pop((tier, index), None)
 
     def set_rates(self, rates: dict[str, float], now: float) -> None:
         """The requests per second each tier carries from ``now`` on (0 stops a tier).
 
-        Active keys keep their next intended time; the new interval applies from the send after it.
+        Active keys keep their next intended time and the new interval applies from the send after
+        it, except that when the rate rises no key waits longer than one new interval: one scheduled
+        at a trickle (the first moments of a ramp) would otherwise sit out the test.
         """
         for tier, t in self._tiers.items():
             rate = max(0.0, rates.get(tier, 0.0))
-            before = t.active
+            before, rose = t.active, rate > t.rate
             t.rate = rate
             t.active = min(t.pool, keys_for_rate(tier, rate, self._pace, t.fraction))
             for index in range(before, t.active):
                 step = t.step(index)
                 self._push(tier, index, now + self._rng.random() * (step if math.isfinite(step) else 0.0))
             for index in range(t.active, before):
-                self._live.pop((tier, index), None)
+                self._retire(tier, index)
+            if rose:
+                for index in range(min(before, t.active)):
+                    step = t.step(index)
+                    if self._next.get((tier, index), now) > now + step:
+                        self._push(tier, index, now + self._rng.random() * step)
 
     def _drop_stale(self) -> None:
         heap = self._heap
@@ -123,7 +136,7 @@ class KeySchedule:
         if math.isfinite(step):
             self._push(tier, index, intended + step)
         else:
-            self._live.pop((tier, index), None)
+            self._retire(tier, index)
         return Due(intended, tier, index, is_over_limit(index, t.fraction))
 
 

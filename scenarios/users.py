@@ -1,10 +1,18 @@
-"""One Locust ``FastHttpUser`` per tier (and an over-limit twin per tier), each with its own API key.
+"""The scenario's Locust users: the open model's ``ClientUser``, and the closed model's tier users.
 
-Users pace themselves with ``constant_throughput``: an in-limit user at ``--lg-pace`` (80 %) of
-its tier's limit, an over-limit user at 150 %. Each request is one task, so the pace is a pace of
-requests and the API's per-key limit applies directly. Keys are unique across processes:
-``<tier>-<worker index><user number>``. The API authenticates by key and sets no cookies, so
-users keep no cookie jar (Locust's would be consulted twice on every request).
+**Open model** (``--lg-model open``): API keys are the clients, each with its own state (known
+ETags, its cursor walk); a pool of ``ClientUser``s (the concurrency) sends whichever key's request
+is due (``scenarios.open_model``). Key names are unique across processes:
+``<tier>-<worker index × 1,000,000 + key number>``.
+
+**Closed model** (the default, for now): one ``FastHttpUser`` per tier (and an over-limit twin per
+tier), each with its own API key. Users pace themselves with ``constant_throughput``: an in-limit
+user at ``--lg-pace`` (80 %) of its tier's limit, an over-limit user at 150 %. Each request is one
+task, so the pace is a pace of requests and the API's per-key limit applies directly. Keys are
+unique across processes: ``<tier>-<worker index><user number>``.
+
+The API authenticates by key and sets no cookies, so users keep no cookie jar (Locust's would be
+consulted twice on every request).
 """
 
 from __future__ import annotations
@@ -18,9 +26,11 @@ from locust.user.wait_time import constant_throughput
 
 from contract import TIER_LIMITS, TIERS, tier_label, user_class_name
 from scenarios import tasks
+from scenarios.open_model import OpenModelUser
+from scenarios.schedule import Due
 from scenarios.traffic import DEFAULT_IDS, OVER_LIMIT_PACE, Zipf, parse_ids
 
-__all__ = ["TierUser", "USER_CLASSES", "user_class"]
+__all__ = ["TierUser", "USER_CLASSES", "user_class", "KeyState", "ClientUser"]
 
 _numbers = itertools.count(1)
 
@@ -89,3 +99,68 @@ USER_CLASSES: dict[tuple[str, bool], type[TierUser]] = {
 
 def user_class(tier: str, over_limit: bool) -> type[TierUser]:
     return USER_CLASSES[(tier, over_limit)]
+
+
+#: Known ETags a key keeps (the most recent reads): enough to revalidate, bounded per client.
+_ETAGS_PER_KEY = 32
+
+
+class KeyState:
+    """One client: its API key and what it remembers between its requests. ``client``, ``rng`` and
+    ``zipf`` are lent by the user that sends for it (the tasks read them as a user's)."""
+
+    __slots__ = ("tier", "over_limit", "key", "etags", "walk", "client", "rng", "zipf")
+
+    def __init__(self, tier: str, over_limit: bool, key: str):
+        self.tier, self.over_limit, self.key = tier, over_limit, key
+        self.etags: dict[int, str] = {}
+        self.walk: dict[str, Any] | None = None
+        self.client: Any = None
+        self.rng: random.Random | None = None
+        self.zipf: Zipf | None = None
+
+
+#: Every key this process sends for, by (tier, index in the tier's pool).
+KEYS: dict[tuple[str, int], KeyState] = {}
+
+
+def key_name(tier: str, index: int, worker_index: int) -> str:
+    """``pro-1000042``: the demo API's key format, unique across up to 99 worker processes."""
+    return f"{tier}-{worker_index * 1_000_000 + index + 1}"
+
+
+class ClientUser(OpenModelUser):
+    """Sends the scenario's requests for whichever key is due (7 profile reads : 2 pages : 1 batch)."""
+
+    # Connection errors are counted as failures, not raised into the task.
+    network_timeout = 30.0
+    connection_timeout = 10.0
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        # Typed as always present, but None is how geventhttpclient and Locust switch the jar off.
+        self.client.cookiejar = self.client.client.cookiejar = None  # type: ignore[assignment]
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        self.worker_index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
+        seed = getattr(options, "lg_seed", 1) * 1_000_003 + self.worker_index * 7919 + next(_numbers)
+        self.rng = random.Random(seed)
+        self.zipf = Zipf(s=getattr(options, "lg_zipf_s", 1.2), seed=seed,
+                         ids=parse_ids(getattr(options, "lg_ids", DEFAULT_IDS)))
+
+    def send(self, due: Due) -> None:
+        state = KEYS.get((due.tier, due.key_index))
+        if state is None:
+            state = KEYS[(due.tier, due.key_index)] = KeyState(
+                due.tier, due.over_limit, key_name(due.tier, due.key_index, self.worker_index))
+        state.client, state.rng, state.zipf = self.client, self.rng, self.zipf
+        pick = self.rng.random() * 10
+        if pick < 7:
+            tasks.cached_read(state)
+            if len(state.etags) > _ETAGS_PER_KEY:
+                del state.etags[next(iter(state.etags))]
+        elif pick < 9:
+            tasks.next_page(state)
+        else:
+            tasks.batch(state)

@@ -146,3 +146,16 @@ def test_concurrency_follows_littles_law_with_headroom():
     assert concurrency(10_000) == math.ceil(10_000 * 0.05 * 4)
     assert concurrency(100, expected_latency_s=0.2, headroom=2) == 40
     assert concurrency(1) == 10
+
+
+def test_a_key_scheduled_at_a_trickle_catches_up_when_the_rate_rises():
+    """The first moments of a ramp give a key an interval of minutes; it must not sit out the test."""
+    schedule = KeySchedule({"enterprise": 3})
+    schedule.set_rates({"enterprise": 0.01}, 0.0)  # one key, a send every 100 s
+    schedule.set_rates({"enterprise": 40.0}, 0.25)  # three keys at 13.3/s each
+    taken = drive(schedule, 10.25)
+    per_key = defaultdict(int)
+    for due in taken:
+        per_key[due.key_index] += 1
+    assert sorted(per_key) == [0, 1, 2]
+    assert len(taken) == pytest.approx(40 * 10, rel=0.02)

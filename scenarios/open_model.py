@@ -1,0 +1,116 @@
+"""The open model in Locust: requests on a schedule of intended send times, carried by a pool of users.
+
+Keys model clients and Locust users model concurrency. Each process that runs users holds one
+``Dispatcher``: a ``KeySchedule`` of every active key's next intended send, a greenlet that
+queues each request when it falls due, and a greenlet that follows the load shape's target rate.
+``OpenModelUser`` is the documented base for scenarios: a user takes whichever request is due
+next and sends it (``send(due)``), so a slow response holds one user, never the other keys'
+schedules. The request's event carries ``intended`` in its context, so the client counts record
+the latency from the intended send (corrected for coordinated omission) and the lateness.
+
+When every user is busy, due requests wait in the queue and are sent late: the lateness shows
+what a real population of clients would have suffered. Give more users (``--lg-users``) when
+the late count grows with a healthy service.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import gevent
+from gevent.queue import Empty, Queue
+from locust import FastHttpUser, task
+from locust.user.wait_time import constant
+
+from contract import tier_label
+from scenarios.schedule import Due, KeySchedule
+
+__all__ = ["Dispatcher", "OpenModelUser", "DISPATCH"]
+
+#: The dispatcher's longest sleep: how fast it notices a new rate or an earlier key.
+_TICK_S = 0.02
+
+
+class Dispatcher:
+    """Queues the schedule's requests as they fall due; ``rates(elapsed_s)`` gives the per-tier
+    rates for this process (None once the test is over)."""
+
+    def __init__(self) -> None:
+        self.queue: Queue[Due] = Queue()
+        self.schedule: KeySchedule | None = None
+        self._greenlets: list[Any] = []
+
+    def start(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
+              clock: Callable[[], float] = time.time) -> None:
+        self.stop()
+        self.schedule = schedule
+        began = clock()
+        self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
+                           gevent.spawn(self._release, schedule, clock)]
+
+    def stop(self) -> None:
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        self._greenlets = []
+        while True:
+            try:
+                self.queue.get_nowait()
+            except Empty:
+                break
+
+    def _follow_rates(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
+                      began: float, clock: Callable[[], float]) -> None:
+        while True:
+            now = clock()
+            wanted = rates(now - began)
+            schedule.set_rates(wanted or {}, now)
+            if wanted is None:
+                return
+            gevent.sleep(0.25)
+
+    def _release(self, schedule: KeySchedule, clock: Callable[[], float]) -> None:
+        while True:
+            now = clock()
+            due = schedule.take(now)
+            while due is not None:
+                self.queue.put(due)
+                due = schedule.take(now)
+            upcoming = schedule.next_time()
+            gevent.sleep(_TICK_S if upcoming is None else min(_TICK_S, max(0.0, upcoming - clock())))
+
+
+#: The process's dispatcher (one schedule per process).
+DISPATCH = Dispatcher()
+
+
+class OpenModelUser(FastHttpUser):
+    """Base for open-model scenarios: subclass it and implement ``send(due)``.
+
+    ``due.tier``, ``due.key_index`` and ``due.over_limit`` say which client sends; ``due.intended``
+    is when it meant to. Set ``self.request_context`` for the request (``send`` does so for the tier
+    and the intended time before calling ``send``); Locust sends it with the request's event.
+    """
+
+    abstract = True
+    wait_time = constant(0)
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.request_context: dict[str, Any] = {}
+
+    def context(self) -> dict[str, Any]:
+        return self.request_context
+
+    def send(self, due: Due) -> None:
+        raise NotImplementedError("an OpenModelUser implements send(due)")
+
+    @task
+    def _take_next(self) -> None:
+        try:
+            due = DISPATCH.queue.get(timeout=1.0)
+        except Empty:
+            return
+        self.request_context = {"tier": tier_label(due.tier, due.over_limit), "over_limit": due.over_limit,
+                                "intended": due.intended}
+        self.send(due)
