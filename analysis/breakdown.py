@@ -14,7 +14,7 @@ from analysis.client_series import BUCKETS, ClientSeries, Counts, delta, users_b
 from analysis.client_source import client_percentile
 from analysis.sli import Window, histogram_from_buckets
 
-__all__ = ["SPECTRUM", "breakdown", "spectrum"]
+__all__ = ["SPECTRUM", "breakdown", "spectrum", "client_latency"]
 
 #: Quantiles of the percentile spectrum (p50 ... p99.99).
 SPECTRUM = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999)
@@ -68,3 +68,21 @@ def spectrum(series: ClientSeries, window: Window,
         if times:
             out[name] = [[q_, v] for q_ in quantiles if (v := client_percentile(times, q_)) is not None]
     return out
+
+
+def client_latency(series: ClientSeries, window: Window,
+                   late_threshold_s: float = 0.01) -> dict[str, Any] | None:
+    """The load generator's latency over the window, measured from the actual sends and corrected
+    (from the intended sends of open-model requests), in seconds, and how many requests were late.
+
+    None when no open-model request was counted (the closed model has no intended sends).
+    """
+    c = delta(series.at(window.start), series.at(window.end))
+    if c.scheduled <= 0:
+        return None
+
+    def percentiles(times: dict[float, float]) -> dict[str, float | None]:
+        return {f"p{q * 100:g}": client_percentile(times, q) for q in (0.5, 0.9, 0.99)}
+
+    return {"measured": percentiles(c.times_ms), "corrected": percentiles(c.corrected_times_ms),
+            "late": {"count": c.late, "fraction": c.late / c.scheduled, "threshold_s": late_threshold_s}}

@@ -78,26 +78,40 @@ class ClientSource:
         empty = SLIData(queries=queries)
         if self._empty(empty):
             return empty
-        hist = sli.histogram_from_buckets(zip(BUCKETS, self.counts.buckets))
+        # Open-model requests are graded from their intended sends: what clients would have waited.
+        corrected = self.counts.scheduled > 0
+
+        def buckets_of(c: Counts) -> list[float]:
+            return c.corrected_buckets if corrected else c.buckets
+
+        hist = sli.histogram_from_buckets(zip(BUCKETS, buckets_of(self.counts)))
         data = sli.latency_sli(hist, quantile, threshold_s)
         data.queries = queries
         if data.problem:
             return data
         # Graded from the SLO buckets (exact at the threshold); shown as the percentile of the
         # rounded samples, within 0.5 % of the true one.
-        precise = client_percentile(self.counts.times_ms, quantile)
+        precise = client_percentile(self.counts.corrected_times_ms if corrected else self.counts.times_ms, quantile)
         if precise is not None:
             data.value = precise
             data.detail["estimate_method"] = "nearest rank over response times kept to 3 significant digits"
-        points = []
-        for t, c in self._points(5):
-            h = sli.histogram_from_buckets(zip(BUCKETS, c.buckets))
-            if h.count > 0:
-                points.append((t, h.quantile(quantile)))
-        data.series.append(Series(f"client p{quantile * 100:g} (5 s windows)", "s", tuple(points)))
+        p = f"p{quantile * 100:g}"
+        lines = [(f"client {p} (5 s windows)", buckets_of)]
+        if corrected:
+            data.detail["measured_from"] = "the intended sends (open model: corrected for coordinated omission)"
+            data.detail["measured_from_actual_sends"] = client_percentile(self.counts.times_ms, quantile)
+            lines.append((f"client {p} from the actual sends (5 s windows)", lambda c: c.buckets))
+        windows = self._points(5)
+        for name, pick in lines:
+            points = []
+            for t, c in windows:
+                h = sli.histogram_from_buckets(zip(BUCKETS, pick(c)))
+                if h.count > 0:
+                    points.append((t, h.quantile(quantile)))
+            data.series.append(Series(name, "s", tuple(points)))
         index = hist.bound_index(threshold_s)
-        self._burn(data, lambda c: (c.buckets[-1] - c.buckets[index] if index is not None else float("nan"),
-                                    c.buckets[-1]))
+        self._burn(data, lambda c: (buckets_of(c)[-1] - buckets_of(c)[index] if index is not None else float("nan"),
+                                    buckets_of(c)[-1]))
         return data
 
     def errors(self) -> SLIData:

@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--slow-ms", type=non_negative, default=0.0, metavar="MS", help="delay of a slow request")
     faults.add_argument("--error-fraction", type=fraction, default=0.0, metavar="F", help="fraction answered 503")
     faults.add_argument("--cache-ttl", type=non_negative, default=300.0, metavar="S", help="0 disables the cache")
+    faults.add_argument("--stall-every", type=non_negative, default=0.0, metavar="S",
+                        help="the whole API stops answering every S seconds (0: never)")
+    faults.add_argument("--stall-ms", type=non_negative, default=0.0, metavar="MS", help="how long each stall lasts")
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -42,14 +45,15 @@ def run(args: argparse.Namespace, env: Env) -> int:
                          "side (install Debian's prometheus package for server-side figures)\n")
         start_prometheus = False
     faults = {"slow_fraction": args.slow_fraction, "slow_ms": args.slow_ms, "error_fraction": args.error_fraction,
-              "cache_ttl_s": args.cache_ttl}
+              "cache_ttl_s": args.cache_ttl, "stall_every_s": args.stall_every, "stall_ms": args.stall_ms}
     port = procs.free_port()
     plan = plan_from_args(args, env, f"http://127.0.0.1:{port}", "demo", start_prometheus=start_prometheus,
                           extra={"demo_api": faults})
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "demo_api", "--port", str(port), "--seed", str(args.seed),
             "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
-            "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}"]
+            "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}",
+            "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}"]
     api = procs.start(argv, plan.out_dir / "demo_api.log")
     try:
         try:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig
-from loadgate.argtypes import fraction, non_negative, positive
+from loadgate.argtypes import fraction, non_negative, positive, positive_int
 from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.env import Env
 from loadgate.errors import UserError
@@ -52,6 +52,13 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--ids", metavar="A-B|FILE",
                         help="user ids cached reads draw from, Zipf-ranked with the first most popular: a range "
                              "such as 1-250000, or a file of ids, one a line (default 1-10000)")
+    parser.add_argument("--model", choices=("closed", "open"), default="closed",
+                        help="closed (default): one paced Locust user per API key; open: keys send on a schedule "
+                             "of intended times carried by --users users, latency corrected for coordinated "
+                             "omission")
+    parser.add_argument("--users", type=positive_int, metavar="N",
+                        help="open model: Locust users carrying the requests, the concurrency (default: "
+                             "Little's law, rate x 50 ms x 4 headroom, at least 10)")
     parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
@@ -81,6 +88,8 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
             parse_mix(args.mix)
         except ValueError as exc:
             raise UserError(f"--mix: {exc}") from None
+    if args.users and args.model != "open":
+        raise UserError("--users sets the open model's concurrency: add --model open")
     if args.ids:
         try:
             parse_ids(args.ids)
@@ -99,6 +108,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
+                   model=args.model, users=args.users or 0,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
                    command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
 

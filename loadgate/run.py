@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 import contract
-from analysis.breakdown import breakdown, spectrum
+from analysis.breakdown import breakdown, client_latency, spectrum
 from analysis.client_series import ClientSeries, SeriesError, SeriesReader, parse_series
 from analysis.client_source import ClientSource
 from analysis.prom import PromConfig, PromError, Prometheus
@@ -45,6 +45,7 @@ from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
 from reports.write import read_json
+from scenarios.schedule import concurrency
 from slo.compare import Baseline
 from slo.evaluate import Graded, grade_source
 from slo.gate import ExitCode
@@ -81,6 +82,9 @@ class RunPlan:
     over_limit: float = 0.0
     #: The user ids cached reads draw from (``--ids``: a range or a file); None for 1-10000.
     ids: str | None = None
+    #: ``closed`` (a paced user per key) or ``open`` (keys on a schedule, ``users`` carrying them).
+    model: str = "closed"
+    users: int = 0
     fail_on_warn: bool = False
     require_evidence: bool = False
     command: list[str] = field(default_factory=list)
@@ -125,6 +129,10 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
         argv += ["--lg-mix", plan.mix]
     if plan.ids:
         argv += ["--lg-ids", plan.ids]
+    if plan.model == "open":
+        argv += ["--lg-model", "open", "--lg-workers", str(plan.processes)]
+        if plan.users:
+            argv += ["--lg-users", str(plan.users)]
     if plan.processes > 1:
         argv += ["--processes", str(plan.processes)]
     return argv
@@ -314,8 +322,16 @@ def run_record(plan: RunPlan, series: ClientSeries, window: Window, facts: RunFa
         "loadgate_exporter_responses": facts.exporter_responses,
         "tier_limits_per_min": dict(contract.TIER_LIMITS),
         "git_sha": facts.git_sha, "versions": facts.versions, "command": plan.command,
-        **({"ids": plan.ids} if plan.ids else {}), **plan.extra,
+        **({"ids": plan.ids} if plan.ids else {}), **_open_model_facts(plan, series, window), **plan.extra,
     }
+
+
+def _open_model_facts(plan: RunPlan, series: ClientSeries, window: Window) -> dict[str, Any]:
+    """For an open-model run: the model, its concurrency, and the latency from the intended sends."""
+    if plan.model != "open":
+        return {}
+    return {"model": "open", "concurrency": plan.users or concurrency(plan.rate),
+            "client_latency": client_latency(series, window)}
 
 
 # -- the chain ---------------------------------------------------------------------------------

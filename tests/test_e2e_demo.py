@@ -116,3 +116,23 @@ def test_without_prometheus_the_demo_grades_all_six_objectives_from_the_client_s
     assert len(objectives) == 6
     assert all(o["measured"] is not None for o in objectives.values())
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+
+
+@pytest.mark.no_prometheus
+def test_the_open_model_sees_a_stall_as_the_clients_would_the_known_answer(tmp_path):
+    """1.5 s stalls every 6 s at 100 req/s: a quarter of the intended sends land in a stall, each
+    delayed uniformly by up to 1.5 s, so from the intended sends p99 is 1.44 s and p90 0.9 s. The
+    18 s graded window holds exactly three stall periods, whatever their phase. 20 users cannot hold
+    a stall's 150 requests, so requests wait for a user and are sent late."""
+    proc, doc, run = demo(tmp_path, "--model", "open", "--rate", "100", "--stall-every", "6", "--stall-ms", "1500",
+                          "--no-prometheus", duration=20, rampup=2)
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]  # P99 < 500 ms fails, as it should
+    latency = run["client_latency"]
+    assert latency["corrected"]["p99"] == pytest.approx(1.44, rel=0.15)
+    assert latency["corrected"]["p90"] == pytest.approx(0.9, rel=0.15)
+    assert latency["measured"]["p90"] < latency["corrected"]["p90"] / 5  # from the actual sends: far less
+    assert latency["late"]["count"] > 0 and run["model"] == "open" and run["concurrency"] == 20
+    p99 = by_id(doc)["p99_latency"]
+    assert p99["status"] == "fail" and "intended sends" in p99["detail"]["measured_from"]
+    assert p99["measured"] == pytest.approx(latency["corrected"]["p99"])
+    assert doc["objectives"][2]["measured"] == 0.0  # no errors: the stall delays, it does not fail
