@@ -51,6 +51,8 @@ class Snapshot:
     corrected_times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
     scheduled: float = 0.0
     late: float = 0.0
+    #: Open model: API keys sending, per tier label (the clients; ``users`` are then the concurrency).
+    keys: dict[str, int] = field(default_factory=dict)
 
     def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:
         """The counts of one endpoint, or of one tier (response times are kept per endpoint only)."""
@@ -62,7 +64,7 @@ class Snapshot:
             responses={k: n for k, n in self.responses.items() if keep(k[0], k[1])},
             latency={k: c for k, c in self.latency.items() if keep(k[0], k[1])},
             times_ms={k: n for k, n in self.times_ms.items() if tier is None and keep(k[0], None)},
-            target_rate=self.target_rate, users=self.users, workers=self.workers,
+            target_rate=self.target_rate, users=self.users, workers=self.workers, keys=self.keys,
             corrected={k: c for k, c in self.corrected.items() if keep(k[0], k[1])},
             corrected_times_ms={k: n for k, n in self.corrected_times_ms.items() if tier is None and keep(k[0], None)})
 
@@ -100,6 +102,7 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         corrected={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row.get("corrected", [])},
         corrected_times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("corrected_times", [])},
         scheduled=float(row.get("late", {}).get("scheduled", 0)), late=float(row.get("late", {}).get("late", 0)),
+        keys={str(k): int(v) for k, v in row.get("keys", {}).items()},
     )
 
 
@@ -195,7 +198,10 @@ class Counts:
 
 
 def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
-    """Running users per tier label (``pro``, ``pro_over_limit``), from the users per class."""
+    """Clients (API keys) per tier label (``pro``, ``pro_over_limit``): the open model's active keys,
+    or the closed model's running users per class, each of which holds one key."""
+    if snapshot.keys:
+        return {label: float(n) for label, n in snapshot.keys.items()}
     out: dict[str, float] = {}
     for name, count in snapshot.users.items():
         tier = contract.tier_of_user_class(name)

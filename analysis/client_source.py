@@ -22,9 +22,11 @@ from analysis.client_series import BUCKETS, ClientSeries, Counts, delta, users_b
 from analysis.sli import Problem, Series, SLIData, Window
 from analysis.source import LATENCY_CAPTION, LATENCY_TITLE, OVERVIEW_QUANTILES, Chart
 
-__all__ = ["ClientSource", "client_percentile", "USERS_CAPTION"]
+__all__ = ["ClientSource", "client_percentile", "USERS_CAPTION", "KEYS_CAPTION"]
 
 USERS_CAPTION = "Users the shape runs per tier; over-limit twins are counted apart."
+KEYS_CAPTION = ("Open model: the API keys (clients) sending per tier, over-limit keys apart; the Locust users "
+                "are the concurrency that carries their requests.")
 
 
 def client_percentile(times_ms: dict[float, float], q: float) -> float | None:
@@ -197,15 +199,21 @@ class ClientSource:
         for q_ in OVERVIEW_QUANTILES:
             points = [(t, v) for t, c in windows if (v := client_percentile(c.times_ms, q_)) is not None]
             latency.append(Series(f"client p{q_ * 100:g}", "s", tuple(points)))
-        return [Chart("latency", LATENCY_TITLE, "s", tuple(latency), LATENCY_CAPTION),
-                Chart("users", "Running users per tier", "users", tuple(self._users()), USERS_CAPTION)]
+        charts = [Chart("latency", LATENCY_TITLE, "s", tuple(latency), LATENCY_CAPTION)]
+        if any(s.keys for s in self.series.snapshots):
+            charts.append(Chart("users", "API keys sending per tier", "keys", tuple(self._users()), KEYS_CAPTION))
+        else:
+            charts.append(Chart("users", "Running users per tier", "users", tuple(self._users()), USERS_CAPTION))
+        return charts
 
     def _users(self) -> list[Series]:
-        """Running users per tier (over-limit twins apart), from the snapshots."""
+        """Clients per tier from the snapshots: running users (closed model) or sending keys (open model),
+        over-limit ones apart."""
         by_tier: dict[str, list[tuple[float, float]]] = {}
         for snap in self.series.snapshots:
             if self.chart_start <= snap.t <= self.window.end:
                 for tier, running in users_by_tier(snap).items():
                     by_tier.setdefault(tier, []).append((snap.t, running))
-        return [Series(tier.replace("_", " "), "users", tuple(points))
+        unit = "keys" if any(s.keys for s in self.series.snapshots) else "users"
+        return [Series(tier.replace("_", " "), unit, tuple(points))
                 for tier, points in sorted(by_tier.items()) if any(v for _, v in points)]

@@ -106,6 +106,7 @@ def series_header() -> dict[str, object]:
     "responses": [[endpoint, tier, result, code, n]], "latency": [[endpoint, tier, cumulative
     counts per SLO bucket and +Inf, sum_s]], "times": [[endpoint, ms, n]], "cache": {"hit", "miss"}}``.
     Once open-model requests were sent, a snapshot also holds ``"corrected"`` (as ``latency``, from
-    the intended sends), ``"corrected_times"`` (as ``times``) and ``"late": {"scheduled", "late"}``.
+    the intended sends), ``"corrected_times"`` (as ``times``), ``"late": {"scheduled", "late"}`` and
+    ``"keys": {tier label: n}``, the API keys sending (``users`` are then the concurrency).
     """
     return {"format": SERIES_FORMAT, "schema_version": SERIES_SCHEMA_VERSION}

@@ -367,7 +367,9 @@ def endpoint_rows(breakdown: dict[str, Any],
 
 
 def tier_rows(breakdown: dict[str, Any], limits: dict[str, int]) -> tuple[tuple[str, ...], ...]:
-    """Tier | Users | Requests | Accepted per user | Limit | 429s | Failures | Enforcement (client side).
+    """Tier | API keys | Requests | Accepted per key | Limit | 429s | Failures | Enforcement (client side).
+
+    A key is a client: a closed-model Locust user holds one, an open-model key sends on its own schedule.
 
     Enforcement held when in-limit users saw no 429 and over-limit users were refused.
     """

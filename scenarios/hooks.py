@@ -55,6 +55,16 @@ class _State:
         self.target_rate = 0.0
         self.series_path: Path | None = None
         self.environment: Any = None
+        #: Open model: each worker's active keys per tier label, from its last report.
+        self.worker_keys: dict[str, dict[str, int]] = {}
+
+    def keys_by_label(self) -> dict[str, int]:
+        """Active keys per tier label across this process and its workers (open model)."""
+        total = dict(DISPATCH.keys_by_label())
+        for keys in self.worker_keys.values():
+            for label, n in keys.items():
+                total[label] = total.get(label, 0) + n
+        return total
 
 
 STATE = _State()
@@ -106,11 +116,14 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
 
 def _report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data["loadgate"] = STATE.stats.drain()
+    data["loadgate_keys"] = DISPATCH.keys_by_label()
 
 
 def _worker_report(client_id: str, data: dict[str, Any]) -> None:
     if "loadgate" in data:
         STATE.stats.merge(data["loadgate"])
+    if "loadgate_keys" in data:
+        STATE.worker_keys[client_id] = data["loadgate_keys"]
 
 
 class _Exporter:
@@ -150,6 +163,9 @@ def _snapshot_line() -> str:
             "users": dict(getattr(runner, "user_classes_count", None) or {}),
             "workers": len(getattr(runner, "clients", {}) or {}) if isinstance(runner, MasterRunner) else 1,
             **STATE.stats.snapshot()}
+    keys = STATE.keys_by_label()
+    if keys:
+        line["keys"] = keys
     return json.dumps(line, separators=(",", ":"))
 
 

@@ -49,6 +49,10 @@ class Dispatcher:
         self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
                            gevent.spawn(self._release, schedule, clock)]
 
+    def keys_by_label(self) -> dict[str, int]:
+        """This process's keys sending now, per tier label (empty before the test)."""
+        return self.schedule.keys_by_label() if self.schedule is not None else {}
+
     def stop(self) -> None:
         for greenlet in self._greenlets:
             greenlet.kill(block=False)

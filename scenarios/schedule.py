@@ -20,6 +20,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from contract import tier_label
 from scenarios.keys import is_over_limit, key_rates, keys_for_rate, over_limit_among
 
 __all__ = ["Due", "KeySchedule", "concurrency"]
@@ -80,6 +81,16 @@ class KeySchedule:
     def keys_active(self) -> dict[str, int]:
         """Keys sending now, per tier."""
         return {tier: t.active for tier, t in self._tiers.items()}
+
+    def keys_by_label(self) -> dict[str, int]:
+        """Keys sending now, per tier label: ``pro`` and ``pro_over_limit`` apart, as client counts name them."""
+        out: dict[str, int] = {}
+        for tier, t in self._tiers.items():
+            over = over_limit_among(t.active, t.fraction)
+            for label, n in ((tier, t.active - over), (tier_label(tier, True), over)):
+                if n > 0:
+                    out[label] = n
+        return out
 
     def _push(self, tier: str, index: int, at: float) -> None:
         self._seq += 1

@@ -159,3 +159,25 @@ def test_a_key_scheduled_at_a_trickle_catches_up_when_the_rate_rises():
         per_key[due.key_index] += 1
     assert sorted(per_key) == [0, 1, 2]
     assert len(taken) == pytest.approx(40 * 10, rel=0.02)
+
+
+def test_active_keys_are_counted_per_tier_label_over_limit_apart():
+    schedule = KeySchedule({"pro": 40, "free": 10}, over_limit_fraction=0.25)
+    schedule.set_rates({"pro": 30.0, "free": 0.0}, 0.0)
+    active = schedule.keys_active()["pro"]
+    assert schedule.keys_by_label() == {"pro": active - active // 4, "pro_over_limit": active // 4}
+
+
+def test_the_open_models_keys_are_the_clients_of_the_tier_table():
+    import json
+
+    import contract
+    from analysis.client_series import parse_series, users_by_tier
+
+    line = {"t": 1, "users": {"ClientUser": 20}, "responses": [], "latency": [], "cache": {"hit": 0, "miss": 0},
+            "keys": {"pro": 9, "pro_over_limit": 3}}
+    closed = {**line, "users": {"ProUser": 2}}
+    del closed["keys"]
+    snaps = parse_series([json.dumps(contract.series_header()), json.dumps(line), json.dumps(closed)]).snapshots
+    assert users_by_tier(snaps[0]) == {"pro": 9.0, "pro_over_limit": 3.0}
+    assert users_by_tier(snaps[1]) == {"pro": 2.0}
