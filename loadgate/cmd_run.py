@@ -83,18 +83,14 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
         raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
     if not 1 <= args.processes <= 64:
         raise UserError("--processes must be between 1 and 64")
-    if args.mix:
-        try:
-            parse_mix(args.mix)
-        except ValueError as exc:
-            raise UserError(f"--mix: {exc}") from None
+    for flag, value, parse in (("--mix", args.mix, parse_mix), ("--ids", args.ids, parse_ids)):
+        if value:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise UserError(f"{flag}: {exc}") from None
     if args.users and args.model != "open":
         raise UserError("--users sets the open model's concurrency: add --model open")
-    if args.ids:
-        try:
-            parse_ids(args.ids)
-        except ValueError as exc:
-            raise UserError(f"--ids: {exc}") from None
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")

@@ -69,11 +69,7 @@ class ClientStats:
         # Non-cumulative counts here (cheap); snapshot() makes them cumulative like Prometheus.
         slot.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
         slot.duration_sum += seconds
-        times = self._times.get(endpoint)
-        if times is None:
-            times = self._times[endpoint] = {}
-        ms = precise_bucket(seconds * 1000.0)
-        times[ms] = times.get(ms, 0) + 1
+        _count_time(self._times, endpoint, seconds)
         if cache is not None:
             if cache == "HIT":
                 self.cache["hit"] += 1
@@ -85,11 +81,7 @@ class ClientStats:
     def _record_corrected(self, slot: _Slot, endpoint: str, corrected_s: float, late_s: float) -> None:
         slot.corrected[bisect.bisect_left(BUCKETS, corrected_s)] += 1
         slot.corrected_sum += corrected_s
-        times = self._corrected_times.get(endpoint)
-        if times is None:
-            times = self._corrected_times[endpoint] = {}
-        ms = precise_bucket(corrected_s * 1000.0)
-        times[ms] = times.get(ms, 0) + 1
+        _count_time(self._corrected_times, endpoint, corrected_s)
         self.late["scheduled"] += 1
         if late_s > LATE_THRESHOLD_S:
             self.late["late"] += 1
@@ -163,6 +155,15 @@ class ClientStats:
         if self.late["scheduled"]:
             out.update(corrected=corrected, corrected_times=_times_rows(self._corrected_times), late=dict(self.late))
         return out
+
+
+def _count_time(times: dict[str, dict[float, int]], endpoint: str, seconds: float) -> None:
+    """Count one response time, in ms to 3 significant digits, for its endpoint."""
+    per = times.get(endpoint)
+    if per is None:
+        per = times[endpoint] = {}
+    ms = precise_bucket(seconds * 1000.0)
+    per[ms] = per.get(ms, 0) + 1
 
 
 def lateness(now: float, response_time_ms: float, intended: float) -> float:

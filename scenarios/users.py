@@ -30,17 +30,16 @@ from scenarios.open_model import OpenModelUser
 from scenarios.schedule import Due
 from scenarios.traffic import DEFAULT_IDS, OVER_LIMIT_PACE, Zipf, parse_ids
 
-__all__ = ["TierUser", "USER_CLASSES", "user_class", "KeyState", "ClientUser"]
+__all__ = ["ScenarioUser", "TierUser", "USER_CLASSES", "user_class", "KeyState", "ClientUser"]
 
 _numbers = itertools.count(1)
 
 
-class TierUser(FastHttpUser):
-    """A user of one tier; concrete classes set ``tier`` and ``over_limit``."""
+class ScenarioUser(FastHttpUser):
+    """What every scenario user shares: its timeouts, and no cookie jar (the API sets no cookies,
+    and Locust would consult the jar twice on every request)."""
 
     abstract = True
-    tier = "free"
-    over_limit = False
     # Connection errors are counted as failures, not raised into the task.
     network_timeout = 30.0
     connection_timeout = 10.0
@@ -49,6 +48,14 @@ class TierUser(FastHttpUser):
         super().__init__(environment)
         # Typed as always present, but None is how geventhttpclient and Locust switch the jar off.
         self.client.cookiejar = self.client.client.cookiejar = None  # type: ignore[assignment]
+
+
+class TierUser(ScenarioUser):
+    """A user of one tier; concrete classes set ``tier`` and ``over_limit``."""
+
+    abstract = True
+    tier = "free"
+    over_limit = False
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
@@ -129,17 +136,8 @@ def key_name(tier: str, index: int, worker_index: int) -> str:
     return f"{tier}-{worker_index * 1_000_000 + index + 1}"
 
 
-class ClientUser(OpenModelUser):
+class ClientUser(OpenModelUser, ScenarioUser):
     """Sends the scenario's requests for whichever key is due (7 profile reads : 2 pages : 1 batch)."""
-
-    # Connection errors are counted as failures, not raised into the task.
-    network_timeout = 30.0
-    connection_timeout = 10.0
-
-    def __init__(self, environment: Any) -> None:
-        super().__init__(environment)
-        # Typed as always present, but None is how geventhttpclient and Locust switch the jar off.
-        self.client.cookiejar = self.client.client.cookiejar = None  # type: ignore[assignment]
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
