@@ -54,6 +54,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
             "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
             "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}",
             "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}"]
+    if args.keys:
+        argv += ["--keys", args.keys]  # the demo API accepts exactly the keys the load generator sends
     api = procs.start(argv, plan.out_dir / "demo_api.log")
     try:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig
+from contract.keys import KeysError, read_keys
 from loadgate.argtypes import fraction, non_negative, positive, positive_int
 from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.env import Env
@@ -27,8 +28,9 @@ from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
+from scenarios.keys import keys_needed, shortfall
 from scenarios.shapes import SHAPES
-from scenarios.traffic import parse_ids, parse_mix
+from scenarios.traffic import DEFAULT_MIX, parse_ids, parse_mix
 
 __all__ = ["add_arguments", "add_load_arguments", "run", "plan_from_args"]
 
@@ -59,6 +61,9 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--users", type=positive_int, metavar="N",
                         help="open model: Locust users carrying the requests, the concurrency (default: "
                              "Little's law, rate x 50 ms x 4 headroom, at least 10)")
+    parser.add_argument("--keys", metavar="FILE",
+                        help="open model: the API keys to send with, a CSV with the header tier,key (the demo "
+                             "API accepts the same file); never written anywhere by loadgate")
     parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
@@ -91,6 +96,8 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                 raise UserError(f"{flag}: {exc}") from None
     if args.users and args.model != "open":
         raise UserError("--users sets the open model's concurrency: add --model open")
+    if args.keys:
+        check_keys(args)
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
@@ -104,9 +111,24 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
-                   model=args.model, users=args.users or 0,
+                   model=args.model, users=args.users or 0, keys_file=args.keys,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
                    command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
+
+
+def check_keys(args: argparse.Namespace) -> None:
+    """A keys file that is readable and large enough for the rate, split over the processes."""
+    if args.model != "open":
+        raise UserError("--keys gives the open model its clients: add --model open")
+    try:
+        pool = read_keys(args.keys)
+    except KeysError as exc:
+        raise UserError(f"--keys: {exc}") from None
+    per_process = keys_needed(args.rate / args.processes, parse_mix(args.mix) if args.mix else DEFAULT_MIX,
+                              over_limit_fraction=args.over_limit)
+    message = shortfall(pool, {tier: n * args.processes for tier, n in per_process.items()}, args.rate, 0.8)
+    if message:
+        raise UserError(f"--keys: {args.keys}: {message}")
 
 
 def finish(plan: RunPlan, env: Env) -> int:

@@ -85,6 +85,8 @@ class RunPlan:
     #: ``closed`` (a paced user per key) or ``open`` (keys on a schedule, ``users`` carrying them).
     model: str = "closed"
     users: int = 0
+    #: The API keys to send with (``--keys``): only the path is ever recorded, never a key.
+    keys_file: str | None = None
     fail_on_warn: bool = False
     require_evidence: bool = False
     command: list[str] = field(default_factory=list)
@@ -133,6 +135,8 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
         argv += ["--lg-model", "open", "--lg-workers", str(plan.processes)]
         if plan.users:
             argv += ["--lg-users", str(plan.users)]
+        if plan.keys_file:
+            argv += ["--lg-keys-file", str(Path(plan.keys_file).resolve())]
     if plan.processes > 1:
         argv += ["--processes", str(plan.processes)]
     return argv

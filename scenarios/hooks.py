@@ -33,14 +33,15 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 import contract
+from contract.keys import KeyPool, read_keys
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, lateness, precise_bucket
-from scenarios.keys import keys_needed
+from scenarios.keys import keys_needed, shortfall
 from scenarios.open_model import DISPATCH
 from scenarios.schedule import KeySchedule, concurrency
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
 from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_ids, parse_mix, plan_users
-from scenarios.users import USER_CLASSES, ClientUser
+from scenarios.users import GIVEN_KEYS, USER_CLASSES, ClientUser
 
 __all__ = ["install", "precise_bucket", "LoadGateShape", "STATE"]
 
@@ -90,6 +91,9 @@ def _add_options(parser: Any) -> None:
     group.add_argument("--lg-users", type=int, default=0,
                        help="open model: users carrying the requests (the concurrency); default from the rate "
                             "by Little's law, 4x a 50 ms latency")
+    group.add_argument("--lg-keys-file", default="",
+                       help="open model: the API keys to send with, a CSV with the header tier,key "
+                            "(default: generated demo keys)")
     group.add_argument("--lg-workers", type=int, default=0,
                        help="open model: processes sharing the rate (default: --processes, or 1)")
     group.add_argument("--lg-metrics-port", type=int, default=0,
@@ -231,9 +235,19 @@ def _workers(options: Any) -> int:
 
 def _start_open_model(options: Any, worker_index: int) -> None:
     """This process's share of the keys and of the rate, on one schedule."""
-    share = 1.0 / _workers(options)
+    workers = _workers(options)
+    share = 1.0 / workers
     mix = parse_mix(options.lg_mix)
     pools = keys_needed(options.lg_rate * share, mix, options.lg_pace, options.lg_over_limit)
+    GIVEN_KEYS.clear()
+    if getattr(options, "lg_keys_file", ""):
+        # This process's keys: every ``workers``-th of the file's, so no two processes share a key.
+        given = read_keys(options.lg_keys_file)
+        GIVEN_KEYS.update({tier: keys[worker_index % workers::workers] for tier, keys in given.keys.items()})
+        short = shortfall(KeyPool(GIVEN_KEYS), pools, options.lg_rate * share, options.lg_pace)
+        if short:
+            sys.stderr.write(f"loadgate: --lg-keys-file: {short}; keys will send faster than their pace\n")
+        pools = {tier: len(GIVEN_KEYS.get(tier, ())) for tier in pools}
     schedule = KeySchedule(pools, pace=options.lg_pace, over_limit_fraction=options.lg_over_limit,
                            seed=options.lg_seed * 131 + worker_index)
     spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)

@@ -129,10 +129,16 @@ class KeyState:
 
 #: Every key this process sends for, by (tier, index in the tier's pool).
 KEYS: dict[tuple[str, int], KeyState] = {}
+#: This process's share of a keys file (``--lg-keys-file``), per tier; empty for generated demo keys.
+GIVEN_KEYS: dict[str, tuple[str, ...]] = {}
 
 
 def key_name(tier: str, index: int, worker_index: int) -> str:
-    """``pro-1000042``: the demo API's key format, unique across up to 99 worker processes."""
+    """Key ``index`` of the tier: from the keys file when one was given, else the demo API's format,
+    ``pro-1000042``, unique across up to 99 worker processes."""
+    given = GIVEN_KEYS.get(tier)
+    if given:
+        return given[index]
     return f"{tier}-{worker_index * 1_000_000 + index + 1}"
 
 
