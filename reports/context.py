@@ -318,7 +318,16 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
     for entry in doc["objectives"]:
         client = entry.get("client") or {}
         server, seen = entry.get("measured"), client.get("measured")
-        if entry["kind"] == "latency" and server and seen and seen >= 2 * server:
+        if entry["kind"] != "latency":
+            continue
+        if entry.get("status") in ("pass", "warn") and client.get("status") == "fail":
+            corrected = "measured_from" in (client.get("detail") or {})
+            out.append(f"{entry['title']} passes at the server but fails for the clients"
+                       f"{' (timed from their intended sends)' if corrected else ''}: "
+                       f"{format_duration(seen)} against {format_duration(server)}. Requests waited before "
+                       "the server saw them: coordinated omission in a closed loop, a queue in front of the "
+                       "service, or too few load-generator users (--users).")
+        elif server and seen and seen >= 2 * server:
             out.append(f"Client-side {entry['title']} ({format_duration(seen)}) is {seen / server:.1f}× the "
                        f"server's ({format_duration(server)}): time spent queueing, on the network or in an "
                        "overloaded load generator.")

@@ -179,3 +179,15 @@ def test_a_record_stored_before_problem_codes_still_gets_its_warnings():
         del entry["problem"]
     assert "Missing bucket for P50 latency: p50 lies in bucket (0.1, 0.4]; add a bucket at 0.3" in \
         build_context(doc).warnings
+
+
+def test_a_latency_the_server_passes_and_the_clients_fail_is_a_warning_naming_coordinated_omission():
+    doc = fixed_document()
+    p99 = doc["objectives"][1]
+    p99.update(status="pass")
+    p99["client"] = {"status": "fail", "measured": 1.44, "unit": "s", "events": 2000, "reason": "", "evidence": None,
+                     "detail": {"measured_from": "the intended sends (open model: corrected for coordinated omission)"}}
+    found = [w for w in build_context(doc).warnings if w.startswith("P99 latency passes at the server")]
+    assert len(found) == 1
+    assert "(timed from their intended sends)" in found[0] and "coordinated omission" in found[0]
+    assert not any(w.startswith("Client-side P99 latency") for w in build_context(doc).warnings)  # said once
