@@ -13,7 +13,8 @@ from slo.record import SCHEMA_VERSION
 
 __all__ = ["add_baseline_arguments", "load_baseline"]
 
-_DEFAULTS = ",".join(f"{kind}={value * 100:g}%" for kind, value in DEFAULT_TOLERANCES.items())
+# argparse formats help text with %: a literal percent sign is written %%.
+_DEFAULTS = ",".join(f"{kind}={value * 100:g}%%" for kind, value in DEFAULT_TOLERANCES.items())
 
 
 def add_baseline_arguments(parser: argparse.ArgumentParser, *, gating: bool = True) -> None:

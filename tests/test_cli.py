@@ -90,3 +90,17 @@ def test_a_bad_prometheus_setting_stops_a_run_before_any_load_is_sent(cli, tmp_p
     assert result.code == 2
     assert "LOADGATE_PROM_TIMEOUT must be a number of seconds" in result.err
     assert "Traceback" not in result.err and not (tmp_path / "run").exists()
+
+
+def test_every_command_prints_its_help_and_exits_0():
+    from loadgate.cli import _COMMANDS
+
+    for command in ["", *_COMMANDS]:
+        argv = [sys.executable, "-m", "loadgate", *([command] if command else []), "--help"]
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert proc.returncode == 0, (command, proc.stderr[-500:])
+        assert proc.stdout.startswith("usage: loadgate") and "Traceback" not in proc.stderr, command
+    gate = subprocess.run([sys.executable, "-m", "loadgate", "gate", "--help"], capture_output=True, text=True,
+                          cwd=REPO, timeout=60).stdout
+    # The tolerances' percent signs are shown, not taken for format directives (help wraps mid-word).
+    assert "latency=10%,error_rate=50%" in "".join(gate.split())
