@@ -112,8 +112,12 @@ class ClientSource:
                     points.append((t, h.quantile(quantile)))
             data.series.append(Series(name, "s", tuple(points)))
         index = hist.bound_index(threshold_s)
-        self._burn(data, lambda c: (buckets_of(c)[-1] - buckets_of(c)[index] if index is not None else float("nan"),
-                                    buckets_of(c)[-1]))
+
+        def over_threshold(c: Counts) -> tuple[float, float]:
+            counts = buckets_of(c)
+            return (counts[-1] - counts[index] if index is not None else float("nan")), counts[-1]
+
+        self._burn(data, over_threshold)
         return data
 
     def errors(self) -> SLIData:

@@ -30,7 +30,7 @@ from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
 from scenarios.keys import keys_needed, shortfall
 from scenarios.shapes import SHAPES
-from scenarios.traffic import DEFAULT_MIX, parse_ids, parse_mix
+from scenarios.traffic import DEFAULT_MIX, parse_mix, read_ids
 
 __all__ = ["add_arguments", "add_load_arguments", "run", "plan_from_args"]
 
@@ -88,7 +88,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
         raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
     if not 1 <= args.processes <= 64:
         raise UserError("--processes must be between 1 and 64")
-    for flag, value, parse in (("--mix", args.mix, parse_mix), ("--ids", args.ids, parse_ids)):
+    for flag, value, parse in (("--mix", args.mix, parse_mix), ("--ids", args.ids, read_ids)):
         if value:
             try:
                 parse(value)

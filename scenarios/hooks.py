@@ -40,8 +40,8 @@ from scenarios.keys import keys_needed, shortfall
 from scenarios.open_model import DISPATCH
 from scenarios.schedule import KeySchedule, concurrency
 from scenarios.shapes import SHAPES, ShapeSpec, target_rate
-from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_ids, parse_mix, plan_users
-from scenarios.users import GIVEN_KEYS, USER_CLASSES, ClientUser
+from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_mix, plan_users, read_ids
+from scenarios.users import USER_CLASSES, ClientUser
 
 __all__ = ["install", "precise_bucket", "LoadGateShape", "STATE"]
 
@@ -191,7 +191,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     if options is None:
         return
     try:
-        parse_ids(getattr(options, "lg_ids", DEFAULT_IDS))
+        read_ids(getattr(options, "lg_ids", DEFAULT_IDS))
     except ValueError as exc:
         # Before any user starts: every one of them would fail on it.
         sys.stderr.write(f"loadgate: --lg-ids: {exc}\n")
@@ -239,15 +239,15 @@ def _start_open_model(options: Any, worker_index: int) -> None:
     share = 1.0 / workers
     mix = parse_mix(options.lg_mix)
     pools = keys_needed(options.lg_rate * share, mix, options.lg_pace, options.lg_over_limit)
-    GIVEN_KEYS.clear()
+    mine: dict[str, tuple[str, ...]] = {}
     if getattr(options, "lg_keys_file", ""):
         # This process's keys: every ``workers``-th of the file's, so no two processes share a key.
         given = read_keys(options.lg_keys_file)
-        GIVEN_KEYS.update({tier: keys[worker_index % workers::workers] for tier, keys in given.keys.items()})
-        short = shortfall(KeyPool(GIVEN_KEYS), pools, options.lg_rate * share, options.lg_pace)
+        mine = {tier: keys[worker_index % workers::workers] for tier, keys in given.keys.items()}
+        short = shortfall(KeyPool(mine), pools, options.lg_rate * share, options.lg_pace)
         if short:
             sys.stderr.write(f"loadgate: --lg-keys-file: {short}; keys will send faster than their pace\n")
-        pools = {tier: len(GIVEN_KEYS.get(tier, ())) for tier in pools}
+        pools = {tier: len(mine.get(tier, ())) for tier in pools}
     schedule = KeySchedule(pools, pace=options.lg_pace, over_limit_fraction=options.lg_over_limit,
                            seed=options.lg_seed * 131 + worker_index)
     spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)
@@ -256,7 +256,7 @@ def _start_open_model(options: Any, worker_index: int) -> None:
         rate = target_rate(options.lg_shape, elapsed_s, spec)
         return None if rate is None else {tier: rate * weight * share for tier, weight in mix.items()}
 
-    DISPATCH.start(schedule, rates)
+    DISPATCH.start(schedule, rates, mine)
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:

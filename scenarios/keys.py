@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import math
 
-from contract import TIER_LIMITS
 from contract.keys import KeyPool
-from scenarios.traffic import OVER_LIMIT_PACE
+from scenarios.traffic import OVER_LIMIT_PACE, key_rates
 
-__all__ = ["is_over_limit", "over_limit_among", "key_rates", "keys_for_rate", "keys_needed", "shortfall"]
+__all__ = ["is_over_limit", "over_limit_among", "keys_for_rate", "keys_needed", "shortfall"]
 
 
 def is_over_limit(index: int, fraction: float) -> bool:
@@ -26,12 +25,6 @@ def is_over_limit(index: int, fraction: float) -> bool:
 def over_limit_among(active: int, fraction: float) -> int:
     """Over-limit keys among the first ``active`` of a pool."""
     return math.floor(active * fraction + 1e-9)
-
-
-def key_rates(tier: str, pace: float) -> tuple[float, float]:
-    """Requests per second of one in-limit key (at ``pace`` of the limit) and of one over-limit key."""
-    limit_per_s = TIER_LIMITS[tier] / 60.0
-    return pace * limit_per_s, OVER_LIMIT_PACE * limit_per_s
 
 
 def keys_for_rate(tier: str, rate: float, pace: float = 0.8, over_limit_fraction: float = 0.0) -> int:

@@ -39,12 +39,19 @@ class Dispatcher:
     def __init__(self) -> None:
         self.queue: Queue[Due] = Queue()
         self.schedule: KeySchedule | None = None
+        #: This process's keys per tier when a keys file was given (else the scenario names them).
+        self.given_keys: dict[str, tuple[str, ...]] = {}
+        #: Per-key client state the scenario keeps between a key's requests, by (tier, key index).
+        self.clients: dict[tuple[str, int], Any] = {}
         self._greenlets: list[Any] = []
 
     def start(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
-              clock: Callable[[], float] = time.time) -> None:
+              given_keys: dict[str, tuple[str, ...]] | None = None, clock: Callable[[], float] = time.time) -> None:
+        """Begin a test: a new schedule, its keys, and no client state left from an earlier test."""
         self.stop()
         self.schedule = schedule
+        self.given_keys = dict(given_keys or {})
+        self.clients = {}
         began = clock()
         self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
                            gevent.spawn(self._release, schedule, clock)]

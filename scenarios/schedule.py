@@ -21,7 +21,8 @@ import random
 from dataclasses import dataclass
 
 from contract import tier_label
-from scenarios.keys import is_over_limit, key_rates, keys_for_rate, over_limit_among
+from scenarios.keys import is_over_limit, keys_for_rate, over_limit_among
+from scenarios.traffic import key_rates
 
 __all__ = ["Due", "KeySchedule", "concurrency"]
 
@@ -73,8 +74,8 @@ class KeySchedule:
                        for tier, n in pools.items() if n > 0}
         self._pace = pace
         self._heap: list[tuple[float, int, str, int]] = []
-        self._live: dict[tuple[str, int], int] = {}   # a key's live heap entry; older entries are stale
-        self._next: dict[tuple[str, int], float] = {}  # a key's next intended send
+        # A key's live heap entry (its sequence number and next intended send); older entries are stale.
+        self._live: dict[tuple[str, int], tuple[int, float]] = {}
         self._seq = 0
         self._rng = random.Random(seed)
 
@@ -94,13 +95,11 @@ class KeySchedule:
 
     def _push(self, tier: str, index: int, at: float) -> None:
         self._seq += 1
-        self._live[(tier, index)] = self._seq
-        self._next[(tier, index)] = at
+        self._live[(tier, index)] = (self._seq, at)
         heapq.heappush(self._heap, (at, self._seq, tier, index))
 
     def _retire(self, tier: str, index: int) -> None:
         self._live.pop((tier, index), None)
-        self._next.pop((tier, index), None)
 
     def set_rates(self, rates: dict[str, float], now: float) -> None:
         """The requests per second each tier carries from ``now`` on (0 stops a tier).
@@ -122,12 +121,12 @@ class KeySchedule:
             if rose:
                 for index in range(min(before, t.active)):
                     step = t.step(index)
-                    if self._next.get((tier, index), now) > now + step:
+                    if self._live.get((tier, index), (0, now))[1] > now + step:
                         self._push(tier, index, now + self._rng.random() * step)
 
     def _drop_stale(self) -> None:
         heap = self._heap
-        while heap and self._live.get((heap[0][2], heap[0][3])) != heap[0][1]:
+        while heap and self._live.get((heap[0][2], heap[0][3]), (None,))[0] != heap[0][1]:
             heapq.heappop(heap)
 
     def next_time(self) -> float | None:

@@ -1,4 +1,6 @@
-"""Who sends traffic and what they ask for: tiers, the tier mix, pacing and key popularity. Pure.
+"""Who sends traffic and what they ask for: tiers, the tier mix, pacing and key popularity.
+
+Pure, apart from ``read_ids``, the thin reader of an ids file.
 
 * Each tier has a published limit (requests per minute per API key). A well-behaved user paces
   itself at ``pace`` (80 % by default) of its tier's limit; an over-limit user at 150 %.
@@ -7,7 +9,7 @@
 * Cached reads draw user ids from a Zipf popularity (exponent ``s``), so a few hot profiles
   dominate, as in real traffic, and the cache-hit objective means something. The ids are a range
   (``1-10000`` by default, the most popular first) or a file of ids in order of popularity
-  (``parse_ids``), for a service whose ids are not the demo's.
+  (``read_ids``, the module's one reader of a file), for a service whose ids are not the demo's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from itertools import accumulate
 from contract import TIER_LIMITS, TIERS
 
 __all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "DEFAULT_IDS", "parse_mix", "TierPlan",
-           "plan_users", "IdSpace", "parse_ids", "Zipf"]
+           "key_rates", "plan_users", "IdSpace", "id_range", "parse_id_list", "read_ids", "Zipf"]
 
 #: Share of traffic per tier.
 DEFAULT_MIX = {"free": 0.1, "basic": 0.2, "pro": 0.3, "enterprise": 0.4}
@@ -67,6 +69,12 @@ class TierPlan:
         return self.users * self.per_user_rate
 
 
+def key_rates(tier: str, pace: float) -> tuple[float, float]:
+    """Requests per second of one in-limit key (at ``pace`` of the limit) and of one over-limit key."""
+    limit_per_s = TIER_LIMITS[tier] / 60.0
+    return pace * limit_per_s, OVER_LIMIT_PACE * limit_per_s
+
+
 def plan_users(rate: float, mix: dict[str, float], pace: float = 0.8,
                over_limit_fraction: float = 0.0) -> list[TierPlan]:
     """Users per tier for a target rate (requests per second).
@@ -79,8 +87,7 @@ def plan_users(rate: float, mix: dict[str, float], pace: float = 0.8,
         share = mix.get(tier, 0.0)
         if share <= 0:
             continue
-        limit_per_s = TIER_LIMITS[tier] / 60.0
-        paced, over = pace * limit_per_s, OVER_LIMIT_PACE * limit_per_s
+        paced, over = key_rates(tier, pace)
         tier_rate = rate * share
         # users * ((1 - f) * paced + f * over) = tier_rate
         users = tier_rate / ((1 - over_limit_fraction) * paced + over_limit_fraction * over)
@@ -103,34 +110,49 @@ class IdSpace:
         return self.listed[rank - 1] if self.listed else self.first + rank - 1
 
 
-@lru_cache(maxsize=8)
-def parse_ids(text: str) -> IdSpace:
-    """``A-B`` (whole numbers, 1 <= A <= B), or the path of a file with one id a line, the most
-    popular first (blank lines and ``#`` comments skipped). Raises ``ValueError`` naming the problem,
-    with the file's line. Cached: every Locust user of a process shares one reading."""
+def id_range(text: str) -> IdSpace | None:
+    """``A-B`` (whole numbers, 1 <= A <= B) as an id space; None when the text is no range."""
     head, sep, tail = text.partition("-")
-    if sep and head.strip().isdigit() and tail.strip().isdigit():
-        first, last = int(head), int(tail)
-        if not 1 <= first <= last:
-            raise ValueError(f"the id range {text!r} must run from a whole number of at least 1 up to one as large")
-        return IdSpace(first, last - first + 1)
-    try:
-        with open(text, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except OSError as exc:
-        raise ValueError(f"{text!r} is neither a range such as 1-250000 nor a readable file of ids "
-                         f"({exc.strerror or exc})") from None
+    if not (sep and head.strip().isdigit() and tail.strip().isdigit()):
+        return None
+    first, last = int(head), int(tail)
+    if not 1 <= first <= last:
+        raise ValueError(f"the id range {text!r} must run from a whole number of at least 1 up to one as large")
+    return IdSpace(first, last - first + 1)
+
+
+def parse_id_list(text: str, name: str) -> IdSpace:
+    """An ids file's text: one whole-number id a line, the most popular first (blank lines and ``#``
+    comments skipped). Raises ``ValueError`` naming the file and line."""
     ids: list[int] = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         token = line.split("#", 1)[0].strip()
         if not token:
             continue
         if not token.isdigit():
-            raise ValueError(f"{text}:{number}: not a whole-number id")
+            raise ValueError(f"{name}:{number}: not a whole-number id")
         ids.append(int(token))
     if not ids:
-        raise ValueError(f"{text}: holds no ids")
+        raise ValueError(f"{name}: holds no ids")
     return IdSpace(ids[0], len(ids), tuple(ids))
+
+
+@lru_cache(maxsize=8)
+def read_ids(spec: str) -> IdSpace:
+    """The id space ``--ids`` names: a range ``A-B``, or the path of an ids file (the one read here).
+
+    Cached: every Locust user of a process shares one reading. Raises ``ValueError`` with the reason.
+    """
+    found = id_range(spec)
+    if found is not None:
+        return found
+    try:
+        with open(spec, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ValueError(f"{spec!r} is neither a range such as 1-250000 nor a readable file of ids "
+                         f"({exc.strerror or exc})") from None
+    return parse_id_list(text, spec)
 
 
 @lru_cache(maxsize=8)

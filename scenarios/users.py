@@ -26,9 +26,9 @@ from locust.user.wait_time import constant_throughput
 
 from contract import TIER_LIMITS, TIERS, tier_label, user_class_name
 from scenarios import tasks
-from scenarios.open_model import OpenModelUser
+from scenarios.open_model import DISPATCH, OpenModelUser
 from scenarios.schedule import Due
-from scenarios.traffic import DEFAULT_IDS, OVER_LIMIT_PACE, Zipf, parse_ids
+from scenarios.traffic import DEFAULT_IDS, OVER_LIMIT_PACE, Zipf, read_ids
 
 __all__ = ["ScenarioUser", "TierUser", "USER_CLASSES", "user_class", "KeyState", "ClientUser"]
 
@@ -49,6 +49,16 @@ class ScenarioUser(FastHttpUser):
         # Typed as always present, but None is how geventhttpclient and Locust switch the jar off.
         self.client.cookiejar = self.client.client.cookiejar = None  # type: ignore[assignment]
 
+    def seed_traffic(self, number: int) -> None:
+        """This user's seeded choices (``rng``) and id popularity (``zipf``), reproducible with
+        ``--lg-seed`` and distinct per worker process and per user ``number``."""
+        options = self.environment.parsed_options
+        self.worker_index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
+        seed = getattr(options, "lg_seed", 1) * 1_000_003 + self.worker_index * 7919 + number
+        self.rng = random.Random(seed)
+        self.zipf = Zipf(s=getattr(options, "lg_zipf_s", 1.2), seed=seed,
+                         ids=read_ids(getattr(options, "lg_ids", DEFAULT_IDS)))
+
 
 class TierUser(ScenarioUser):
     """A user of one tier; concrete classes set ``tier`` and ``over_limit``."""
@@ -59,13 +69,9 @@ class TierUser(ScenarioUser):
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
-        index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
         number = next(_numbers) + (500_000 if self.over_limit else 0)
-        self.key = f"{self.tier}-{index * 1_000_000 + number}"
-        seed = getattr(options, "lg_seed", 1) * 1_000_003 + index * 7919 + number
-        self.rng = random.Random(seed)
-        self.zipf = Zipf(s=getattr(options, "lg_zipf_s", 1.2), seed=seed,
-                         ids=parse_ids(getattr(options, "lg_ids", DEFAULT_IDS)))
+        self.seed_traffic(number)
+        self.key = f"{self.tier}-{self.worker_index * 1_000_000 + number}"
         pace = OVER_LIMIT_PACE if self.over_limit else getattr(options, "lg_pace", 0.8)
         self._pacer = constant_throughput(pace * TIER_LIMITS[self.tier] / 60.0)
         self.etags: dict[int, str] = {}
@@ -127,18 +133,11 @@ class KeyState:
         self.zipf: Zipf | None = None
 
 
-#: Every key this process sends for, by (tier, index in the tier's pool).
-KEYS: dict[tuple[str, int], KeyState] = {}
-#: This process's share of a keys file (``--lg-keys-file``), per tier; empty for generated demo keys.
-GIVEN_KEYS: dict[str, tuple[str, ...]] = {}
-
-
-def key_name(tier: str, index: int, worker_index: int) -> str:
+def key_name(tier: str, index: int, worker_index: int, given: dict[str, tuple[str, ...]]) -> str:
     """Key ``index`` of the tier: from the keys file when one was given, else the demo API's format,
     ``pro-1000042``, unique across up to 99 worker processes."""
-    given = GIVEN_KEYS.get(tier)
-    if given:
-        return given[index]
+    if given.get(tier):
+        return given[tier][index]
     return f"{tier}-{worker_index * 1_000_000 + index + 1}"
 
 
@@ -146,18 +145,13 @@ class ClientUser(OpenModelUser, ScenarioUser):
     """Sends the scenario's requests for whichever key is due (7 profile reads : 2 pages : 1 batch)."""
 
     def on_start(self) -> None:
-        options = self.environment.parsed_options
-        self.worker_index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
-        seed = getattr(options, "lg_seed", 1) * 1_000_003 + self.worker_index * 7919 + next(_numbers)
-        self.rng = random.Random(seed)
-        self.zipf = Zipf(s=getattr(options, "lg_zipf_s", 1.2), seed=seed,
-                         ids=parse_ids(getattr(options, "lg_ids", DEFAULT_IDS)))
+        self.seed_traffic(next(_numbers))
 
     def send(self, due: Due) -> None:
-        state = KEYS.get((due.tier, due.key_index))
+        state = DISPATCH.clients.get((due.tier, due.key_index))
         if state is None:
-            state = KEYS[(due.tier, due.key_index)] = KeyState(
-                due.tier, due.over_limit, key_name(due.tier, due.key_index, self.worker_index))
+            state = DISPATCH.clients[(due.tier, due.key_index)] = KeyState(
+                due.tier, due.over_limit, key_name(due.tier, due.key_index, self.worker_index, DISPATCH.given_keys))
         state.client, state.rng, state.zipf = self.client, self.rng, self.zipf
         pick = self.rng.random() * 10
         if pick < 7:

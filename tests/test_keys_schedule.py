@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from contract import TIER_LIMITS
 from contract.keys import KeyPool, KeysError, demo_pool, parse_keys
-from scenarios.keys import is_over_limit, key_rates, keys_for_rate, keys_needed, over_limit_among, shortfall
+from scenarios.keys import is_over_limit, keys_for_rate, keys_needed, over_limit_among, shortfall
 from scenarios.schedule import KeySchedule, concurrency
-from scenarios.traffic import DEFAULT_MIX
+from scenarios.traffic import DEFAULT_MIX, key_rates
 
 SECRET = "k_live_4f9a1c77e2"
 

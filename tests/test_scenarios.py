@@ -315,15 +315,15 @@ def test_a_task_marks_a_wrong_answer_as_a_failure_with_a_reason():
 
 
 def test_ids_are_a_range_or_a_file_most_popular_first(tmp_path):
-    from scenarios.traffic import IdSpace, parse_ids
+    from scenarios.traffic import IdSpace, read_ids
 
-    assert parse_ids("5-9") == IdSpace(5, 5)
+    assert read_ids("5-9") == IdSpace(5, 5)
     listed = tmp_path / "ids.txt"
     listed.write_text("# hottest first\n42\n\n7   # a comment\n1000\n")
-    space = parse_ids(str(listed))
+    space = read_ids(str(listed))
     assert space.listed == (42, 7, 1000) and space.id_of(1) == 42 and space.id_of(3) == 1000
     assert {Zipf(seed=s, ids=space).draw() for s in range(50)} <= {42, 7, 1000}
-    draws = [Zipf(seed=s, ids=parse_ids("5-9")).draw() for s in range(200)]
+    draws = [Zipf(seed=s, ids=read_ids("5-9")).draw() for s in range(200)]
     assert set(draws) <= {5, 6, 7, 8, 9} and draws.count(5) > draws.count(9)
 
 
@@ -333,19 +333,19 @@ def test_ids_are_a_range_or_a_file_most_popular_first(tmp_path):
     ("/nonexistent/ids.txt", "neither a range such as 1-250000 nor a readable file"),
 ])
 def test_a_bad_id_space_is_refused_with_a_reason(text, message):
-    from scenarios.traffic import parse_ids
+    from scenarios.traffic import read_ids
 
     with pytest.raises(ValueError, match=message):
-        parse_ids(text)
+        read_ids(text)
 
 
 def test_a_non_numeric_id_in_a_file_names_its_line(tmp_path):
-    from scenarios.traffic import parse_ids
+    from scenarios.traffic import read_ids
 
     listed = tmp_path / "ids.txt"
     listed.write_text("1\n2\nabc\n")
     with pytest.raises(ValueError, match=rf"{listed}:3: not a whole-number id"):
-        parse_ids(str(listed))
+        read_ids(str(listed))
 
 
 def test_run_passes_the_id_space_to_locust_and_refuses_a_bad_one(cli, tmp_path):
