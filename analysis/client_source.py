@@ -129,10 +129,11 @@ class ClientSource:
         data.detail.update({"responses_by_code": dict(sorted(c.by_code.items())), "failures": c.failures,
                             "rate_limited_429": c.rate_limited, "rate_limited_ratio": c.rate_limited / c.total,
                             "by_tier": c.by_tier})
+        windows = [(t, x) for t, x in self._points(5) if x.total > 0]
         data.series.append(Series("client failure ratio (5 s windows)", "ratio",
-                                  tuple((t, x.failures / x.total) for t, x in self._points(5) if x.total > 0)))
+                                  tuple((t, x.failures / x.total) for t, x in windows)))
         data.series.append(Series("expected 429 ratio (not errors)", "ratio",
-                                  tuple((t, x.rate_limited / x.total) for t, x in self._points(5) if x.total > 0)))
+                                  tuple((t, x.rate_limited / x.total) for t, x in windows)))
         self._burn(data, lambda x: (x.failures, x.total))
         return data
 
