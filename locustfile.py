@@ -1,19 +1,18 @@
-"""loadgate's Locust scenarios: tiered API users hitting cached, paginated and batch endpoints.
+"""loadgate's Locust scenarios: tiered API clients hitting cached, paginated and batch endpoints.
 
 Plain Locust runs it, with loadgate's options added (``locust -f locustfile.py --help``)::
 
-    locust -f locustfile.py --host http://127.0.0.1:8000 --headless --lg-rate 200 --lg-duration 60
+    locust -f locustfile.py --host http://127.0.0.1:8000 --headless --lg-rate 200 -t 60s
     locust -f locustfile.py --host ... --headless --processes 2
     locust -f locustfile.py --master ...   /   locust -f locustfile.py --worker --master-host ...
 
-``loadgate run`` and ``loadgate demo`` start it the same way, as a subprocess.
+``-u`` is the concurrency (default: sized from ``--lg-rate``), ``-t`` ends the run, and the web
+UI's start form sets both and ``lg_rate``. ``loadgate run`` and ``loadgate demo`` start it the
+same way, as a subprocess. A QA team's own scenarios run with ``scenarios/plugin.py`` instead.
 """
 
-from scenarios.hooks import LoadGateShape, install
-from scenarios.users import USER_CLASSES, ClientUser
+from scenarios.plugin import LoadGateShape
+from scenarios.users import ClientUser
 
-install()
-
-# Locust finds user classes and the shape among this module's names.
-globals().update({cls.__name__: cls for cls in USER_CLASSES.values()})
-__all__ = ["LoadGateShape", "ClientUser", *(cls.__name__ for cls in USER_CLASSES.values())]
+# Locust finds the user class and the shape among this module's names.
+__all__ = ["LoadGateShape", "ClientUser"]

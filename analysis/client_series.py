@@ -71,11 +71,17 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class ClientSeries:
-    """All snapshots in time order, and when the test started and stopped (if recorded)."""
+    """All snapshots in time order, when the test started and stopped, and how its load was
+    generated (from the ``test_start`` event; absent in files written before loadgate recorded it)."""
 
     snapshots: tuple[Snapshot, ...]
     started: float | None = None
     stopped: float | None = None
+    #: ``open`` (arrival rate controlled), ``closed`` (plain Locust users) or ``mixed``.
+    model: str | None = None
+    #: Locust users carrying the requests.
+    concurrency: int | None = None
+    user_classes: tuple[str, ...] = ()
 
     @cached_property
     def _times(self) -> list[float]:
@@ -122,6 +128,7 @@ class SeriesReader:
         self.snapshots: list[Snapshot] = []
         self.started: float | None = None
         self.stopped: float | None = None
+        self.load: dict[str, Any] = {}
 
     def feed(self, lines: Iterable[str]) -> None:
         """Read more lines (complete ones, without their newlines)."""
@@ -150,6 +157,9 @@ class SeriesReader:
             if "event" in row:
                 if row["event"] == contract.TEST_START and self.started is None:
                     self.started = float(row["t"])
+                    self.load = {"model": str(row["model"]) if "model" in row else None,
+                                 "concurrency": int(row["concurrency"]) if row.get("concurrency") else None,
+                                 "user_classes": tuple(str(name) for name in row.get("user_classes", ()))}
                 elif row["event"] == contract.TEST_STOP:
                     self.stopped = float(row["t"])
                 return
@@ -161,7 +171,8 @@ class SeriesReader:
 
     def series(self) -> ClientSeries:
         """Everything read so far, snapshots in time order."""
-        return ClientSeries(tuple(sorted(self.snapshots, key=lambda s: s.t)), self.started, self.stopped)
+        return ClientSeries(tuple(sorted(self.snapshots, key=lambda s: s.t)), self.started, self.stopped,
+                            **self.load)
 
 
 def parse_series(lines: Iterable[str], name: str = "client_series.jsonl") -> ClientSeries:

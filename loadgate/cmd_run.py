@@ -1,10 +1,12 @@
 """``loadgate run``: a load test of a service, graded against an SLO spec.
 
     loadgate run --host URL [--spec FILE] [--shape ramp|step|spike|soak] [--rate R]
-                 [--duration S] [--rampup S] [--processes N]
-                 [--prometheus URL | --start-prometheus] [--selector M] [--seed N] [--out DIR]
+                 [--duration S] [--rampup S] [--processes N] [--users N] [--keys FILE]
+                 [--locustfile FILE] [--prometheus URL | --start-prometheus] [--selector M]
+                 [--seed N] [--out DIR]
 
-Locust runs headless as a subprocess. With ``--start-prometheus`` a local Prometheus scrapes the
+Locust runs headless as a subprocess, with loadgate's scenarios or a QA team's own locustfile.
+With ``--start-prometheus`` a local Prometheus scrapes the
 service and the load generator every second; with ``--prometheus URL`` an existing one is used
 (pass ``--selector`` to pick the service's series); with neither, the load generator's own
 counts are the source. The steady state (after the ramp-up) is graded; exit codes are the gate's.
@@ -50,20 +52,16 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--mix", metavar="TIERS", help="share of traffic per tier, e.g. free=10,basic=20,pro=30,"
                                                        "enterprise=40")
     parser.add_argument("--over-limit", type=fraction, default=0.0, metavar="F",
-                        help="fraction of each tier's users sending at 150 %% of their limit")
+                        help="fraction of each tier's API keys sending at 150 %% of their limit")
     parser.add_argument("--ids", metavar="A-B|FILE",
                         help="user ids cached reads draw from, Zipf-ranked with the first most popular: a range "
                              "such as 1-250000, or a file of ids, one a line (default 1-10000)")
-    parser.add_argument("--model", choices=("closed", "open"), default="closed",
-                        help="closed (default): one paced Locust user per API key; open: keys send on a schedule "
-                             "of intended times carried by --users users, latency corrected for coordinated "
-                             "omission")
     parser.add_argument("--users", type=positive_int, metavar="N",
-                        help="open model: Locust users carrying the requests, the concurrency (default: "
-                             "Little's law, rate x 50 ms x 4 headroom, at least 10)")
+                        help="Locust users carrying the requests, the concurrency (default: Little's law, "
+                             "rate x 50 ms x 4 headroom, at least 10)")
     parser.add_argument("--keys", metavar="FILE",
-                        help="open model: the API keys to send with, a CSV with the header tier,key (the demo "
-                             "API accepts the same file); never written anywhere by loadgate")
+                        help="the API keys to send with, a CSV with the header tier,key (the demo API accepts "
+                             "the same file); never written anywhere by loadgate")
     parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
@@ -80,6 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--start-prometheus", action="store_true",
                         help="start a local Prometheus that scrapes the host and the load generator")
     parser.add_argument("--selector", default="", metavar="MATCHERS", help="label matchers for the service's series")
+    parser.add_argument("--locustfile", metavar="FILE",
+                        help="your own Locust scenarios instead of loadgate's: users subclassing "
+                             "scenarios.OpenModelUser get the arrival rate; plain HttpUser/FastHttpUser run "
+                             "closed-loop (--users of them), and the report says the rate was not controlled")
 
 
 def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, **extra: Any) -> RunPlan:
@@ -94,8 +96,9 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                 parse(value)
             except ValueError as exc:
                 raise UserError(f"{flag}: {exc}") from None
-    if args.users and args.model != "open":
-        raise UserError("--users sets the open model's concurrency: add --model open")
+    locustfile = getattr(args, "locustfile", None)
+    if locustfile and not Path(locustfile).is_file():
+        raise UserError(f"--locustfile: {locustfile}: no such file")
     if args.keys:
         check_keys(args)
     parts = urlsplit(host)
@@ -111,15 +114,14 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
-                   model=args.model, users=args.users or 0, keys_file=args.keys,
+                   users=args.users or 0, keys_file=args.keys,
+                   locustfile=str(Path(locustfile).resolve()) if locustfile else None,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
                    command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
 
 
 def check_keys(args: argparse.Namespace) -> None:
     """A keys file that is readable and large enough for the rate, split over the processes."""
-    if args.model != "open":
-        raise UserError("--keys gives the open model its clients: add --model open")
     try:
         pool = read_keys(args.keys)
     except KeysError as exc:

@@ -45,7 +45,6 @@ from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
 from reports.write import read_json
-from scenarios.schedule import concurrency
 from slo.compare import Baseline
 from slo.evaluate import Graded, grade_source
 from slo.gate import ExitCode
@@ -57,6 +56,8 @@ __all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "RunFacts", "prometheu
 
 RUN_SCHEMA_VERSION = 1
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
+#: loadgate's hooks and shape without its scenarios, joined to a QA team's own locustfile.
+PLUGIN = LOCUSTFILE.parent / "scenarios" / "plugin.py"
 SCRAPE_S = 1
 #: The job under which a local Prometheus scrapes the service (its default selector).
 SERVICE_JOB = "service"
@@ -82,9 +83,10 @@ class RunPlan:
     over_limit: float = 0.0
     #: The user ids cached reads draw from (``--ids``: a range or a file); None for 1-10000.
     ids: str | None = None
-    #: ``closed`` (a paced user per key) or ``open`` (keys on a schedule, ``users`` carrying them).
-    model: str = "closed"
+    #: Locust users carrying the requests (the concurrency); 0 sizes them from the rate.
     users: int = 0
+    #: A QA team's own locustfile, run with loadgate's hooks (None: loadgate's scenarios).
+    locustfile: str | None = None
     #: The API keys to send with (``--keys``): only the path is ever recorded, never a key.
     keys_file: str | None = None
     fail_on_warn: bool = False
@@ -121,7 +123,8 @@ def prometheus_config(service: str, loadgen: str, scrape_s: int = SCRAPE_S) -> s
 
 def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_port: int) -> list[str]:
     """The headless Locust command line for ``plan``."""
-    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", plan.host,
+    files = f"{PLUGIN},{plan.locustfile}" if plan.locustfile else str(LOCUSTFILE)
+    argv = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", plan.host,
             "--lg-shape", plan.shape, "--lg-rate", f"{plan.rate:g}", "--lg-duration", f"{plan.duration:g}",
             "--lg-rampup", f"{plan.rampup:g}", "--lg-seed", str(plan.seed),
             "--lg-over-limit", f"{plan.over_limit:g}", "--lg-metrics-port", str(metrics_port),
@@ -131,14 +134,12 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
         argv += ["--lg-mix", plan.mix]
     if plan.ids:
         argv += ["--lg-ids", plan.ids]
-    if plan.model == "open":
-        argv += ["--lg-model", "open", "--lg-workers", str(plan.processes)]
-        if plan.users:
-            argv += ["--lg-users", str(plan.users)]
-        if plan.keys_file:
-            argv += ["--lg-keys-file", str(Path(plan.keys_file).resolve())]
+    if plan.users:
+        argv += ["-u", str(plan.users)]
+    if plan.keys_file:
+        argv += ["--lg-keys-file", str(Path(plan.keys_file).resolve())]
     if plan.processes > 1:
-        argv += ["--processes", str(plan.processes)]
+        argv += ["--processes", str(plan.processes), "--lg-workers", str(plan.processes)]
     return argv
 
 
@@ -326,16 +327,23 @@ def run_record(plan: RunPlan, series: ClientSeries, window: Window, facts: RunFa
         "loadgate_exporter_responses": facts.exporter_responses,
         "tier_limits_per_min": dict(contract.TIER_LIMITS),
         "git_sha": facts.git_sha, "versions": facts.versions, "command": plan.command,
-        **({"ids": plan.ids} if plan.ids else {}), **_open_model_facts(plan, series, window), **plan.extra,
+        **({"ids": plan.ids} if plan.ids else {}), **_load_model_facts(plan, series, window), **plan.extra,
     }
 
 
-def _open_model_facts(plan: RunPlan, series: ClientSeries, window: Window) -> dict[str, Any]:
-    """For an open-model run: the model, its concurrency, and the latency from the intended sends."""
-    if plan.model != "open":
-        return {}
-    return {"model": "open", "concurrency": plan.users or concurrency(plan.rate),
-            "client_latency": client_latency(series, window)}
+def _load_model_facts(plan: RunPlan, series: ClientSeries, window: Window) -> dict[str, Any]:
+    """How the load was generated: the model (``open``: arrival rate controlled; ``closed``: plain
+    Locust users, rate not controlled; ``mixed``), the concurrency, the user classes, the
+    locustfile, and the latency from the intended sends (for open-model requests)."""
+    # A series written before loadgate recorded the model says nothing of it: nothing is guessed.
+    facts: dict[str, Any] = {"model": series.model} if series.model is None else {
+        "model": series.model, "concurrency": series.concurrency, "user_classes": list(series.user_classes)}
+    if plan.locustfile:
+        facts["locustfile"] = plan.locustfile
+    latency = client_latency(series, window)
+    if latency is not None:
+        facts["client_latency"] = latency
+    return facts
 
 
 # -- the chain ---------------------------------------------------------------------------------

@@ -122,6 +122,10 @@ def _measured_text(entry: dict[str, Any]) -> str:
             text += f" in ({format_duration(bucket[0])}, {format_duration(bucket[1])}]"
         if detail.get("fraction_at_or_below") is not None:
             text += f"; {format_ratio(detail['fraction_at_or_below'])} ≤ {format_duration(entry['target']['value'])}"
+        if "measured_from_actual_sends" in detail:
+            # Open-model requests: graded from the intended sends; the figure from the actual sends beside it.
+            sent = detail["measured_from_actual_sends"]
+            text += f" (from the intended sends; as sent ≈ {format_duration(sent) if sent is not None else 'n/a'})"
     elif entry["kind"] == "availability" and detail.get("slices"):
         text += f" ({detail['good_slices']}/{detail['slices']} slices)"
     return text
@@ -331,6 +335,13 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
             out.append(f"Client-side {entry['title']} ({format_duration(seen)}) is {seen / server:.1f}× the "
                        f"server's ({format_duration(server)}): time spent queueing, on the network or in an "
                        "overloaded load generator.")
+    model = run.get("model")
+    if model in ("closed", "mixed"):
+        plain = ", ".join(run.get("user_classes") or ()) or "plain Locust users"
+        out.append(f"The arrival rate was not controlled: {plain} ran closed-loop"
+                   f"{' beside open-model users' if model == 'mixed' else ''}, each sending only after its last "
+                   "response, so a slow service gets fewer requests and their latency undercounts what clients "
+                   "would see (coordinated omission). Subclass scenarios.OpenModelUser to send at --rate.")
     if run.get("loadgen_cpu_over_90"):
         out.append("The load generator's CPU went above 90 %: it may have limited the rate and inflated "
                    "client-side latency. Add worker processes (--processes) or machines.")
@@ -406,11 +417,38 @@ def run_facts(run: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     facts = [("Host", run.get("host", "")), ("Shape", f"{run.get('shape', '')} to {run.get('target_rate', 0):g} "
                                                        f"req/s for {run.get('duration_s', 0):g}s, "
                                                        f"ramp-up {run.get('rampup_s', 0):g}s"),
-             ("Workers", str(run.get("workers", ""))),
+             ("Workers", str(run.get("workers", ""))), ("Load model", _load_model_text(run)),
+             ("Client latency", _client_latency_text(run.get("client_latency"))),
              ("Requests (Locust)", f"{run.get('requests', 0):,} with {run.get('failures', 0):,} failures"),
              ("Command", " ".join(run.get("command") or [])), ("Git sha", run.get("git_sha") or "unknown"),
              ("Versions", ", ".join(f"{k} {v}" for k, v in (run.get("versions") or {}).items()))]
     return tuple((k, str(v)) for k, v in facts if v)
+
+
+def _load_model_text(run: dict[str, Any]) -> str:
+    """``open: arrival rate controlled, concurrency 40 users`` (empty for records without it)."""
+    model, users = run.get("model"), run.get("concurrency")
+    if not model:
+        return ""
+    what = {"open": "open: arrival rate controlled", "closed": "closed: plain Locust users, rate not controlled",
+            "mixed": "mixed: open-model and plain Locust users"}.get(model, model)
+    locustfile = f", {run['locustfile']}" if run.get("locustfile") else ""
+    return f"{what}, concurrency {users} users{locustfile}" if users else f"{what}{locustfile}"
+
+
+def _client_latency_text(latency: dict[str, Any] | None) -> str:
+    """p50/p90/p99 as sent and from the intended sends, and the late share (empty without open-model requests)."""
+    if not latency:
+        return ""
+
+    def three(figures: dict[str, Any]) -> str:
+        return " / ".join(format_duration(figures[p]) if figures.get(p) is not None else "n/a"
+                          for p in ("p50", "p90", "p99"))
+
+    late = latency["late"]
+    return (f"p50 / p90 / p99 as sent {three(latency['measured'])}; from the intended sends (corrected for "
+            f"coordinated omission) {three(latency['corrected'])}; {format_ratio(late['fraction'])} of requests "
+            f"sent over {format_duration(late['threshold_s'])} late ({late['count']:,.0f})")
 
 
 def _window_text(seconds: float) -> str:

@@ -4,6 +4,10 @@
 
 * adds loadgate's options (``--lg-*``) through ``events.init_command_line_parser``, so plain
   ``locust -f locustfile.py`` (web UI, ``--headless``, ``--processes``, master/worker) takes them;
+  ``LoadGateShape`` honours Locust's own: ``-u`` is the concurrency, ``-t`` ends the run, ``-r``
+  the spawn rate, and the web UI's start form sets them and ``lg_rate``;
+* starts the open model (``scenarios.open_model``) in every process that runs open-model users:
+  the process's share of the keys and of the rate on one schedule;
 * makes pooled keep-alive connections reusable above descriptor 1024 (``scenarios.keepalive``);
 * replaces Locust's response-time rounding (up to 4.8 % off near 500 ms) with 3 significant
   digits (at most 0.5 % off), so client percentiles shown to users are within 1 %;
@@ -37,13 +41,12 @@ from contract.keys import KeyPool, read_keys
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, lateness, precise_bucket
 from scenarios.keys import keys_needed, shortfall
-from scenarios.open_model import DISPATCH
+from scenarios.open_model import DISPATCH, OpenModelUser
 from scenarios.schedule import KeySchedule, concurrency
-from scenarios.shapes import SHAPES, ShapeSpec, target_rate
-from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_mix, plan_users, read_ids
-from scenarios.users import USER_CLASSES, ClientUser
+from scenarios.shapes import SHAPES, ShapeSpec, effective_duration, target_rate
+from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_mix, read_ids
 
-__all__ = ["install", "precise_bucket", "LoadGateShape", "STATE"]
+__all__ = ["install", "precise_bucket", "LoadGateShape", "STATE", "load_model"]
 
 _MIX_TEXT = ",".join(f"{tier}={share * 100:g}" for tier, share in DEFAULT_MIX.items())
 
@@ -58,6 +61,12 @@ class _State:
         self.environment: Any = None
         #: Open model: each worker's active keys per tier label, from its last report.
         self.worker_keys: dict[str, dict[str, int]] = {}
+        #: Locust's own options as given on the command line (Locust fills in defaults later).
+        self.given_users: int | None = None
+        self.given_spawn_rate: float | None = None
+        self.given_duration: float | None = None
+        #: The users the shape last asked for: the concurrency.
+        self.concurrency = 0
 
     def keys_by_label(self) -> dict[str, int]:
         """Active keys per tier label across this process and its workers (open model)."""
@@ -73,32 +82,31 @@ STATE = _State()
 
 def _add_options(parser: Any) -> None:
     group = parser.add_argument_group("loadgate", "Options added by loadgate's scenarios")
-    group.add_argument("--lg-shape", choices=sorted(SHAPES), default="ramp", help="load shape")
-    group.add_argument("--lg-rate", type=float, default=200.0, help="target requests per second at peak")
-    group.add_argument("--lg-duration", type=float, default=60.0, help="seconds the shape runs")
-    group.add_argument("--lg-rampup", type=float, default=10.0, help="seconds of ramp-up (not graded)")
-    group.add_argument("--lg-mix", default=_MIX_TEXT, help="share of traffic per tier")
-    group.add_argument("--lg-pace", type=float, default=0.8, help="in-limit users' pace, share of their limit")
-    group.add_argument("--lg-over-limit", type=float, default=0.0,
-                       help="fraction of each tier's users at 150 %% of the limit")
-    group.add_argument("--lg-ids", default=DEFAULT_IDS,
-                       help="user ids cached reads draw from, Zipf-ranked: a range A-B or a file of ids")
-    group.add_argument("--lg-zipf-s", type=float, default=1.2, help="Zipf exponent of id popularity")
-    group.add_argument("--lg-seed", type=int, default=1, help="seed for reproducible traffic")
-    group.add_argument("--lg-model", choices=("closed", "open"), default="closed",
-                       help="closed: one paced user per key (today's default); open: keys on a schedule of "
-                            "intended sends, carried by --lg-users users, latency corrected for coordinated omission")
-    group.add_argument("--lg-users", type=int, default=0,
-                       help="open model: users carrying the requests (the concurrency); default from the rate "
-                            "by Little's law, 4x a 50 ms latency")
-    group.add_argument("--lg-keys-file", default="",
-                       help="open model: the API keys to send with, a CSV with the header tier,key "
-                            "(default: generated demo keys)")
-    group.add_argument("--lg-workers", type=int, default=0,
-                       help="open model: processes sharing the rate (default: --processes, or 1)")
-    group.add_argument("--lg-metrics-port", type=int, default=0,
-                       help="expose loadgate_* series on 127.0.0.1:PORT (master or local process)")
-    group.add_argument("--lg-series-file", default="", help="append client snapshots (JSON lines) here")
+
+    def option(*flags: str, web: bool = True, **kwargs: Any) -> None:
+        # Options added through a group skip Locust's own add_argument, so mark the web form's here.
+        action = group.add_argument(*flags, **kwargs)
+        action.include_in_web_ui, action.is_secret, action.is_required, action.is_multiple = web, False, False, False
+
+    option("--lg-rate", type=float, default=200.0, help="target requests per second at peak")
+    option("--lg-shape", choices=sorted(SHAPES), default="ramp", help="load shape")
+    option("--lg-duration", type=float, default=None,
+           help="seconds the shape runs (default: -t/--run-time, else 60; -t always ends the run)")
+    option("--lg-rampup", type=float, default=10.0, help="seconds of ramp-up (not graded)")
+    option("--lg-mix", default=_MIX_TEXT, help="share of traffic per tier")
+    option("--lg-pace", type=float, default=0.8, help="in-limit keys' pace, share of their limit")
+    option("--lg-over-limit", type=float, default=0.0, help="fraction of each tier's keys at 150 %% of the limit")
+    option("--lg-ids", default=DEFAULT_IDS,
+           help="user ids cached reads draw from, Zipf-ranked: a range A-B or a file of ids")
+    option("--lg-zipf-s", type=float, default=1.2, help="Zipf exponent of id popularity")
+    option("--lg-seed", type=int, default=1, help="seed for reproducible traffic")
+    option("--lg-keys-file", default="", web=False,
+           help="the API keys to send with, a CSV with the header tier,key (default: generated demo keys)")
+    option("--lg-workers", type=int, default=0, web=False,
+           help="processes sharing the rate (default: --processes, or 1)")
+    option("--lg-metrics-port", type=int, default=0, web=False,
+           help="expose loadgate_* series on 127.0.0.1:PORT (master or local process)")
+    option("--lg-series-file", default="", web=False, help="append client snapshots (JSON lines) here")
 
 
 def _on_request(request_type: str, name: str, response_time: float, response_length: int, response: Any = None,
@@ -198,6 +206,12 @@ def _on_init(environment: Any, **_: Any) -> None:
         raise SystemExit(2) from None
     if isinstance(environment.runner, WorkerRunner):
         return
+    # Locust fills in -u and -r (1 and 1) only after this; the shape needs to know what was given.
+    STATE.given_users, STATE.given_spawn_rate = options.num_users, options.spawn_rate
+    STATE.given_duration = _seconds(getattr(options, "lg_duration", None))
+    if not options.headless and not options.num_users:
+        # The web UI's start form: its "users" field (the concurrency) starts sized for --lg-rate.
+        options.num_users = concurrency(options.lg_rate)
     if getattr(options, "lg_metrics_port", 0):
         registry = CollectorRegistry()
         registry.register(_Exporter())
@@ -210,19 +224,35 @@ def _on_init(environment: Any, **_: Any) -> None:
         gevent.spawn(_series_loop)
 
 
-def _write_event(name: str) -> None:
+def _seconds(value: Any) -> float | None:
+    """A number of seconds from the command line or the web form (where it arrives as text)."""
+    if value in (None, ""):
+        return None
+    return float(value)
+
+
+def load_model(user_classes: Any) -> str:
+    """``open`` when every user class takes its requests from the schedule (``OpenModelUser``),
+    ``closed`` when none does (plain Locust users: the rate is not controlled), else ``mixed``."""
+    kinds = {issubclass(cls, OpenModelUser) for cls in user_classes}
+    return "open" if kinds == {True} else "closed" if kinds == {False} else "mixed"
+
+
+def _write_event(name: str, **fields: Any) -> None:
     if STATE.series_path is not None:
         with STATE.series_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"event": name, "t": time.time()}) + "\n")
+            handle.write(json.dumps({"event": name, "t": time.time(), **fields}) + "\n")
 
 
 def _on_test_start(environment: Any, **_: Any) -> None:
+    classes = list(environment.user_classes or ())
     if not isinstance(environment.runner, WorkerRunner):
-        _write_event(contract.TEST_START)
+        _write_event(contract.TEST_START, model=load_model(classes), concurrency=STATE.concurrency,
+                     user_classes=sorted(cls.__name__ for cls in classes))
     options = environment.parsed_options
     index = max(0, getattr(environment.runner, "worker_index", 0) or 0)
     random.seed((getattr(options, "lg_seed", 1) if options else 1) * 31 + index)
-    if options is not None and getattr(options, "lg_model", "closed") == "open" \
+    if options is not None and any(issubclass(cls, OpenModelUser) for cls in classes) \
             and not isinstance(environment.runner, MasterRunner):
         _start_open_model(options, index)
 
@@ -250,7 +280,7 @@ def _start_open_model(options: Any, worker_index: int) -> None:
         pools = {tier: len(mine.get(tier, ())) for tier in pools}
     schedule = KeySchedule(pools, pace=options.lg_pace, over_limit_fraction=options.lg_over_limit,
                            seed=options.lg_seed * 131 + worker_index)
-    spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)
+    spec = ShapeSpec(options.lg_rate, effective_duration(_seconds(options.lg_duration), None), options.lg_rampup)
 
     def rates(elapsed_s: float) -> dict[str, float] | None:
         rate = target_rate(options.lg_shape, elapsed_s, spec)
@@ -272,35 +302,34 @@ def _on_quit(environment: Any, **_: Any) -> None:
 
 
 class LoadGateShape(LoadTestShape):
-    """Drives the user count from the chosen shape's target rate and the per-tier pacing."""
+    """Runs the chosen shape of target rates for its duration, with a fixed pool of users.
 
-    def tick(self) -> tuple[int, float, list[type]] | None:
+    Open-model users take the rate from the schedule (every process follows the shape); the users
+    are the concurrency: ``-u`` (or the web form's users), else sized from ``--lg-rate`` by
+    Little's law (``scenarios.schedule.concurrency``). Plain Locust users run closed-loop, as
+    many as that. ``-t/--run-time`` always ends the run: with a shape, Locust waits for the shape
+    to end before it starts its own run-time timer, so the shape ends itself at ``-t``.
+    """
+
+    use_common_options = True
+
+    def tick(self) -> tuple[int, float] | None:
         assert self.runner is not None and self.runner.environment.parsed_options is not None
         options = self.runner.environment.parsed_options
-        spec = ShapeSpec(options.lg_rate, options.lg_duration, options.lg_rampup)
-        rate = target_rate(options.lg_shape, self.get_run_time(), spec)
+        duration = effective_duration(STATE.given_duration, _seconds(options.run_time))
+        # Workers read the duration from here: Locust sends the master's own options with each spawn.
+        options.lg_duration = duration
+        rate = target_rate(options.lg_shape, self.get_run_time(), ShapeSpec(options.lg_rate, duration,
+                                                                             options.lg_rampup))
         if rate is None:
             return None
         STATE.target_rate = rate
-        if options.lg_model == "open":
-            # The rate is the schedule's (each process follows the shape); the users are the concurrency.
-            users = options.lg_users or concurrency(options.lg_rate)
+        users = STATE.given_users if options.headless else options.num_users
+        STATE.concurrency = users = int(users or concurrency(options.lg_rate))
+        spawn_rate = STATE.given_spawn_rate if options.headless else options.spawn_rate
+        if not spawn_rate:
             spawn_rate = max(1.0, users / options.lg_rampup) if options.lg_rampup > 0 else float(users)
-            return users, spawn_rate, [ClientUser]
-        mix = parse_mix(options.lg_mix)
-        plans = plan_users(max(rate, 1e-9), mix, options.lg_pace, options.lg_over_limit)
-        peak = plan_users(options.lg_rate, mix, options.lg_pace, options.lg_over_limit)
-        classes = []
-        for plan in peak:
-            # Weights from the peak plan: the mix is fixed, so the proportions hold at every rate,
-            # and Locust bakes the weights in when the class list first changes.
-            cls = USER_CLASSES[(plan.tier, plan.over_limit)]
-            cls.weight = max(1, round(plan.users * 100))
-            classes.append(cls)
-        users = max(1, round(sum(p.users for p in plans))) if rate > 0 else 0
-        peak_users = sum(p.users for p in peak)
-        spawn_rate = max(1.0, peak_users / options.lg_rampup) if options.lg_rampup > 0 else max(1.0, peak_users)
-        return users, spawn_rate, classes
+        return users, float(spawn_rate)
 
 
 def install() -> None:

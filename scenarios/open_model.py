@@ -21,6 +21,7 @@ from typing import Any, Callable
 import gevent
 from gevent.queue import Empty, Queue
 from locust import FastHttpUser, task
+from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 from locust.user.wait_time import constant
 
 from contract import tier_label
@@ -55,6 +56,13 @@ class Dispatcher:
         began = clock()
         self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
                            gevent.spawn(self._release, schedule, clock)]
+
+    def key(self, tier: str, index: int, worker_index: int) -> str:
+        """Key ``index`` of the tier: from the keys file when one was given, else the demo API's
+        format, ``pro-1000042``, unique across up to 99 worker processes."""
+        if self.given_keys.get(tier):
+            return self.given_keys[tier][index]
+        return f"{tier}-{worker_index * 1_000_000 + index + 1}"
 
     def keys_by_label(self) -> dict[str, int]:
         """This process's keys sending now, per tier label (empty before the test)."""
@@ -96,11 +104,20 @@ DISPATCH = Dispatcher()
 
 
 class OpenModelUser(FastHttpUser):
-    """Base for open-model scenarios: subclass it and implement ``send(due)``.
+    """Base for open-model scenarios (exported as ``scenarios.OpenModelUser``): subclass it and
+    implement ``send(due)`` with one request, sent with ``self.client`` as in any ``FastHttpUser``::
 
-    ``due.tier``, ``due.key_index`` and ``due.over_limit`` say which client sends; ``due.intended``
-    is when it meant to. Set ``self.request_context`` for the request (``send`` does so for the tier
-    and the intended time before calling ``send``); Locust sends it with the request's event.
+        from scenarios import OpenModelUser
+
+        class Shopper(OpenModelUser):
+            def send(self, due):
+                self.client.get("/cart", headers={"X-API-Key": self.api_key(due)})
+
+    loadgate sets the arrival rate (``--rate``, ``--shape``); the users are the concurrency.
+    ``due.tier``, ``due.key_index`` and ``due.over_limit`` say which client sends, ``api_key(due)``
+    is its key, and ``due.intended`` is when it meant to send. Before ``send`` the request context
+    holds the tier and the intended time, so the client counts time the request from its intended
+    send (corrected for coordinated omission) as well as from the actual one.
     """
 
     abstract = True
@@ -116,12 +133,23 @@ class OpenModelUser(FastHttpUser):
     def send(self, due: Due) -> None:
         raise NotImplementedError("an OpenModelUser implements send(due)")
 
+    def api_key(self, due: Due) -> str:
+        """The API key of the client that sends ``due``: from ``--keys`` when given, else generated."""
+        worker_index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
+        return DISPATCH.key(due.tier, due.key_index, worker_index)
+
     @task
     def _take_next(self) -> None:
+        # Idle, a user counts as waiting, as between tasks: when the test stops, Locust kills a waiting
+        # user at once, and waits (up to --stop-timeout) only for users sending. A worker then sends its
+        # final counts before the master, which waits half a second for them, is gone.
+        self._state = LOCUST_STATE_WAITING
         try:
             due = DISPATCH.queue.get(timeout=1.0)
         except Empty:
             return
+        finally:
+            self._state = LOCUST_STATE_RUNNING
         self.request_context = {"tier": tier_label(due.tier, due.over_limit), "over_limit": due.over_limit,
                                 "intended": due.intended}
         self.send(due)

@@ -6,7 +6,8 @@ below its pace, never more than the pool holds. Over-limit keys (a fixed share o
 ``keys.is_over_limit``) send at 150 % of the limit; the in-limit keys share the rest evenly. When
 the shape changes the rate, keys are activated or retired and the intervals change from each
 key's next send on; a newly active key starts at a random phase within its interval, so keys
-never send in lockstep.
+never send in lockstep, and no key ever sends sooner than one interval after its last intended
+send, which keeps an in-limit key within its limit through every change of rate.
 
 A free user ``take``s whichever request is due first. Its intended time stays as scheduled,
 however late it is taken: the lateness (actual send minus intended) and the latency measured
@@ -76,6 +77,8 @@ class KeySchedule:
         self._heap: list[tuple[float, int, str, int]] = []
         # A key's live heap entry (its sequence number and next intended send); older entries are stale.
         self._live: dict[tuple[str, int], tuple[int, float]] = {}
+        # Each key's last intended send: a rescheduled or reactivated key waits a full interval after it.
+        self._last: dict[tuple[str, int], float] = {}
         self._seq = 0
         self._rng = random.Random(seed)
 
@@ -115,14 +118,20 @@ class KeySchedule:
             t.active = min(t.pool, keys_for_rate(tier, rate, self._pace, t.fraction))
             for index in range(before, t.active):
                 step = t.step(index)
-                self._push(tier, index, now + self._rng.random() * (step if math.isfinite(step) else 0.0))
+                phase = self._rng.random() * (step if math.isfinite(step) else 0.0)
+                self._push(tier, index, self._not_before(tier, index, step, now + phase))
             for index in range(t.active, before):
                 self._retire(tier, index)
             if rose:
                 for index in range(min(before, t.active)):
                     step = t.step(index)
                     if self._live.get((tier, index), (0, now))[1] > now + step:
-                        self._push(tier, index, now + self._rng.random() * step)
+                        self._push(tier, index, self._not_before(tier, index, step, now + self._rng.random() * step))
+
+    def _not_before(self, tier: str, index: int, step: float, at: float) -> float:
+        """``at``, or one ``step`` after the key's last intended send when that is later."""
+        last = self._last.get((tier, index))
+        return at if last is None or not math.isfinite(step) else max(at, last + step)
 
     def _drop_stale(self) -> None:
         heap = self._heap
@@ -141,6 +150,7 @@ class KeySchedule:
         if not self._heap or self._heap[0][0] > now:
             return None
         intended, _, tier, index = heapq.heappop(self._heap)
+        self._last[(tier, index)] = intended
         t = self._tiers[tier]
         step = t.step(index)
         if math.isfinite(step):

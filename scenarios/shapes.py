@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["SHAPES", "ShapeSpec", "target_rate", "ramp", "step", "spike", "soak"]
+__all__ = ["SHAPES", "ShapeSpec", "target_rate", "ramp", "step", "spike", "soak", "DEFAULT_DURATION_S",
+           "effective_duration"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,15 @@ SHAPES: dict[str, Callable[[float, ShapeSpec], float | None]] = {"ramp": ramp, "
 def target_rate(name: str, t: float, spec: ShapeSpec) -> float | None:
     """The target rate of shape ``name`` at ``t`` seconds, or None when the run is over."""
     return SHAPES[name](t, spec)
+
+
+#: The shape's length when neither ``--lg-duration`` nor ``-t/--run-time`` gives one (seconds).
+DEFAULT_DURATION_S = 60.0
+
+
+def effective_duration(duration_s: float | None, run_time_s: float | None) -> float:
+    """How long the shape runs: ``--lg-duration``, cut short by Locust's ``-t/--run-time`` (which
+    always ends the run); ``-t`` alone sets it; 60 s with neither."""
+    if run_time_s:
+        return min(duration_s, run_time_s) if duration_s else float(run_time_s)
+    return duration_s if duration_s else DEFAULT_DURATION_S

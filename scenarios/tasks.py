@@ -1,7 +1,9 @@
-"""The three things API users do, each one request with its response checked.
+"""The three things API clients do, each one request with its response checked.
 
+Each task takes the client (``KeyState``: its key, tier, known ETags and cursor walk, and the
+HTTP client, random source and id popularity lent by the Locust user that sends for it).
 A failed check is a Locust failure with a short reason. A 429 is expected (a success) for an
-over-limit user and a failure for an in-limit one.
+over-limit key and a failure for an in-limit one.
 
 * ``cached_read``: ``GET /api/users/{id}`` with a Zipf-popular id; revalidates a known ETag now
   and then (304 expected), checks the id, ``X-Cache`` and gzip.
@@ -13,9 +15,14 @@ over-limit user and a failure for an in-limit one.
 from __future__ import annotations
 
 import json
+import random
+import sys
 from typing import Any
 
-__all__ = ["PAGE_LIMIT", "WALK_PAGES", "REVALIDATE", "cached_read", "next_page", "batch"]
+from scenarios.traffic import Zipf
+
+__all__ = ["PAGE_LIMIT", "WALK_PAGES", "REVALIDATE", "ETAGS_PER_KEY", "KeyState", "remember_etag",
+           "cached_read", "next_page", "batch"]
 
 PAGE_LIMIT = 50
 WALK_PAGES = 5
@@ -24,6 +31,23 @@ USERS_PATH = "/api/users/{id}"
 JSON_TYPE = "application/json"
 _USER_OP = '{"op":"get_user","id":%d}'
 _ITEM_OP = '{"op":"get_item","id":%d}'
+#: Known ETags a key keeps (the most recent reads): enough to revalidate, bounded per client.
+ETAGS_PER_KEY = 32
+
+
+class KeyState:
+    """One client: its API key and what it remembers between its requests. ``client``, ``rng`` and
+    ``zipf`` are lent by the Locust user that sends for it."""
+
+    __slots__ = ("tier", "over_limit", "key", "etags", "walk", "client", "rng", "zipf")
+
+    def __init__(self, tier: str, over_limit: bool, key: str):
+        self.tier, self.over_limit, self.key = tier, over_limit, key
+        self.etags: dict[int, str] = {}
+        self.walk: dict[str, Any] | None = None
+        self.client: Any = None
+        self.rng: random.Random | None = None
+        self.zipf: Zipf | None = None
 
 
 def _rate_limited(user: Any, response: Any) -> bool:
@@ -33,7 +57,7 @@ def _rate_limited(user: Any, response: Any) -> bool:
     if user.over_limit:
         response.success()
     else:
-        response.failure(f"429 for an in-limit {user.tier} user")
+        response.failure(f"429 for an in-limit {user.tier} key")
     return True
 
 
@@ -47,6 +71,14 @@ def _json_body(response: Any) -> Any:
     except ValueError:
         response.failure("the body is not JSON")
         return None
+
+
+def remember_etag(user: Any, uid: int, etag: str) -> None:
+    """Keep the profile's ETag for revalidation: the most recent ``ETAGS_PER_KEY`` per key. The
+    text is interned, so the many keys that read a popular profile share one copy of its ETag."""
+    user.etags[uid] = sys.intern(etag)
+    if len(user.etags) > ETAGS_PER_KEY:
+        del user.etags[next(iter(user.etags))]
 
 
 def cached_read(user: Any) -> None:
@@ -75,7 +107,7 @@ def cached_read(user: Any) -> None:
         elif not r.headers.get("ETag"):
             r.failure("no ETag header")
         else:
-            user.etags[uid] = r.headers["ETag"]
+            remember_etag(user, uid, r.headers["ETag"])
 
 
 def next_page(user: Any) -> None:

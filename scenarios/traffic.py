@@ -2,10 +2,10 @@
 
 Pure, apart from ``read_ids``, the thin reader of an ids file.
 
-* Each tier has a published limit (requests per minute per API key). A well-behaved user paces
-  itself at ``pace`` (80 % by default) of its tier's limit; an over-limit user at 150 %.
-* The tier mix is a share of *traffic* per tier, so the number of users per tier follows from
-  the target rate: ``users = rate * share / per-user rate``.
+* Each tier has a published limit (requests per minute per API key). A well-behaved key sends
+  at ``pace`` (80 % by default) of its tier's limit; an over-limit key at 150 % (``key_rates``).
+* The tier mix is a share of *traffic* per tier, so the number of keys per tier follows from
+  the target rate (``scenarios.keys.keys_needed``): ``keys = rate * share / per-key rate``.
 * Cached reads draw user ids from a Zipf popularity (exponent ``s``), so a few hot profiles
   dominate, as in real traffic, and the cache-hit objective means something. The ids are a range
   (``1-10000`` by default, the most popular first) or a file of ids in order of popularity
@@ -22,8 +22,8 @@ from itertools import accumulate
 
 from contract import TIER_LIMITS, TIERS
 
-__all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "DEFAULT_IDS", "parse_mix", "TierPlan",
-           "key_rates", "plan_users", "IdSpace", "id_range", "parse_id_list", "read_ids", "Zipf"]
+__all__ = ["TIER_LIMITS", "TIERS", "DEFAULT_MIX", "OVER_LIMIT_PACE", "DEFAULT_IDS", "parse_mix",
+           "key_rates", "IdSpace", "id_range", "parse_id_list", "read_ids", "Zipf"]
 
 #: Share of traffic per tier.
 DEFAULT_MIX = {"free": 0.1, "basic": 0.2, "pro": 0.3, "enterprise": 0.4}
@@ -55,46 +55,10 @@ def parse_mix(text: str) -> dict[str, float]:
     return {tier: weights.get(tier, 0.0) / total for tier in TIERS}
 
 
-@dataclass(frozen=True)
-class TierPlan:
-    """Users of one tier and kind: how many, and how fast each one sends (requests per second)."""
-
-    tier: str
-    over_limit: bool
-    users: float
-    per_user_rate: float
-
-    @property
-    def rate(self) -> float:
-        return self.users * self.per_user_rate
-
-
 def key_rates(tier: str, pace: float) -> tuple[float, float]:
     """Requests per second of one in-limit key (at ``pace`` of the limit) and of one over-limit key."""
     limit_per_s = TIER_LIMITS[tier] / 60.0
     return pace * limit_per_s, OVER_LIMIT_PACE * limit_per_s
-
-
-def plan_users(rate: float, mix: dict[str, float], pace: float = 0.8,
-               over_limit_fraction: float = 0.0) -> list[TierPlan]:
-    """Users per tier for a target rate (requests per second).
-
-    ``over_limit_fraction`` of each tier's users run at 150 % of the limit instead; the
-    in-limit users are then fewer, so the total rate stays at ``rate``.
-    """
-    plans: list[TierPlan] = []
-    for tier in TIERS:
-        share = mix.get(tier, 0.0)
-        if share <= 0:
-            continue
-        paced, over = key_rates(tier, pace)
-        tier_rate = rate * share
-        # users * ((1 - f) * paced + f * over) = tier_rate
-        users = tier_rate / ((1 - over_limit_fraction) * paced + over_limit_fraction * over)
-        plans.append(TierPlan(tier, False, users * (1 - over_limit_fraction), paced))
-        if over_limit_fraction > 0:
-            plans.append(TierPlan(tier, True, users * over_limit_fraction, over))
-    return plans
 
 
 @dataclass(frozen=True)

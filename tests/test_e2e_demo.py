@@ -124,7 +124,7 @@ def test_the_open_model_sees_a_stall_as_the_clients_would_the_known_answer(tmp_p
     delayed uniformly by up to 1.5 s, so from the intended sends p99 is 1.44 s and p90 0.9 s. The
     18 s graded window holds exactly three stall periods, whatever their phase. 20 users cannot hold
     a stall's 150 requests, so requests wait for a user and are sent late."""
-    proc, doc, run = demo(tmp_path, "--model", "open", "--rate", "100", "--stall-every", "6", "--stall-ms", "1500",
+    proc, doc, run = demo(tmp_path, "--rate", "100", "--stall-every", "6", "--stall-ms", "1500",
                           "--no-prometheus", duration=20, rampup=2)
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]  # P99 < 500 ms fails, as it should
     latency = run["client_latency"]
@@ -150,7 +150,7 @@ def write_keys(path: Path, counts: dict[str, int]) -> list[str]:
 def test_the_keys_a_team_brings_are_sent_accepted_and_never_written_anywhere(tmp_path):
     keys_file = tmp_path / "staging-keys.csv"
     keys = write_keys(keys_file, {"free": 40, "basic": 20, "pro": 8, "enterprise": 3})
-    proc, doc, run = demo(tmp_path, "--model", "open", "--rate", "40", "--keys", str(keys_file), duration=14,
+    proc, doc, run = demo(tmp_path, "--rate", "40", "--keys", str(keys_file), duration=14,
                           rampup=2)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr[-3000:]  # 40 req/s misses the 180 req/s target
     errors = by_id(doc)["error_rate"]
@@ -172,7 +172,7 @@ def test_the_keys_a_team_brings_are_sent_accepted_and_never_written_anywhere(tmp
 def test_too_few_keys_for_the_rate_is_exit_2_with_the_count_each_tier_needs(tmp_path):
     keys_file = tmp_path / "keys.csv"
     keys = write_keys(keys_file, {"free": 3, "basic": 20, "pro": 8, "enterprise": 3})
-    proc = subprocess.run([sys.executable, "-m", "loadgate", "run", "--host", "http://127.0.0.1:1", "--model", "open",
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "run", "--host", "http://127.0.0.1:1",
                            "--rate", "40", "--keys", str(keys_file), "--out", str(tmp_path / "run")], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2

@@ -29,8 +29,10 @@ def processes() -> list[str]:
     return out
 
 
-def plain_locust(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """``locust -f locustfile.py --headless`` for 6 s at 40 req/s against a demo API; (process, series file)."""
+def plain_locust(tmp_path: Path, *extra: str, length: tuple[str, ...] = ("--lg-duration", "6")
+                 ) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``locust -f locustfile.py --headless`` for 6 s (``length``) at 40 req/s against a demo API;
+    (process, series file)."""
     from loadgate import procs
 
     port = procs.free_port()
@@ -39,7 +41,7 @@ def plain_locust(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProce
         procs.wait_http(f"http://127.0.0.1:{port}/healthz", api, tmp_path / "api.log")
         series = tmp_path / "series.jsonl"
         proc = subprocess.run([sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless",
-                               "--host", f"http://127.0.0.1:{port}", "--lg-rate", "40", "--lg-duration", "6",
+                               "--host", f"http://127.0.0.1:{port}", "--lg-rate", "40", *length,
                                "--lg-rampup", "1", "--lg-series-file", str(series), "--json-file",
                                str(tmp_path / "locust"), *extra], cwd=REPO, capture_output=True, text=True, timeout=90)
     finally:
@@ -58,6 +60,61 @@ def test_plain_locust_runs_the_scenarios_with_loadgate_options(tmp_path):
     final = parsed.snapshots[-1]
     assert sum(final.responses.values()) > 100
     assert not any(result == "failure" for (_, _, result, _) in final.responses)
+
+
+@pytest.mark.e2e
+def test_plain_locust_takes_u_as_the_concurrency_and_t_always_ends_the_run(tmp_path):
+    from analysis.client_series import parse_series
+
+    for name, length in (("t_alone", ("-t", "4s")), ("t_before_the_shape", ("--lg-duration", "60", "-t", "4s"))):
+        began = time.monotonic()
+        proc, series = plain_locust(tmp_path / name, "-u", "7", length=length)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert time.monotonic() - began < 30, name  # not the shape's 60 s
+        assert "will be ignored" not in proc.stderr  # Locust's warning that a shape silences -u and -t
+        parsed = parse_series(series.read_text().splitlines())
+        assert parsed.started is not None and parsed.stopped is not None
+        assert parsed.stopped - parsed.started == pytest.approx(4, abs=1.0), name
+        assert parsed.concurrency == 7 and parsed.model == "open" and parsed.user_classes == ("ClientUser",)
+        assert max(s.users.get("ClientUser", 0) for s in parsed.snapshots) == 7
+        assert sum(parsed.snapshots[-1].responses.values()) > 60  # the ramp to 40 req/s, then 3 s of it
+
+
+@pytest.mark.e2e
+def test_the_web_uis_start_form_sets_the_rate_the_concurrency_and_the_run_time(tmp_path):
+    import requests
+
+    from analysis.client_series import parse_series
+    from loadgate import procs
+
+    port, web = procs.free_port(), procs.free_port()
+    api = procs.start([sys.executable, "-m", "demo_api", "--port", str(port)], tmp_path / "api.log")
+    series = tmp_path / "series.jsonl"
+    locust = None
+    try:
+        procs.wait_http(f"http://127.0.0.1:{port}/healthz", api, tmp_path / "api.log")
+        locust = procs.start([sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--web-host",
+                              "127.0.0.1", "--web-port", str(web), "--host", f"http://127.0.0.1:{port}",
+                              "--lg-rampup", "1", "--lg-series-file", str(series)], tmp_path / "locust.log")
+        procs.wait_http(f"http://127.0.0.1:{web}/", locust, tmp_path / "locust.log")
+        answer = requests.post(f"http://127.0.0.1:{web}/swarm", timeout=10, data={
+            "user_count": "6", "spawn_rate": "6", "host": f"http://127.0.0.1:{port}", "run_time": "4s",
+            "lg_rate": "30"}).json()
+        assert answer["success"], answer
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and '"test_stop"' not in series.read_text():
+            time.sleep(0.5)
+        time.sleep(1.5)  # the snapshot after the stop
+    finally:
+        if locust is not None:
+            procs.stop(locust)
+        procs.stop(api)
+    parsed = parse_series(series.read_text().splitlines())
+    assert parsed.started is not None and parsed.stopped is not None, "the form's run never stopped"
+    assert parsed.stopped - parsed.started == pytest.approx(4, abs=1.0)
+    assert max(s.target_rate for s in parsed.snapshots) == 30 and parsed.concurrency == 6
+    responses = sum(parsed.snapshots[-1].responses.values())
+    assert 30 * 2.5 <= responses <= 30 * 4.5  # a 1 s ramp to 30 req/s, then 3 s of it
 
 
 @pytest.mark.e2e

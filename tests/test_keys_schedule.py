@@ -181,3 +181,20 @@ def test_the_open_models_keys_are_the_clients_of_the_tier_table():
     snaps = parse_series([json.dumps(contract.series_header()), json.dumps(line), json.dumps(closed)]).snapshots
     assert users_by_tier(snaps[0]) == {"pro": 9.0, "pro_over_limit": 3.0}
     assert users_by_tier(snaps[1]) == {"pro": 2.0}
+
+
+def test_no_in_limit_key_sends_faster_than_its_pace_through_a_ramp_a_fall_and_a_rise():
+    """Rates set every 0.25 s as the shape moves: rescheduled and reactivated keys wait out their interval."""
+    schedule = KeySchedule(keys_needed(200, DEFAULT_MIX), seed=11)
+    sends: dict[tuple[str, int], list[float]] = defaultdict(list)
+    t = 0.0
+    while t < 60.0:
+        rate = 200 * min(1.0, t / 10) if t < 30 else (40.0 if t < 40 else 200.0)  # ramp, fall, rise
+        schedule.set_rates({tier: rate * share for tier, share in DEFAULT_MIX.items()}, t)
+        for due in drive(schedule, t + 0.25):
+            sends[(due.tier, due.key_index)].append(due.intended)
+        t += 0.25
+    assert len(sends) > 100
+    for (tier, _), times in sends.items():
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert not gaps or min(gaps) >= 60.0 / TIER_LIMITS[tier] / 0.8 - 1e-9, tier

@@ -18,7 +18,7 @@ from loadgate.progress import progress_line
 from loadgate.run import RunPlan, locust_command, prometheus_config, steady_window
 from scenarios.clientstats import ClientStats, precise_bucket
 from scenarios.shapes import ShapeSpec, target_rate
-from scenarios.traffic import DEFAULT_MIX, TIER_LIMITS, Zipf, parse_mix, plan_users
+from scenarios.traffic import Zipf, parse_mix
 from slo.spec import load_spec
 
 SPEC = ShapeSpec(rate=200, duration=60, rampup=10)
@@ -43,23 +43,6 @@ def test_spike_doubles_the_rate_in_the_middle_fifth():
 def test_soak_holds_steady_like_a_long_ramp():
     long = ShapeSpec(rate=50, duration=24 * 3600, rampup=60)
     assert target_rate("soak", 12 * 3600, long) == 50
-
-
-def test_users_per_tier_follow_from_the_share_of_traffic_and_the_pace():
-    plans = {p.tier: p for p in plan_users(200, DEFAULT_MIX, pace=0.8)}
-    assert plans["free"].per_user_rate == pytest.approx(0.8 * 10 / 60)
-    assert plans["free"].users == pytest.approx(200 * 0.1 / (0.8 * 10 / 60))  # 150 users
-    assert plans["enterprise"].users == pytest.approx(200 * 0.4 / (0.8 * 1000 / 60))  # 6 users
-    assert sum(p.rate for p in plans.values()) == pytest.approx(200)
-
-
-@given(rate=st.floats(min_value=1, max_value=20_000), over=st.floats(min_value=0, max_value=0.9))
-def test_the_planned_rate_equals_the_target_with_or_without_over_limit_users(rate, over):
-    plans = plan_users(rate, DEFAULT_MIX, 0.8, over)
-    assert sum(p.rate for p in plans) == pytest.approx(rate)
-    for p in plans:
-        limit = TIER_LIMITS[p.tier] / 60
-        assert p.per_user_rate == pytest.approx(limit * (1.5 if p.over_limit else 0.8))
 
 
 def test_a_tier_mix_is_parsed_into_shares_or_refused_with_a_reason():
