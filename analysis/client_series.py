@@ -209,14 +209,16 @@ class Counts:
 
 
 def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
-    """Clients (API keys) per tier label (``pro``, ``pro_over_limit``): the open model's active keys,
-    or the closed model's running users per class, each of which holds one key."""
+    """Clients per tier label (``pro``, ``pro_over_limit``): the open model's active API keys; in
+    series of the retired closed model, its running users per tier class (each held one key); for
+    plain Locust users, the running users per class name."""
     if snapshot.keys:
         return {label: float(n) for label, n in snapshot.keys.items()}
     out: dict[str, float] = {}
     for name, count in snapshot.users.items():
         tier = contract.tier_of_user_class(name)
-        out[tier] = out.get(tier, 0.0) + count
+        label = tier if tier.removesuffix(contract.OVER_LIMIT_SUFFIX) in contract.TIERS else name
+        out[label] = out.get(label, 0.0) + count
     return out
 
 

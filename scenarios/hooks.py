@@ -208,7 +208,6 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     # Locust fills in -u and -r (1 and 1) only after this; the shape needs to know what was given.
     STATE.given_users, STATE.given_spawn_rate = options.num_users, options.spawn_rate
-    STATE.given_duration = _seconds(getattr(options, "lg_duration", None))
     if not options.headless and not options.num_users:
         # The web UI's start form: its "users" field (the concurrency) starts sized for --lg-rate.
         options.num_users = concurrency(options.lg_rate)
@@ -312,6 +311,13 @@ class LoadGateShape(LoadTestShape):
     """
 
     use_common_options = True
+
+    def reset_time(self) -> None:
+        """A test starts: the shape's own length as given now (the command line or the web form);
+        each tick then writes the length it runs back, for the workers."""
+        super().reset_time()
+        if self.runner is not None and self.runner.environment.parsed_options is not None:
+            STATE.given_duration = _seconds(getattr(self.runner.environment.parsed_options, "lg_duration", None))
 
     def tick(self) -> tuple[int, float] | None:
         assert self.runner is not None and self.runner.environment.parsed_options is not None

@@ -362,3 +362,22 @@ def test_an_open_model_request_is_also_counted_from_its_intended_send():
     assert corrected.count == 2 and corrected.fraction_at_or_below(0.1) == 0.5
     assert counts.corrected_times_ms == {55.0: 1.0, 500: 1.0}
     assert histogram_from_buckets(zip(BUCKETS, counts.buckets)).count == 3  # the measured view counts all three
+
+
+def test_t_always_ends_the_shape_and_sets_its_length_when_no_duration_is_given():
+    from scenarios.shapes import DEFAULT_DURATION_S, effective_duration
+
+    assert effective_duration(None, None) == DEFAULT_DURATION_S == 60
+    assert effective_duration(30, None) == 30
+    assert effective_duration(None, 10) == 10  # -t alone
+    assert effective_duration(60, 10) == 10  # -t cuts a longer shape short
+    assert effective_duration(5, 10) == 5  # the shape ends first
+
+
+def test_plain_locust_users_are_charted_by_class_and_retired_tier_classes_by_tier():
+    from analysis.client_series import Snapshot, users_by_tier
+
+    assert users_by_tier(Snapshot(t=0, users={"Plain": 4})) == {"Plain": 4.0}
+    assert users_by_tier(Snapshot(t=0, users={"ProUser": 2, "ProOverLimitUser": 1})) == {"pro": 2.0,
+                                                                                         "pro_over_limit": 1.0}
+    assert users_by_tier(Snapshot(t=0, users={"ClientUser": 20}, keys={"pro": 7})) == {"pro": 7.0}
