@@ -207,6 +207,16 @@ class Counts:
     scheduled: float = 0.0
     late: float = 0.0
 
+    @property
+    def transport_errors(self) -> float:
+        """Requests that got no HTTP answer at all (refused, reset, timed out): status code 0."""
+        return self.by_code.get("0", 0.0)
+
+    @property
+    def answered(self) -> float:
+        """Requests the service answered, whatever the status: what throughput counts."""
+        return self.total - self.transport_errors
+
 
 def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
     """Clients per tier label (``pro``, ``pro_over_limit``): the open model's active API keys; in

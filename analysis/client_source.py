@@ -138,15 +138,17 @@ class ClientSource:
         return data
 
     def throughput(self) -> SLIData:
+        """Responses that arrived per second: a request refused, reset or timed out got no answer and
+        is not throughput (it is an error)."""
         data = SLIData(queries=[f"{self.file_name}: responses"])
         if self._empty(data):
             return data
         c = self.counts
-        data.events = c.total
-        data.value = c.total / max(c.seconds, 1e-9)
-        data.detail["measured_seconds"] = c.seconds
+        data.events = c.answered
+        data.value = c.answered / max(c.seconds, 1e-9)
+        data.detail.update({"measured_seconds": c.seconds, "transport_errors": c.transport_errors})
         data.series.append(Series("client responses per second", "1/s",
-                                  tuple((t, x.total / max(x.seconds, 1e-9)) for t, x in self._points(1))))
+                                  tuple((t, x.answered / max(x.seconds, 1e-9)) for t, x in self._points(1))))
         targets = [(s.t, s.target_rate) for s in self.series.snapshots
                    if self.chart_start <= s.t <= self.window.end]
         if targets:

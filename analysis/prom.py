@@ -5,9 +5,12 @@ It adds what a release gate needs and the client leaves out:
 * auth and TLS from the environment, never from flags that land in shell history
   (``LOADGATE_PROM_TOKEN``, ``LOADGATE_PROM_USER``/``LOADGATE_PROM_PASSWORD``,
   ``LOADGATE_PROM_CA_FILE``, ``LOADGATE_PROM_INSECURE=1``, ``LOADGATE_PROM_TIMEOUT`` seconds);
-* an explicit timeout, and a bounded retry with backoff for connection errors and 502/504 only
-  (a 4xx is the query's fault and a 503 is Prometheus's own query timeout: retrying either
-  only repeats it);
+* an explicit timeout, and a bounded retry with backoff for connection errors (refused, or
+  dropped before an answer) and 502/504 only (a 4xx is the query's fault, a 503 is Prometheus's
+  own query timeout, and a read timeout means no answer came in time: retrying any of them only
+  repeats it);
+* the ``warnings`` Prometheus adds to an answer built from partial data (Thanos, remote storage),
+  which the client drops: such an answer is a failed query, never graded as if it were whole;
 * range queries split into chunks under Prometheus's 11,000-points-per-series limit;
 * errors turned into two one-line exceptions, the ``analysis.source`` errors every source
   raises: ``PromUnreachable`` (nothing can be asked, so the gate is inconclusive) and
@@ -21,11 +24,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from types import TracebackType
+from typing import Any, Mapping, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from analysis.source import QueryFailed, SourceError, SourceUnreachable
@@ -104,6 +109,18 @@ class PromConfig:
         return "none"
 
 
+class _Retry(Retry):
+    """Retries a connection dropped before the answer (a read error), but not a read timeout: a
+    Prometheus that does not answer in time is not asked again and again."""
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: TracebackType | None = None
+                  ) -> Self:
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 class Prometheus:
     """Instant and range queries returning plain Python values.
 
@@ -119,10 +136,12 @@ class Prometheus:
         if config.username:
             session.auth = (config.username, config.password or "")
         session.verify = config.ca_file if (config.ca_file and config.verify_tls) else config.verify_tls
-        retry = Retry(
+        session.hooks["response"].append(self._note_warnings)
+        self._warnings: list[str] = []
+        retry = _Retry(
             total=config.retries,
             connect=config.retries,
-            read=0,
+            read=config.retries,
             status=config.retries,
             backoff_factor=config.backoff_s,
             status_forcelist=(502, 504),
@@ -171,13 +190,25 @@ class Prometheus:
             chunk_start = chunk_end + step
         return list(merged.values())
 
+    def _note_warnings(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """A response hook: keep the ``warnings`` of a successful answer (the client drops them)."""
+        if response.status_code != 200 or b'"warnings"' not in response.content:
+            return
+        try:
+            found = response.json().get("warnings")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(found, list) and found:
+            self._warnings.extend(str(w) for w in found)
+
     def _call(self, method: Any, query: str, **kwargs: Any) -> Any:
         self.queries_run += 1
+        self._warnings = []
         try:
-            return method(query, **kwargs)
+            answer = method(query, **kwargs)
         except requests.exceptions.ReadTimeout:
-            raise PromQueryError(f"Prometheus did not answer within {self.config.timeout_s:g}s "
-                                 f"(LOADGATE_PROM_TIMEOUT) to {query!r}") from None
+            raise PromUnreachable(f"Prometheus at {self.config.url} did not answer within "
+                                  f"{self.config.timeout_s:g}s (LOADGATE_PROM_TIMEOUT)") from None
         except requests.exceptions.SSLError as exc:
             raise PromUnreachable(f"TLS error talking to {self.config.url}: {_short(exc)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
@@ -195,6 +226,11 @@ class Prometheus:
             raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r} (not JSON)") from None
         except (KeyError, TypeError):
             raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r}") from None
+        if self._warnings:
+            text = "; ".join(dict.fromkeys(self._warnings))
+            raise PromQueryError(f"Prometheus answered {query!r} from partial data, with warnings: {text[:300]} "
+                                 "(partial data is not graded)")
+        return answer
 
 
 def safe_url(url: str) -> str:

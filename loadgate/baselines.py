@@ -30,7 +30,10 @@ def load_baseline(args: argparse.Namespace) -> Baseline | None:
     """The baseline the options name, or None; an unreadable one is a usage error (exit 2)."""
     if not getattr(args, "baseline", None):
         return None
-    path = Path(args.baseline) / "verdict.json"
+    # A run or gate directory, or its verdict.json itself.
+    path = Path(args.baseline)
+    if not path.is_file():
+        path = path / "verdict.json"
     try:
         doc = read_json(path)
     except FileNotFoundError:

@@ -15,9 +15,11 @@ _PACKAGED = Path(__file__).resolve().parent.parent / "slo" / "targets"
 
 
 def resolve_spec_path(path: str) -> Path:
-    """The path as given; for the default spec, fall back to the copy shipped with loadgate."""
+    """The path as given; for a spec shipped with loadgate (``slo/targets/local.yaml``, the default
+    ``slo/targets/production.yaml``) that is not there, the shipped copy, so commands work from any
+    directory."""
     given = Path(path)
-    if given.exists() or path != DEFAULT_SPEC:
+    if given.exists() or given.parent != Path("slo/targets") or not (_PACKAGED / given.name).is_file():
         return given
     return _PACKAGED / given.name
 

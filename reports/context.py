@@ -16,7 +16,7 @@ from slo.record import rfc3339
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
-           "budget_text", "baseline_text", "UnsupportedDocument"]
+           "budget_text", "baseline_text", "UnsupportedDocument", "json_type"]
 
 #: Status words and icons: status is never shown by colour alone.
 STATUS_LABELS = {
@@ -264,9 +264,11 @@ def _notes(entry: dict[str, Any]) -> tuple[str, ...]:
 
 def build_context(doc: dict[str, Any]) -> ReportContext:
     """The view model for a ``verdict.json`` document."""
+    if not isinstance(doc, dict):
+        raise UnsupportedDocument(f"not a loadgate verdict (a JSON {json_type(doc)}, not an object)")
     version = doc.get("schema_version")
     if version != SUPPORTED_SCHEMA:
-        raise UnsupportedDocument(f"verdict.json has schema_version {version!r}; this loadgate reads "
+        raise UnsupportedDocument(f"schema_version {version!r}; this loadgate reads "
                                   f"{SUPPORTED_SCHEMA}")
     try:
         rows = []
@@ -301,8 +303,17 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
                                 if e.get("evidence")),
             tier_rows=tier_rows(doc.get("breakdown") or {}, (doc.get("run") or {}).get("tier_limits_per_min") or {}),
         )
-    except (KeyError, TypeError) as exc:
-        raise UnsupportedDocument(f"verdict.json is missing a field: {exc}") from None
+    except KeyError as exc:
+        raise UnsupportedDocument(f"not a loadgate verdict: the field {exc} is missing") from None
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise UnsupportedDocument(f"not a loadgate verdict: a field of the wrong type ({exc})") from None
+
+
+def json_type(value: Any) -> str:
+    """JSON's name for a parsed value's type: ``list``, ``null``, ``number``..."""
+    if value is None:
+        return "null"
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")
 
 
 def warnings(doc: dict[str, Any]) -> tuple[str, ...]:

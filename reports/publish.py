@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.context import ReportContext, UnsupportedDocument, build_context
+from reports.context import ReportContext, UnsupportedDocument, build_context, json_type
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
 from slo.compare import attach
@@ -47,7 +47,7 @@ def _load(directory: Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as exc:
         raise OutputError(f"{path}: cannot read: {exc}") from None
     if not isinstance(doc, dict):
-        raise OutputError(f"{path}: not a loadgate verdict (a JSON {type(doc).__name__}, not an object)")
+        raise OutputError(f"{path}: not a loadgate verdict (a JSON {json_type(doc)}, not an object)")
     return doc
 
 
@@ -91,9 +91,11 @@ def render_outputs(directory: str | Path) -> ReportContext:
     doc = _load(directory)
     try:
         ctx = build_context(doc)
+        start, end = float(doc["window"]["start_unix"]), float(doc["window"]["end_unix"])
     except UnsupportedDocument as exc:
         raise OutputError(f"{directory / 'verdict.json'}: {exc}") from None
-    start, end = doc["window"]["start_unix"], doc["window"]["end_unix"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise OutputError(f"{directory / 'verdict.json'}: the window has no start_unix/end_unix ({exc})") from None
     charts: dict[str, str] = {}
     for entry in doc["objectives"]:
         relative = entry.get("series_file")

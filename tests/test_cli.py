@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 WINDOW = ["--start", "2026-01-01T00:15:00Z", "--end", "2026-01-01T00:45:00Z"]
 
@@ -104,3 +106,23 @@ def test_every_command_prints_its_help_and_exits_0():
                           cwd=REPO, timeout=60).stdout
     # The tolerances' percent signs are shown, not taken for format directives (help wraps mid-word).
     assert "latency=10%,error_rate=50%" in "".join(gate.split())
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("[]", "a JSON list, not an object"), ("null", "a JSON null, not an object"),
+    ('{"schema_version": 1, "objectives": "none"}', "wrong type"),
+    ('{"schema_version": 1, "objectives": [], "verdict": "pass", "window": 5}', "the field 'spec' is missing"),
+])
+def test_report_on_a_verdict_that_is_not_one_is_exit_2_with_one_line(cli, tmp_path, text, said):
+    (tmp_path / "verdict.json").write_text(text)
+    result = cli("report", str(tmp_path))
+    assert result.code == 2, result.err
+    assert said in result.err and str(tmp_path / "verdict.json") in result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_baseline_may_be_named_by_its_directory_or_its_verdict_file(cli, tmp_path):
+    (tmp_path / "verdict.json").write_text("[]")
+    for given in (tmp_path, tmp_path / "verdict.json"):
+        result = cli("report", str(tmp_path), "--baseline", str(given))
+        assert result.code == 2 and f"--baseline: {tmp_path / 'verdict.json'}: not a loadgate verdict" in result.err

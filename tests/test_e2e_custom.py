@@ -144,3 +144,13 @@ def test_a_missing_locustfile_is_exit_2_before_any_load(tmp_path, ping_service):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--locustfile: " in proc.stderr and "no such file" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()
+
+
+def test_refused_connections_are_errors_and_never_throughput(tmp_path, unreachable_url):
+    """A dead service (nothing listens): every request fails without an answer, so the client side
+    measures no throughput at all, not the rate it tried to send."""
+    proc, doc, run, _ = run_custom(tmp_path, unreachable_url, OPEN_MODEL)
+    objectives = {o["id"]: o for o in doc["objectives"]}
+    assert objectives["throughput"]["measured"] == 0 and objectives["throughput"]["status"] == "fail"
+    assert objectives["throughput"]["detail"]["transport_errors"] > 100
+    assert objectives["error_rate"]["measured"] == 1.0 and proc.returncode == 1

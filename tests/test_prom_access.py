@@ -22,14 +22,18 @@ WINDOW = ["--start", "2026-01-01T00:15:00Z", "--end", "2026-01-01T00:45:00Z"]
 class FakePrometheus:
     """Records requests and answers each with ``respond(handler) -> (status, body)``."""
 
-    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes]]):
+    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes] | None]):
         self.requests: list[dict[str, str]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 fake.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-                status, body = respond(self)
+                answer = respond(self)
+                if answer is None:  # drop the connection without an answer
+                    self.close_connection = True
+                    return
+                status, body = answer
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -51,7 +55,7 @@ class FakePrometheus:
 def fake_prometheus() -> Iterator[Callable[..., FakePrometheus]]:
     started: list[FakePrometheus] = []
 
-    def start(respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes]]) -> FakePrometheus:
+    def start(respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes] | None]) -> FakePrometheus:
         fake = FakePrometheus(respond)
         fake.thread.start()
         started.append(fake)
@@ -156,3 +160,55 @@ def test_connection_errors_raise_unreachable_from_the_client(unreachable_url):
     with pytest.raises(PromUnreachable, match="connection refused"):
         prom.range("up", 0, 10, 1)
     prom.close()
+
+
+def test_a_dropped_connection_is_retried_twice_as_documented(fake_prometheus):
+    seen = []
+
+    def drop_twice(h: BaseHTTPRequestHandler) -> tuple[int, bytes] | None:
+        seen.append(h.path)
+        return None if len(seen) <= 2 else empty_vector(h)
+
+    fake = fake_prometheus(drop_twice)
+    prom = Prometheus(PromConfig(fake.url, backoff_s=0))
+    assert prom.instant("up", 0) == []
+    assert len(fake.requests) == 3
+
+
+def test_a_prometheus_that_always_drops_the_connection_is_inconclusive_after_the_retries(cli, fake_prometheus,
+                                                                                         tmp_path):
+    fake = fake_prometheus(lambda h: None)
+    result = cli("gate", "--prometheus", fake.url, *WINDOW, "--out", str(tmp_path / "g"))
+    assert result.code == 3 and "Traceback" not in result.err
+    assert len(fake.requests) == 3  # the first try and two retries
+    assert "cannot reach Prometheus" in json.loads((tmp_path / "g" / "verdict.json").read_text())["reason"]
+
+
+def test_a_prometheus_that_never_answers_is_named_with_its_timeout_and_asked_once(cli, fake_prometheus, tmp_path):
+    import time
+
+    fake = fake_prometheus(lambda h: (time.sleep(3), empty_vector(h))[1])
+    began = time.monotonic()
+    result = cli("gate", "--prometheus", fake.url, *WINDOW, "--out", str(tmp_path / "g"),
+                 environ={"LOADGATE_PROM_TIMEOUT": "1"})
+    assert result.code == 3 and time.monotonic() - began < 10
+    reason = json.loads((tmp_path / "g" / "verdict.json").read_text())["reason"]
+    assert f"Prometheus at {fake.url} did not answer within 1s (LOADGATE_PROM_TIMEOUT)" in reason
+    assert len(fake.requests) == 1
+
+
+def test_an_answer_with_warnings_is_partial_data_and_never_a_pass(cli, fake_prometheus, tmp_path):
+    def partial(_: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        return 200, json.dumps({"status": "success", "warnings": ["store 10.0.0.7:10901 unreachable"],
+                                "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
+                                }).encode()
+
+    fake = fake_prometheus(partial)
+    out = tmp_path / "g"
+    result = cli("gate", "--prometheus", fake.url, *WINDOW, "--out", str(out))
+    assert result.code == 3 and "Traceback" not in result.err
+    doc = json.loads((out / "verdict.json").read_text())
+    assert doc["verdict"] == "inconclusive"
+    assert {o["status"] for o in doc["objectives"]} == {"inconclusive"}
+    assert all("store 10.0.0.7:10901 unreachable" in o["reason"] for o in doc["objectives"])
+    assert "store 10.0.0.7:10901 unreachable" in (out / "report.html").read_text()
