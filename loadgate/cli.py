@@ -16,6 +16,7 @@ from loadgate import cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.procs import ProcessError
+from loadgate.signals import Interrupted, handled
 from loadgate.version import tool_version
 from slo.gate import ExitCode
 
@@ -69,7 +70,8 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             parser.print_help(env.stderr)
             return ExitCode.USAGE
         module = _COMMANDS[args.command][0]
-        return module.run(args, env)
+        with handled():
+            return module.run(args, env)
     except _Exit as stop:
         return stop.status
     except UserError as exc:
@@ -84,6 +86,9 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         # The file system said no (permissions, a full disk, a path that is a file): a usage problem.
         env.stderr.write(f"loadgate: {exc.strerror or exc}: {exc.filename or ''}\n")
         return ExitCode.USAGE
+    except Interrupted as exc:
+        env.stderr.write(f"loadgate: interrupted ({exc.name})\n")
+        return exc.exit_code
     except KeyboardInterrupt:
         env.stderr.write("loadgate: interrupted\n")
         return ExitCode.INTERRUPTED

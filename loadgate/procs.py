@@ -12,6 +12,8 @@ from typing import Sequence
 
 import requests
 
+from loadgate.signals import FORCE
+
 __all__ = ["ProcessError", "free_port", "start", "wait_http", "stop"]
 
 
@@ -64,10 +66,11 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL it if it has not exited in ``timeout_s``.
 
     The whole group is signalled even when the leader already exited, so no child is orphaned,
-    and the SIGKILL comes even when the wait is interrupted (a second Ctrl-C).
+    and the SIGKILL comes even when the wait is interrupted (a second Ctrl-C). After a second
+    signal (``signals.FORCE``) there is no wait at all.
     """
     try:
-        if proc.poll() is None:
+        if proc.poll() is None and not FORCE.now:
             _signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(timeout=timeout_s)

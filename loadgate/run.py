@@ -41,15 +41,16 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
+from loadgate.signals import Interrupted
 from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
 from reports.write import read_json
 from slo.compare import Baseline
 from slo.evaluate import Graded, grade_source
-from slo.gate import ExitCode
+from slo.gate import ExitCode, Interruption
 from slo.model import Spec
-from slo.record import build_record
+from slo.record import build_record, rfc3339
 
 __all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "RunFacts", "prometheus_config", "locust_command",
            "steady_window", "local_prometheus", "locust_child", "read_series", "run_record", "execute"]
@@ -143,14 +144,16 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
     return argv
 
 
-def steady_window(series: ClientSeries, rampup: float, duration: float) -> Window:
-    """The graded window: from the end of the ramp-up to the end of the shape, in whole seconds."""
+def steady_window(series: ClientSeries, rampup: float, duration: float, until: float | None = None) -> Window:
+    """The graded window: from the end of the ramp-up to the end of the shape (or the test's stop,
+    or ``until``, an interrupt, if earlier), in whole seconds."""
     if series.started is None:
         raise UserError("the load test never started (no test_start in client_series.jsonl); see locust.log",
                         ExitCode.INCONCLUSIVE)
     end = series.started + duration
-    if series.stopped is not None:
-        end = min(end, series.stopped)
+    for earlier in (series.stopped, until):
+        if earlier is not None:
+            end = min(end, earlier)
     start_s, end_s = math.ceil(series.started + rampup), math.floor(end)
     if end_s - start_s < 1:
         raise UserError(f"the steady state lasted under a second (ramp-up {rampup:g}s of {duration:g}s)")
@@ -366,10 +369,24 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
         env.stderr.write(f"loadgate: {plan.shape} to {plan.rate:g} req/s for {plan.duration:g}s "
                          f"(ramp-up {plan.rampup:g}s) against {plan.host}"
                          f"{f' with {plan.processes} worker processes' if plan.processes > 1 else ''}\n")
+        signalled: Interrupted | None = None
         with locust_child(locust_command(plan, series_file, json_file, metrics_port), out / "locust.log") as locust:
-            follow(locust, series_file, plan.duration, env.stderr)
+            try:
+                follow(locust, series_file, plan.duration, env.stderr)
+            except Interrupted as exc:
+                # Leaving this block stops Locust (it writes its last counts); what was measured is graded.
+                signalled = exc
+                env.stderr.write(f"loadgate: {exc.name}: stopping the load test; grading what was measured "
+                                 "(a second signal stops at once)\n")
         series = read_series(series_file)
-        window = steady_window(series, plan.rampup, plan.duration)
+        try:
+            window = steady_window(series, plan.rampup, plan.duration, until=signalled.at if signalled else None)
+        except UserError:
+            if signalled is not None:
+                raise signalled from None  # stopped during the ramp-up: nothing steady to grade
+            raise
+        interrupted = Interruption(signalled.name, signalled.at, ExitCode(signalled.exit_code)) \
+            if signalled is not None else None
         chart_start = float(math.floor(series.started)) if series.started is not None else None
         client_source = ClientSource(series, window, chart_start=chart_start, file_name=series_file.name)
         client = grade_source(plan.spec, client_source, require_evidence=plan.require_evidence)
@@ -384,6 +401,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                              f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
         run = run_record(plan, series, window, facts, source=primary.source,
                          prometheus="started by loadgate" if local_prom else plan.prometheus_url)
+        if interrupted is not None:
+            run["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
         record = build_record(
             plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
             selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),
@@ -391,6 +410,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
             fail_on_warn=plan.fail_on_warn,
             options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
                      "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
-            breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)})
+            breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
+            interrupted=interrupted)
         return record.exit_code, publish(out, record)
 

@@ -84,6 +84,8 @@ class ReportContext:
     baseline_verdict: str = ""
     warnings: tuple[str, ...] = ()
     run_facts: tuple[tuple[str, str], ...] = ()
+    #: Why the run is incomplete (a signal stopped it), in words; empty for a run that finished.
+    incomplete: str = ""
     run_id: str = ""
     host: str = ""
     endpoint_rows: tuple[tuple[str, ...], ...] = ()
@@ -297,6 +299,7 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             baseline_path=(doc.get("baseline") or {}).get("path", ""),
             baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
             warnings=warnings(doc), run_facts=run_facts(doc.get("run") or {}),
+            incomplete=_incomplete_text(doc.get("interrupted")),
             run_id=doc.get("run_id", ""), host=(doc.get("run") or {}).get("host", ""),
             endpoint_rows=endpoint_rows(doc.get("breakdown") or {}, (doc.get("baseline") or {}).get("endpoints")),
             evidence_rows=tuple((e["title"], budget_text(e) or "n/a", demonstration(e)) for e in doc["objectives"]
@@ -307,6 +310,14 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
         raise UnsupportedDocument(f"not a loadgate verdict: the field {exc} is missing") from None
     except (TypeError, AttributeError, ValueError) as exc:
         raise UnsupportedDocument(f"not a loadgate verdict: a field of the wrong type ({exc})") from None
+
+
+def _incomplete_text(interrupted: Any) -> str:
+    """``INCOMPLETE: stopped by SIGTERM at …; graded up to it`` for an interrupted run."""
+    if not isinstance(interrupted, dict):
+        return ""
+    return (f"INCOMPLETE: stopped by {interrupted.get('signal', 'a signal')} at {interrupted.get('at', '?')}; the "
+            "window up to it is graded below, and the verdict is inconclusive")
 
 
 def json_type(value: Any) -> str:

@@ -5,6 +5,10 @@
   inconclusive, or the source (Prometheus, the client series) could not be read at all;
 * otherwise ``pass`` (exit 0).
 
+A run stopped by a signal (``Interruption``) is ``inconclusive`` whatever its objectives say, and
+exits with the signal's code (130 SIGINT, 143 SIGTERM, 129 SIGHUP): what it measured is graded and
+written, but a run that did not finish proves nothing either way.
+
 Objectives with ``required: false`` are graded and shown but never decide the gate.
 Exit code 2 (usage or spec error) is decided by the CLI before any grading happens.
 """
@@ -16,7 +20,7 @@ from enum import IntEnum
 
 from slo.grade import FAIL, INCONCLUSIVE, NO_DATA, PASS, WARN, Verdict
 
-__all__ = ["ExitCode", "GateResult", "decide"]
+__all__ = ["ExitCode", "GateResult", "Interruption", "decide"]
 
 
 class ExitCode(IntEnum):
@@ -27,6 +31,17 @@ class ExitCode(IntEnum):
     USAGE = 2         # a bad flag, spec or file: nothing was graded
     INCONCLUSIVE = 3  # no data, or the source or a child process failed: nothing proven either way
     INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+    HANGUP = 129       # SIGHUP
+    TERMINATED = 143   # SIGTERM, how CI cancels a job
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """A run stopped by a signal: its name (``SIGTERM``), Unix time, and the exit code it gives."""
+
+    signal: str
+    at: float
+    exit_code: ExitCode
 
 
 _EXIT = {PASS: ExitCode.PASS, FAIL: ExitCode.FAIL, INCONCLUSIVE: ExitCode.INCONCLUSIVE}
@@ -43,12 +58,17 @@ class GateResult:
 
 
 def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool = False,
-           source_error: str | None = None, regressions: dict[str, str] | None = None) -> GateResult:
+           source_error: str | None = None, regressions: dict[str, str] | None = None,
+           interrupted: Interruption | None = None) -> GateResult:
     """Combine objective verdicts into the gate's result.
 
     ``regressions`` (objective id -> reason), given with ``--fail-on-regression``, fail the gate
     for required objectives even when their absolute targets pass.
     """
+    if interrupted is not None:
+        return GateResult(tuple(verdicts), INCONCLUSIVE, interrupted.exit_code,
+                          f"interrupted by {interrupted.signal}: the run did not finish; the window up to the "
+                          "signal is graded below, but decides nothing")
     required = [v for v in verdicts if v.objective.required]
     failed = [v for v in required if v.status == FAIL or (fail_on_warn and v.status == WARN)]
     regressions = regressions or {}

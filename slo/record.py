@@ -34,7 +34,7 @@ from analysis.sli import Series, Window
 from analysis.source import Chart
 from slo.compare import Baseline, attach_to
 from slo.evaluate import Graded
-from slo.gate import ExitCode, GateResult, decide
+from slo.gate import ExitCode, GateResult, Interruption, decide
 from slo.grade import Verdict
 from slo.model import Spec
 
@@ -138,13 +138,15 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
                  tool_version: str, options: dict[str, Any], run_id: str, fail_on_warn: bool = False,
                  client: Graded | None = None,
                  run: dict[str, Any] | None = None, baseline: Baseline | None = None,
-                 breakdown: dict[str, Any] | None = None, chart_start: float | None = None) -> Record:
+                 breakdown: dict[str, Any] | None = None, chart_start: float | None = None,
+                 interrupted: Interruption | None = None) -> Record:
     """The record of ``primary``'s verdicts over ``window``.
 
     ``client`` is the load generator's grading of the same spec (its figures join each
     objective, its lines each chart); with a ``baseline`` every objective carries its delta,
     and with ``baseline.fail_on_regression`` a regression of a required objective fails the
     gate; ``fail_on_warn`` makes a warning fail it. ``options`` are the flags recorded as given.
+    A run ``interrupted`` by a signal is inconclusive with the signal's exit code.
     """
     first_chart = window.start if chart_start is None else min(chart_start, window.start)
     files: dict[str, dict[str, Any]] = {}
@@ -172,7 +174,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
         regressions, compared = attach_to(entries, breakdown, baseline.doc, baseline.path, baseline.tolerances)
     result = decide(primary.verdicts, fail_on_warn=fail_on_warn,
                     source_error=primary.source_error,
-                    regressions=regressions if baseline is not None and baseline.fail_on_regression else None)
+                    regressions=regressions if baseline is not None and baseline.fail_on_regression else None,
+                    interrupted=interrupted)
     doc: dict[str, Any] = clean({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "loadgate", "version": tool_version},
@@ -190,6 +193,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
         "objectives": entries,
         "run_id": run_id,
     })
+    if interrupted is not None:
+        doc["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
     if compared is not None:
         doc["baseline"] = clean(compared)
     if run is not None:

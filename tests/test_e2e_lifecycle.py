@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,18 +15,6 @@ import pytest
 from loadgate.promserver import binaries
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def processes() -> list[str]:
-    """Command lines of every process on the machine, read from /proc."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                out.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip())
-            except OSError:
-                pass
-    return out
 
 
 def plain_locust(tmp_path: Path, *extra: str, length: tuple[str, ...] = ("--lg-duration", "6")
@@ -135,26 +123,63 @@ def test_cached_reads_draw_from_the_ids_given_and_a_bad_id_space_stops_locust_at
     assert "loadgate: --lg-ids: the id range '9-5'" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, their children...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for its parent)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.e2e
 @pytest.mark.skipif(binaries() is None and not os.environ.get("CI"), reason="Prometheus is not installed")
-def test_ctrl_c_during_a_demo_stops_every_process_it_started(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_mid_run_stops_every_descendant_and_keeps_what_was_measured(tmp_path, sig):
     out = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "60", "--out", str(out)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "60", "--rampup", "3",
+                             "--processes", "2", "--rate", "100", "--out", str(out)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     series = out / "client_series.jsonl"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (series.exists() and series.stat().st_size > 2000):
-        time.sleep(0.5)
-    assert series.exists(), "the load test never started"
-    os.kill(proc.pid, signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr[-2000:]
-    assert "interrupted" in stderr and "Traceback" not in stderr
-    port = re.search(r"demo API on http://127\.0\.0\.1:(\d+)", stderr).group(1)  # type: ignore[union-attr]
-    time.sleep(1)
-    left = [p for p in processes() if str(out) in p or f"demo_api --port {port}" in p]
-    assert left == [], left
+    while time.monotonic() < deadline and not (series.exists() and series.read_text().count('"t":') >= 10):
+        time.sleep(0.5)  # the test started, then 3 s of ramp-up and about 6 s of steady state
+    children = descendants(proc.pid)
+    assert series.exists() and len(children) >= 5, children  # the demo API, Prometheus, Locust and its 2 workers
+    began = time.monotonic()
+    os.kill(proc.pid, sig)  # loadgate alone: it must stop the rest itself
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 128 + sig, stderr[-3000:]
+    assert time.monotonic() - began < 45, "it should stop within the bounded waits"
+    time.sleep(0.5)
+    assert [pid for pid in children if alive(pid)] == []
+    assert "Traceback" not in stderr
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())  # every JSON file of the run parses (written atomically)
+    doc, run = (json.loads((out / name).read_text()) for name in ("verdict.json", "run.json"))
+    assert doc["verdict"] == "inconclusive" and doc["exit_code"] == 128 + sig
+    assert doc["reason"].startswith(f"interrupted by {sig.name}")
+    assert doc["interrupted"]["signal"] == sig.name == run["interrupted"]["signal"]
+    assert 3 <= doc["window"]["seconds"] <= 20  # the steady part measured before the signal, graded
+    assert all(o["measured"] is not None for o in doc["objectives"] if o["id"] != "availability")
+    assert "INCOMPLETE: stopped by " + sig.name in (out / "report.html").read_text()
+    assert "INCOMPLETE" in (out / "summary.md").read_text() and "INCONCLUSIVE" in stdout
 
 
 @pytest.mark.e2e

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from analysis.sli import NO_EVENTS, NO_SERIES, Problem, SLIData, histogram_from_buckets
-from slo.gate import ExitCode, decide
+from slo.gate import ExitCode, Interruption, decide
 from slo.grade import MISSING_BUCKET, grade, meets
 from slo.model import Objective, Target
 
@@ -142,3 +142,11 @@ def test_all_passing_objectives_pass_with_exit_0():
 
 def test_a_nan_measurement_is_never_graded_as_a_pass():
     assert not meets(math.nan, Target("<", 1.0))
+
+
+def test_an_interrupted_run_is_inconclusive_with_the_signals_exit_code_whatever_it_measured():
+    stopped = Interruption("SIGTERM", 1_800_000_000.0, ExitCode.TERMINATED)
+    for verdicts in ([v("pass")], [v("fail")], [v("pass"), v("no_data")]):
+        result = decide(verdicts, interrupted=stopped)
+        assert result.status == "inconclusive" and result.exit_code == 143
+        assert result.reason.startswith("interrupted by SIGTERM")
