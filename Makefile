@@ -15,7 +15,7 @@ test: venv prometheus chromium lint
 	$(PY) -m pytest
 
 check: venv lint
-	$(PY) -m pytest -q -m "not prometheus and not e2e and not browser"
+	$(PY) -m pytest -q -m "not prometheus and not e2e and not browser and not fuzz"
 
 lint: venv
 	$(VENV)/bin/ruff check .

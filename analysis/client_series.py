@@ -53,6 +53,10 @@ class Snapshot:
     late: float = 0.0
     #: Open model: API keys sending, per tier label (the clients; ``users`` are then the concurrency).
     keys: dict[str, int] = field(default_factory=dict)
+    #: Open-model requests sent over 100 ms late (the generator could not keep its schedule).
+    very_late: float = 0.0
+    #: The busiest load-generator process's CPU, percent of a core, as Locust last measured it.
+    cpu: float | None = None
 
     def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:
         """The counts of one endpoint, or of one tier (response times are kept per endpoint only)."""
@@ -109,6 +113,8 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         corrected_times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("corrected_times", [])},
         scheduled=float(row.get("late", {}).get("scheduled", 0)), late=float(row.get("late", {}).get("late", 0)),
         keys={str(k): int(v) for k, v in row.get("keys", {}).items()},
+        very_late=float(row.get("late", {}).get("very_late", 0)),
+        cpu=float(row["cpu"]) if row.get("cpu") is not None else None,
     )
 
 
@@ -206,6 +212,7 @@ class Counts:
     corrected_times_ms: dict[float, float] = field(default_factory=dict)
     scheduled: float = 0.0
     late: float = 0.0
+    very_late: float = 0.0
 
     @property
     def transport_errors(self) -> float:
@@ -254,7 +261,8 @@ def delta(a: Snapshot, b: Snapshot) -> Counts:
     return Counts(total, failures, limited, by_code, by_tier, _bucket_delta(a.latency, b.latency),
                   b.cache_hits - a.cache_hits, b.cache_misses - a.cache_misses, b.t - a.t,
                   _times_delta(a.times_ms, b.times_ms), _bucket_delta(a.corrected, b.corrected),
-                  _times_delta(a.corrected_times_ms, b.corrected_times_ms), b.scheduled - a.scheduled, b.late - a.late)
+                  _times_delta(a.corrected_times_ms, b.corrected_times_ms), b.scheduled - a.scheduled, b.late - a.late,
+                  b.very_late - a.very_late)
 
 
 def _bucket_delta(a: dict[tuple[str, str], list[float]], b: dict[tuple[str, str], list[float]]) -> list[float]:

@@ -159,11 +159,11 @@ class Prometheus:
     def instant(self, query: str, at: float) -> list[Sample]:
         """Evaluate ``query`` at Unix time ``at``."""
         result = self._call(self._client.custom_query, query, params={"time": _fmt_time(at)})
-        if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
-            return [({}, _value(result[1]))]  # a scalar result
         try:
+            if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+                return [({}, _value(result[1]))]  # a scalar result
             return [(dict(item.get("metric", {})), _value(item["value"][1])) for item in result]
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
             raise PromQueryError(f"unreadable answer from Prometheus to {query!r}") from None
 
     def range(self, query: str, start: float, end: float, step: float) -> list[RangeSeries]:
@@ -224,7 +224,7 @@ class Prometheus:
         except ValueError:
             # requests' JSONDecodeError: something answered, but not with the Prometheus API.
             raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r} (not JSON)") from None
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, AttributeError, IndexError):
             raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r}") from None
         if self._warnings:
             text = "; ".join(dict.fromkeys(self._warnings))

@@ -28,7 +28,8 @@ __all__ = [
     "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CORRECTED_DURATION",
     "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
     "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
-    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "TEST_START", "TEST_STOP", "series_header",
+    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "TEST_START", "TEST_STOP", "SERIES_WRITE_FAILED_EXIT",
+    "series_header",
 ]
 
 # -- the service's series (prometheus_client appends ``_total`` to a counter's family name) --------
@@ -96,6 +97,9 @@ SERIES_FORMAT = "loadgate.client_series"
 SERIES_SCHEMA_VERSION = 1
 #: The events of a client-series file, besides its snapshots.
 TEST_START, TEST_STOP = "test_start", "test_stop"
+#: Locust's exit code when loadgate's hooks could not write the client series (sysexits' EX_IOERR):
+#: the run stops at once rather than measure what it cannot record.
+SERIES_WRITE_FAILED_EXIT = 74
 
 
 def series_header() -> dict[str, object]:

@@ -67,6 +67,9 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
     parser.add_argument("--require-evidence", action="store_true",
                         help="a pass the sample size cannot demonstrate is inconclusive")
+    parser.add_argument("--allow-invalid", action="store_true",
+                        help="a run that could not deliver its load (generator died or saturated, rate short, "
+                             "requests late, workers lost) is graded with warnings instead of inconclusive")
     add_baseline_arguments(parser)
 
 
@@ -117,6 +120,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                    users=args.users or 0, keys_file=args.keys,
                    locustfile=str(Path(locustfile).resolve()) if locustfile else None,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
+                   allow_invalid=args.allow_invalid,
                    command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
 
 

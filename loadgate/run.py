@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from analysis.prom import PromConfig, PromError, Prometheus
 from analysis.prom_source import PromSource
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
+from analysis.validity import assess
 from loadgate import procs
 from loadgate.env import Env
 from loadgate.errors import UserError
@@ -92,6 +94,8 @@ class RunPlan:
     keys_file: str | None = None
     fail_on_warn: bool = False
     require_evidence: bool = False
+    #: Report a run's failed validity checks as warnings instead of making it inconclusive.
+    allow_invalid: bool = False
     command: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     baseline: Baseline | None = None
@@ -227,6 +231,28 @@ def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, 
             time.sleep(0.5)
     finally:
         progress.close()
+
+
+def _disk_full(directory: Path) -> bool:
+    """Whether the file system holding ``directory`` has no block or no inode left."""
+    try:
+        stats = os.statvfs(directory)
+    except OSError:
+        return False
+    return stats.f_bavail == 0 or (stats.f_files > 0 and stats.f_favail == 0)
+
+
+def _unwritable(series_file: Path) -> str:
+    """Why Locust could not write the client series, in one line naming the path (a full disk, most
+    often); the half-written last line is cut off, so the file holds only whole snapshots."""
+    try:
+        with series_file.open("r+b") as handle:
+            data = handle.read()
+            handle.truncate(data.rfind(b"\n") + 1)
+    except OSError:
+        pass
+    what = "no space left on device" if _disk_full(series_file.parent) else "the load generator could not write it"
+    return f"{series_file}: {what}; the load test was stopped"
 
 
 def read_series(path: Path) -> ClientSeries:
@@ -378,9 +404,15 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                 signalled = exc
                 env.stderr.write(f"loadgate: {exc.name}: stopping the load test; grading what was measured "
                                  "(a second signal stops at once)\n")
+        if locust.returncode == contract.SERIES_WRITE_FAILED_EXIT or _disk_full(out):
+            raise UserError(_unwritable(series_file))
         series = read_series(series_file)
+        until = signalled.at if signalled else None
+        if series.stopped is None and series.snapshots:
+            # The load generator died: grade only what it reported, not the seconds after it was gone.
+            until = min(until if until is not None else math.inf, series.snapshots[-1].t)
         try:
-            window = steady_window(series, plan.rampup, plan.duration, until=signalled.at if signalled else None)
+            window = steady_window(series, plan.rampup, plan.duration, until=until)
         except UserError:
             if signalled is not None:
                 raise signalled from None  # stopped during the ramp-up: nothing steady to grade
@@ -403,14 +435,18 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                          prometheus="started by loadgate" if local_prom else plan.prometheus_url)
         if interrupted is not None:
             run["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
+        validity = assess(series, window, locust_exit_code=locust.returncode, expected_workers=plan.processes,
+                          model=series.model)
+        run["validity"] = {**validity.to_dict(), "enforced": not plan.allow_invalid}
         record = build_record(
             plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
             selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),
             tool_version=tool_version(), run_id=out.resolve().name, chart_start=chart_start,
             fail_on_warn=plan.fail_on_warn,
             options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
+                     "allow_invalid": plan.allow_invalid,
                      "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
             breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
-            interrupted=interrupted)
+            interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid)
         return record.exit_code, publish(out, record)
 

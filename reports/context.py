@@ -86,6 +86,8 @@ class ReportContext:
     run_facts: tuple[tuple[str, str], ...] = ()
     #: Why the run is incomplete (a signal stopped it), in words; empty for a run that finished.
     incomplete: str = ""
+    #: Why the run is invalid (its load was not delivered), when that decided the verdict.
+    invalid: str = ""
     run_id: str = ""
     host: str = ""
     endpoint_rows: tuple[tuple[str, ...], ...] = ()
@@ -300,6 +302,7 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             baseline_verdict=(doc.get("baseline") or {}).get("verdict") or "",
             warnings=warnings(doc), run_facts=run_facts(doc.get("run") or {}),
             incomplete=_incomplete_text(doc.get("interrupted")),
+            invalid=_invalid_text(doc.get("validity"), enforced=True),
             run_id=doc.get("run_id", ""), host=(doc.get("run") or {}).get("host", ""),
             endpoint_rows=endpoint_rows(doc.get("breakdown") or {}, (doc.get("baseline") or {}).get("endpoints")),
             evidence_rows=tuple((e["title"], budget_text(e) or "n/a", demonstration(e)) for e in doc["objectives"]
@@ -310,6 +313,18 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
         raise UnsupportedDocument(f"not a loadgate verdict: the field {exc} is missing") from None
     except (TypeError, AttributeError, ValueError) as exc:
         raise UnsupportedDocument(f"not a loadgate verdict: a field of the wrong type ({exc})") from None
+
+
+def _invalid_text(validity: Any, *, enforced: bool) -> str:
+    """``INVALID RUN: achieved_rate: …`` when the run's failed checks were (``enforced``) or were
+    not (allowed with ``--allow-invalid``) applied; empty for a valid run or another case."""
+    if not isinstance(validity, dict) or validity.get("valid", True):
+        return ""
+    if bool(validity.get("enforced", True)) != enforced:
+        return ""
+    failed = "; ".join(f"{c.get('id')}: {c.get('reason')}" for c in validity.get("checks") or ()
+                       if isinstance(c, dict) and c.get("status") == "invalid")
+    return f"INVALID RUN: the load was not delivered as asked ({failed})"
 
 
 def _incomplete_text(interrupted: Any) -> str:
@@ -357,6 +372,10 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
             out.append(f"Client-side {entry['title']} ({format_duration(seen)}) is {seen / server:.1f}× the "
                        f"server's ({format_duration(server)}): time spent queueing, on the network or in an "
                        "overloaded load generator.")
+    allowed = _invalid_text(doc.get("validity"), enforced=False)
+    if allowed:
+        out.append(f"{allowed}; graded anyway (--allow-invalid), so the verdict may blame the service for the "
+                   "load generator")
     model = run.get("model")
     if model in ("closed", "mixed"):
         plain = ", ".join(run.get("user_classes") or ()) or "plain Locust users"

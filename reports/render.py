@@ -68,6 +68,12 @@ def render_junit(ctx: ReportContext) -> str:
             counts["errors"] += 1
         else:
             ET.SubElement(case, "system-out").text = _case_text(row)
+    if ctx.invalid:
+        # The run itself is a test a release gate should see fail: its load was not delivered.
+        counts["tests"] += 1
+        case = ET.SubElement(suite, "testcase", classname=f"loadgate.{ctx.spec_name}", name="run validity", time="0")
+        ET.SubElement(case, "error", message=ctx.invalid, type="invalid_run").text = ctx.invalid
+        counts["errors"] += 1
     for key, count in counts.items():
         suite.set(key, str(count))
     properties = ET.Element("properties")

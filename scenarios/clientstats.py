@@ -23,12 +23,14 @@ from typing import Any
 
 from contract import SLO_BUCKETS
 
-__all__ = ["BUCKETS", "LATE_THRESHOLD_S", "ClientStats", "lateness", "precise_bucket"]
+__all__ = ["BUCKETS", "LATE_THRESHOLD_S", "VERY_LATE_THRESHOLD_S", "ClientStats", "lateness", "precise_bucket"]
 
 #: Seconds; the SLO thresholds (0.1, 0.4, 0.5) are bucket bounds, so client latency grades exactly.
 BUCKETS = SLO_BUCKETS
 #: A request sent more than this after its intended time is *late*: the pool of users was busy.
 LATE_THRESHOLD_S = 0.01
+#: Later than this, a request shows the load generator could not keep its schedule (run validity).
+VERY_LATE_THRESHOLD_S = 0.1
 
 
 class _Slot:
@@ -54,8 +56,9 @@ class ClientStats:
         self._times: dict[str, dict[float, int]] = {}
         self._corrected_times: dict[str, dict[float, int]] = {}
         self.cache = {"hit": 0, "miss": 0}
-        #: Open-model requests, and those of them sent later than ``LATE_THRESHOLD_S``.
-        self.late = {"scheduled": 0, "late": 0}
+        #: Open-model requests, those of them sent later than ``LATE_THRESHOLD_S``, and later than
+        #: ``VERY_LATE_THRESHOLD_S``.
+        self.late = {"scheduled": 0, "late": 0, "very_late": 0}
 
     def record(self, endpoint: str, tier: str, result: str, code: int, seconds: float, cache: str | None,
                late_s: float | None = None) -> None:
@@ -85,6 +88,8 @@ class ClientStats:
         self.late["scheduled"] += 1
         if late_s > LATE_THRESHOLD_S:
             self.late["late"] += 1
+            if late_s > VERY_LATE_THRESHOLD_S:
+                self.late["very_late"] += 1
 
     def drain(self) -> dict[str, Any]:
         """Everything counted since the last drain, as JSON-able data; the counters restart at 0."""
@@ -114,7 +119,7 @@ class ClientStats:
                 times[ms] = times.get(ms, 0) + count
         for answer in ("hit", "miss"):
             self.cache[answer] += delta.get("cache", {}).get(answer, 0)
-        for kind in ("scheduled", "late"):
+        for kind in ("scheduled", "late", "very_late"):
             self.late[kind] += delta.get("late", {}).get(kind, 0)
 
     def _slot(self, endpoint: str, tier: str) -> _Slot:

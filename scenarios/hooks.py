@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any, Iterator
 import gevent
 import locust.stats
 from locust import LoadTestShape, events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
@@ -67,6 +68,9 @@ class _State:
         self.given_duration: float | None = None
         #: The users the shape last asked for: the concurrency.
         self.concurrency = 0
+        #: CPU percent of this process over the last second, and of each worker over its last report.
+        self.cpu_self: float | None = None
+        self.worker_cpu: dict[str, float] = {}
 
     def keys_by_label(self) -> dict[str, int]:
         """Active keys per tier label across this process and its workers (open model)."""
@@ -78,6 +82,28 @@ class _State:
 
 
 STATE = _State()
+
+
+class _CpuMeter:
+    """This process's CPU use (user + system, all threads) since the last reading, in percent of
+    one core. Locust's own monitor samples every 5 s and reads 0 at first; this is read every second."""
+
+    def __init__(self) -> None:
+        self._last = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return time.monotonic(), usage.ru_utime + usage.ru_stime
+
+    def read(self) -> float:
+        now = self._now()
+        (t0, c0), (t1, c1) = self._last, now
+        self._last = now
+        return round(100.0 * (c1 - c0) / (t1 - t0), 1) if t1 > t0 else 0.0
+
+
+_CPU = _CpuMeter()
 
 
 def _add_options(parser: Any) -> None:
@@ -129,6 +155,7 @@ def _on_request(request_type: str, name: str, response_time: float, response_len
 def _report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data["loadgate"] = STATE.stats.drain()
     data["loadgate_keys"] = DISPATCH.keys_by_label()
+    data["loadgate_cpu"] = _CPU.read()
 
 
 def _worker_report(client_id: str, data: dict[str, Any]) -> None:
@@ -136,6 +163,8 @@ def _worker_report(client_id: str, data: dict[str, Any]) -> None:
         STATE.stats.merge(data["loadgate"])
     if "loadgate_keys" in data:
         STATE.worker_keys[client_id] = data["loadgate_keys"]
+    if "loadgate_cpu" in data:
+        STATE.worker_cpu[client_id] = float(data["loadgate_cpu"])
 
 
 class _Exporter:
@@ -173,23 +202,60 @@ def _snapshot_line() -> str:
     runner = STATE.environment.runner if STATE.environment else None
     line = {"t": time.time(), "target_rate": STATE.target_rate,
             "users": dict(getattr(runner, "user_classes_count", None) or {}),
-            "workers": len(getattr(runner, "clients", {}) or {}) if isinstance(runner, MasterRunner) else 1,
+            "workers": _workers_reporting(runner) if isinstance(runner, MasterRunner) else 1,
             **STATE.stats.snapshot()}
     keys = STATE.keys_by_label()
     if keys:
         line["keys"] = keys
+    cpu = _busiest_cpu(runner)
+    if cpu is not None:
+        line["cpu"] = cpu
     return json.dumps(line, separators=(",", ":"))
+
+
+def _workers_reporting(runner: Any) -> int:
+    """Workers connected and sending heartbeats: a worker silent for 3 s is missing (and Locust
+    keeps it in its list for a minute more)."""
+    return len(runner.clients) - len(runner.clients.missing)
+
+
+def _busiest_cpu(runner: Any) -> float | None:
+    """The highest CPU percentage among this process (over the last second) and its connected
+    workers (over their last report, every 3 s)."""
+    figures = [] if STATE.cpu_self is None else [STATE.cpu_self]
+    if isinstance(runner, MasterRunner):
+        figures += [cpu for worker, cpu in STATE.worker_cpu.items()
+                    if worker in runner.clients and runner.clients[worker].state != STATE_MISSING]
+    return max(figures) if figures else None
+
+
+def _append(line: str) -> None:
+    """Append one line to the client series; a failed write (a full disk) stops the run at once
+    with ``SERIES_WRITE_FAILED_EXIT``: a load test that cannot record what it measures is stopped."""
+    if STATE.series_path is None:
+        return
+    try:
+        with STATE.series_path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as exc:
+        STATE.series_path = None
+        sys.stderr.write(f"loadgate: cannot write the client series: {exc}\n")
+        environment = STATE.environment
+        if environment is not None:
+            environment.process_exit_code = contract.SERIES_WRITE_FAILED_EXIT
+            if environment.runner is not None:
+                gevent.spawn(environment.runner.quit)
 
 
 def _write_snapshot() -> None:
     if STATE.series_path is not None:
-        with STATE.series_path.open("a", encoding="utf-8") as handle:
-            handle.write(_snapshot_line() + "\n")
+        _append(_snapshot_line())
 
 
 def _series_loop() -> None:
     while True:
         gevent.sleep(1.0)
+        STATE.cpu_self = _CPU.read()
         _write_snapshot()
 
 
@@ -216,10 +282,15 @@ def _on_init(environment: Any, **_: Any) -> None:
         registry.register(_Exporter())
         start_http_server(options.lg_metrics_port, addr="127.0.0.1", registry=registry)
     if getattr(options, "lg_series_file", ""):
-        STATE.series_path = Path(options.lg_series_file)
-        STATE.series_path.parent.mkdir(parents=True, exist_ok=True)
-        # One file per test: the header starts it afresh.
-        STATE.series_path.write_text(json.dumps(contract.series_header()) + "\n", encoding="utf-8")
+        path = Path(options.lg_series_file)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One file per test: the header starts it afresh.
+            path.write_text(json.dumps(contract.series_header()) + "\n", encoding="utf-8")
+        except OSError as exc:
+            sys.stderr.write(f"loadgate: cannot write the client series: {exc}\n")
+            raise SystemExit(contract.SERIES_WRITE_FAILED_EXIT) from None
+        STATE.series_path = path
         gevent.spawn(_series_loop)
 
 
@@ -238,9 +309,7 @@ def load_model(user_classes: Any) -> str:
 
 
 def _write_event(name: str, **fields: Any) -> None:
-    if STATE.series_path is not None:
-        with STATE.series_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"event": name, "t": time.time(), **fields}) + "\n")
+    _append(json.dumps({"event": name, "t": time.time(), **fields}))
 
 
 def _on_test_start(environment: Any, **_: Any) -> None:

@@ -5,6 +5,10 @@
   inconclusive, or the source (Prometheus, the client series) could not be read at all;
 * otherwise ``pass`` (exit 0).
 
+A run that could not produce its load (``invalid``: the reasons of ``analysis.validity``'s failed
+checks) is ``inconclusive``, unless a required latency, error-rate or availability objective
+failed inside the graded window: that is evidence against the service, and fails the gate.
+
 A run stopped by a signal (``Interruption``) is ``inconclusive`` whatever its objectives say, and
 exits with the signal's code (130 SIGINT, 143 SIGTERM, 129 SIGHUP): what it measured is graded and
 written, but a run that did not finish proves nothing either way.
@@ -20,7 +24,10 @@ from enum import IntEnum
 
 from slo.grade import FAIL, INCONCLUSIVE, NO_DATA, PASS, WARN, Verdict
 
-__all__ = ["ExitCode", "GateResult", "Interruption", "decide"]
+__all__ = ["ExitCode", "GateResult", "Interruption", "decide", "EVIDENCE_KINDS"]
+
+#: Objective kinds whose breach an invalid run still proves: the service answered badly.
+EVIDENCE_KINDS = ("latency", "error_rate", "availability")
 
 
 class ExitCode(IntEnum):
@@ -59,7 +66,7 @@ class GateResult:
 
 def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool = False,
            source_error: str | None = None, regressions: dict[str, str] | None = None,
-           interrupted: Interruption | None = None) -> GateResult:
+           interrupted: Interruption | None = None, invalid: tuple[str, ...] = ()) -> GateResult:
     """Combine objective verdicts into the gate's result.
 
     ``regressions`` (objective id -> reason), given with ``--fail-on-regression``, fail the gate
@@ -74,6 +81,13 @@ def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool 
     regressions = regressions or {}
     regressed = [regressions[v.objective.id] for v in required if v.objective.id in regressions]
     undecided = [v for v in required if v.status in (NO_DATA, INCONCLUSIVE)]
+    if invalid:
+        breached = [v for v in failed if v.status == FAIL and v.objective.kind in EVIDENCE_KINDS]
+        why = "invalid run: " + "; ".join(invalid)
+        if breached:
+            return GateResult(tuple(verdicts), FAIL, _EXIT[FAIL],
+                              "; ".join(v.reason for v in breached) + f" (seen although the run was {why})")
+        return GateResult(tuple(verdicts), INCONCLUSIVE, _EXIT[INCONCLUSIVE], why)
     if failed or regressed:
         status = FAIL
         reason = "; ".join([v.reason for v in failed] + regressed)

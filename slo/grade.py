@@ -32,7 +32,7 @@ from slo.model import Objective, Target, unit_of
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
 
 __all__ = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "STATUSES", "MISSING_BUCKET", "INSUFFICIENT_EVIDENCE",
-           "QUERY_FAILED", "SOURCE_UNREACHABLE", "Budget", "Verdict", "grade", "inconclusive", "meets"]
+           "QUERY_FAILED", "SOURCE_UNREACHABLE", "INVALID_RUN", "Budget", "Verdict", "grade", "inconclusive", "meets"]
 
 PASS, WARN, FAIL, NO_DATA, INCONCLUSIVE = "pass", "warn", "fail", "no_data", "inconclusive"
 STATUSES = (PASS, WARN, FAIL, NO_DATA, INCONCLUSIVE)
@@ -41,6 +41,7 @@ MISSING_BUCKET = "missing_bucket"              # the threshold lies inside the b
 INSUFFICIENT_EVIDENCE = "insufficient_evidence"  # a pass the sample size cannot demonstrate
 QUERY_FAILED = "query_failed"                  # the source refused or failed this objective's query
 SOURCE_UNREACHABLE = "source_unreachable"      # the source could not be read at all
+INVALID_RUN = "invalid_run"                    # the load generator did not deliver the load: not measurable
 
 
 @dataclass(frozen=True)

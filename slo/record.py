@@ -32,11 +32,13 @@ from typing import Any
 
 from analysis.sli import Series, Window
 from analysis.source import Chart
+from analysis.validity import Validity
 from slo.compare import Baseline, attach_to
 from slo.evaluate import Graded
 from slo.gate import ExitCode, GateResult, Interruption, decide
-from slo.grade import Verdict
+from slo.grade import FAIL, INCONCLUSIVE, INVALID_RUN, Verdict, meets
 from slo.model import Spec
+from slo.units import format_duration
 
 __all__ = ["SCHEMA_VERSION", "SERIES_SCHEMA_VERSION", "Record", "rfc3339", "clean", "objective_entry",
            "series_document", "merge_overview", "build_record"]
@@ -134,20 +136,50 @@ def merge_overview(primary: Graded, client: Graded | None) -> tuple[Chart, ...]:
     return tuple(charts.values())
 
 
+def _unmeasurable(verdict: Verdict, validity: Validity) -> Verdict:
+    """A verdict of an invalid run that says nothing about the service, made inconclusive:
+
+    * throughput (the generator, not the service, set the rate);
+    * a latency failure timed from the intended sends (the load generator's source) when the
+      latency from the actual sends meets the target: the time was spent waiting for the load
+      generator, not for the service.
+    """
+    if verdict.status == INCONCLUSIVE:
+        return verdict
+    why = f"an invalid run ({'; '.join(validity.reasons)})"
+    if verdict.objective.kind == "throughput":
+        return dataclasses.replace(verdict, status=INCONCLUSIVE, problem=INVALID_RUN,
+                                   reason=f"not measurable in {why}")
+    sent = verdict.detail.get("measured_from_actual_sends")
+    if verdict.objective.kind == "latency" and verdict.status == FAIL and isinstance(sent, (int, float)) \
+            and meets(float(sent), verdict.objective.target):
+        return dataclasses.replace(verdict, status=INCONCLUSIVE, problem=INVALID_RUN, reason=(
+            f"{verdict.reason}; but from the actual sends it is {format_duration(float(sent))}, within the target: "
+            f"the requests waited for the load generator in {why}"))
+    return verdict
+
+
 def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, generated_at: float,
                  tool_version: str, options: dict[str, Any], run_id: str, fail_on_warn: bool = False,
                  client: Graded | None = None,
                  run: dict[str, Any] | None = None, baseline: Baseline | None = None,
                  breakdown: dict[str, Any] | None = None, chart_start: float | None = None,
-                 interrupted: Interruption | None = None) -> Record:
+                 interrupted: Interruption | None = None, validity: Validity | None = None,
+                 allow_invalid: bool = False) -> Record:
     """The record of ``primary``'s verdicts over ``window``.
 
     ``client`` is the load generator's grading of the same spec (its figures join each
     objective, its lines each chart); with a ``baseline`` every objective carries its delta,
     and with ``baseline.fail_on_regression`` a regression of a required objective fails the
     gate; ``fail_on_warn`` makes a warning fail it. ``options`` are the flags recorded as given.
-    A run ``interrupted`` by a signal is inconclusive with the signal's exit code.
+    A run ``interrupted`` by a signal is inconclusive with the signal's exit code. An invalid run
+    (``validity``) has its throughput objectives made inconclusive, as it cannot measure them, and
+    is decided by ``decide(invalid=...)``, unless ``allow_invalid`` turns its checks into warnings.
     """
+    enforce = validity is not None and not validity.valid and not allow_invalid
+    if enforce:
+        assert validity is not None
+        primary = dataclasses.replace(primary, verdicts=tuple(_unmeasurable(v, validity) for v in primary.verdicts))
     first_chart = window.start if chart_start is None else min(chart_start, window.start)
     files: dict[str, dict[str, Any]] = {}
     other = client if client is not None and client is not primary else None
@@ -175,7 +207,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     result = decide(primary.verdicts, fail_on_warn=fail_on_warn,
                     source_error=primary.source_error,
                     regressions=regressions if baseline is not None and baseline.fail_on_regression else None,
-                    interrupted=interrupted)
+                    interrupted=interrupted, invalid=validity.reasons if enforce and validity else ())
     doc: dict[str, Any] = clean({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "loadgate", "version": tool_version},
@@ -195,6 +227,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     })
     if interrupted is not None:
         doc["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
+    if validity is not None:
+        doc["validity"] = {**validity.to_dict(), "enforced": not allow_invalid}
     if compared is not None:
         doc["baseline"] = clean(compared)
     if run is not None:

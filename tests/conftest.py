@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -18,6 +19,7 @@ import pytest
 from loadgate.cli import Env, main
 from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binaries
 from tests.support import situations
+from tests.support.ping import PingService
 from tests.support.synthetic import openmetrics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,6 +78,19 @@ def prometheus(situation_blocks: Path, tmp_path_factory: pytest.TempPathFactory)
     shutil.copytree(situation_blocks, storage)
     with PrometheusServer(storage) as server:
         yield server.url
+
+
+@pytest.fixture
+def ping_service() -> Iterator[PingService]:
+    """A small HTTP service on 127.0.0.1 (``GET /ping``), stopped after the test."""
+    service = PingService()
+    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        service.server.shutdown()
+        service.server.server_close()
 
 
 @pytest.fixture

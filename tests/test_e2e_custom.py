@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -56,44 +54,6 @@ objectives:
     kind: throughput
     threshold: ">= 25/s"
 """
-
-
-class PingService:
-    """``GET /ping`` answers ``pong``; remembers the API keys it was sent."""
-
-    def __init__(self) -> None:
-        keys: set[str] = set()
-        self.keys = keys
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-                keys.add(self.headers.get("X-API-Key", ""))
-                status, body = (200, b"pong") if self.path == "/ping" else (404, b"no such path")
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-@pytest.fixture
-def ping_service() -> Iterator[PingService]:
-    service = PingService()
-    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield service
-    finally:
-        service.server.shutdown()
-        service.server.server_close()
 
 
 def run_custom(tmp_path: Path, url: str, locustfile: str, *args: str) -> tuple[subprocess.CompletedProcess[str],

@@ -229,3 +229,51 @@ def test_the_demo_runs_from_any_directory_with_its_bundled_spec(tmp_path):
     assert proc.returncode in (0, 1), proc.stderr[-2000:]  # graded: 40 req/s misses the local spec's 180
     assert (elsewhere / "run" / "verdict.json").is_file() and "local.yaml" in proc.stdout + proc.stderr + (
         elsewhere / "run" / "verdict.json").read_text()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 64 KiB tmpfs (root only; CI runs as root), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.e2e
+def test_a_disk_that_fills_mid_run_stops_it_at_once_with_exit_2_naming_the_path(small_disk):
+    out = small_disk / "run"
+    began = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "60", "--rampup", "2",
+                           "--rate", "200", "--no-prometheus", "--out", str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert time.monotonic() - began < 30  # at once, not after the 60 s run and a timeout
+    assert "no space left on device" in proc.stderr.lower() and str(out) in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 4
+    series = out / "client_series.jsonl"
+    if series.exists():  # whole lines only: the half-written one is cut off
+        for line in series.read_text().splitlines():
+            json.loads(line)
+
+
+@pytest.mark.e2e
+def test_a_disk_full_before_the_run_is_exit_2_before_any_load(small_disk):
+    try:
+        with (small_disk / "filler").open("wb") as handle:
+            while True:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+    except OSError:
+        pass  # full
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "10", "--rampup", "2",
+                           "--no-prometheus", "--out", str(small_disk / "run")], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "no space left on device" in proc.stderr.lower() and str(small_disk) in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -351,17 +351,18 @@ def test_an_open_model_request_is_also_counted_from_its_intended_send():
     assert "corrected" not in stats.snapshot()
     stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=0.45)  # sent 450 ms late: 0.5 s corrected
     stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=LATE_THRESHOLD_S / 2)  # on time
+    stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=0.05)  # late, not over 100 ms
     snap = stats.snapshot()
-    assert snap["late"] == {"scheduled": 2, "late": 1}
-    assert [ms for _, ms, _ in snap["corrected_times"]] == [55.0, 500]
+    assert snap["late"] == {"scheduled": 3, "late": 2, "very_late": 1}
+    assert [ms for _, ms, _ in snap["corrected_times"]] == [55.0, 100, 500]
     first = json.dumps({"t": 0, "responses": [], "latency": [], "cache": {"hit": 0, "miss": 0}})
     series = parse_series([HEADER, first, json.dumps({"t": 1, **snap})])
     counts = delta(series.snapshots[0], series.snapshots[1])
-    assert (counts.scheduled, counts.late) == (2, 1)
+    assert (counts.scheduled, counts.late, counts.very_late) == (3, 2, 1)
     corrected = histogram_from_buckets(zip(BUCKETS, counts.corrected_buckets))
-    assert corrected.count == 2 and corrected.fraction_at_or_below(0.1) == 0.5
-    assert counts.corrected_times_ms == {55.0: 1.0, 500: 1.0}
-    assert histogram_from_buckets(zip(BUCKETS, counts.buckets)).count == 3  # the measured view counts all three
+    assert corrected.count == 3 and corrected.fraction_at_or_below(0.1) == pytest.approx(2 / 3)
+    assert counts.corrected_times_ms == {55.0: 1.0, 100: 1.0, 500: 1.0}
+    assert histogram_from_buckets(zip(BUCKETS, counts.buckets)).count == 4  # the measured view counts all four
 
 
 def test_t_always_ends_the_shape_and_sets_its_length_when_no_duration_is_given():

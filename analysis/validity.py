@@ -1,0 +1,131 @@
+"""Whether a load test produced the load it claims: the run's validity checks. Pure.
+
+A run that could not deliver its load must not pass, and must not fail the service either
+(``slo.gate.decide`` makes it inconclusive, unless a latency, error-rate or availability breach
+was seen). Each check reads the client series over the graded window:
+
+* ``generator_exit``: Locust exited early, was killed or crashed (no ``test_stop``, or an exit
+  code other than 0);
+* ``achieved_rate``: the requests sent (answered or not) fell below 90 % of the target rate;
+* ``generator_cpu``: a load-generator process was above 90 % CPU for more than 10 % of the window;
+* ``late_requests``: more than 1 % of open-model requests went out over 100 ms after their
+  intended time (the pool of users or the CPU could not keep the schedule);
+* ``lost_workers``: fewer worker processes reported than were started.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.client_series import ClientSeries, delta
+from analysis.sli import Window
+
+__all__ = ["Check", "Validity", "assess", "RATE_FLOOR", "CPU_LIMIT", "CPU_SHARE", "LATE_SHARE", "OK", "INVALID"]
+
+OK, INVALID = "ok", "invalid"
+#: The share of the target rate a valid run sends.
+RATE_FLOOR = 0.9
+#: A process above ``CPU_LIMIT`` % for more than ``CPU_SHARE`` of the window was the bottleneck.
+CPU_LIMIT, CPU_SHARE = 90.0, 0.1
+#: More than this share of open-model requests over 100 ms late: the schedule was not kept.
+LATE_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validity check: ``status`` ``ok`` or ``invalid``, what was measured against what limit, and why."""
+
+    id: str
+    status: str
+    measured: float | None
+    limit: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "measured": self.measured, "limit": self.limit,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Every check of a run; the run is valid when none is invalid."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def valid(self) -> bool:
+        return all(c.status == OK for c in self.checks)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The invalid checks, each as ``id: reason``."""
+        return tuple(f"{c.id}: {c.reason}" for c in self.checks if c.status == INVALID)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "checks": [c.to_dict() for c in self.checks]}
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None, expected_workers: int,
+           model: str | None) -> Validity:
+    """The validity checks of a run graded over ``window``; ``model`` is the series' load model."""
+    checks = [_generator_exit(series, locust_exit_code)]
+    snaps = [s for s in series.snapshots if window.start <= s.t <= window.end]
+    counts = delta(series.at(window.start), series.at(window.end))
+    targets = [s.target_rate for s in snaps if s.target_rate > 0]
+    if model == "closed":
+        checks.append(Check("achieved_rate", OK, None, None,
+                            "not applicable: plain Locust users have no target rate"))
+    elif not targets or counts.seconds <= 0:
+        checks.append(Check("achieved_rate", INVALID, None, RATE_FLOOR,
+                            "no target rate or no time was recorded in the window"))
+    else:
+        target = sum(targets) / len(targets)
+        sent = counts.total / counts.seconds
+        ratio = sent / target
+        checks.append(Check("achieved_rate", OK if ratio >= RATE_FLOOR else INVALID, round(ratio, 4), RATE_FLOOR,
+                            f"sent {sent:,.1f} req/s against a target of {target:,.1f} ({ratio:.1%})"))
+    cpu = [s.cpu for s in snaps if s.cpu is not None]
+    if not cpu:
+        checks.append(Check("generator_cpu", OK, None, CPU_SHARE, "no CPU figures were recorded (older series)"))
+    else:
+        busy = sum(1 for c in cpu if c > CPU_LIMIT) / len(cpu)
+        checks.append(Check("generator_cpu", OK if busy <= CPU_SHARE else INVALID, round(busy, 4), CPU_SHARE,
+                            f"a load-generator process was above {CPU_LIMIT:g} % CPU for {busy:.0%} of the window "
+                            f"(peak {max(cpu):g} %)"))
+    if counts.scheduled <= 0:
+        checks.append(Check("late_requests", OK, None, LATE_SHARE, "not applicable: no open-model requests"))
+    else:
+        late = counts.very_late / counts.scheduled
+        checks.append(Check("late_requests", OK if late <= LATE_SHARE else INVALID, round(late, 4), LATE_SHARE,
+                            f"{late:.1%} of requests were sent over 100 ms after their intended time; add users "
+                            "(--users) or generator processes"))
+    seen = min((s.workers for s in snaps), default=0)
+    if expected_workers <= 1:
+        checks.append(Check("lost_workers", OK, 1, 1, "one load-generator process"))
+    else:
+        checks.append(Check("lost_workers", OK if seen >= expected_workers else INVALID, seen, expected_workers,
+                            f"{seen} of {expected_workers} workers reported through the window"))
+    return Validity(tuple(checks))
+
+
+def _generator_exit(series: ClientSeries, code: int | None) -> Check:
+    if series.stopped is None:
+        how = _exit_text(code) if code is not None else "stopped reporting"
+        last = series.snapshots[-1].t if series.snapshots else None
+        return Check("generator_exit", INVALID, code, 0,
+                     f"the load generator {how} before the test ended"
+                     + (f" (its last report at {last:.0f})" if last is not None else ""))
+    if code not in (0, None):
+        return Check("generator_exit", INVALID, code, 0, f"the load generator {_exit_text(code)}")
+    return Check("generator_exit", OK, code, 0, "the load generator ran to the end of the test")

@@ -1,0 +1,93 @@
+"""Run validity: each check from a client series, and how an invalid run is decided."""
+
+from __future__ import annotations
+
+import json
+
+from analysis.client_series import parse_series
+from analysis.sli import Window
+from analysis.validity import assess
+from contract import series_header
+from slo.gate import ExitCode, decide
+from slo.grade import Verdict
+from slo.model import Objective, Target
+
+HEADER = json.dumps(series_header())
+
+
+def series(seconds: int = 20, *, rate: float = 100, sent: float = 100, cpu: float = 30, workers: int = 1,
+           very_late_share: float = 0.0, stopped: bool = True, cpu_hot_from: int | None = None,
+           workers_from: tuple[int, int] | None = None) -> list[str]:
+    """A run at ``sent`` req/s against a ``rate`` target; every count cumulative, a snapshot a second."""
+    lines = [HEADER, json.dumps({"event": "test_start", "t": 0, "model": "open", "concurrency": 20})]
+    for t in range(1, seconds + 1):
+        n = sent * t
+        hot = cpu_hot_from is not None and t >= cpu_hot_from
+        lines.append(json.dumps({
+            "t": t, "target_rate": rate,
+            "workers": workers_from[1] if workers_from and t >= workers_from[0] else workers,
+            "responses": [["/a", "pro", "ok", "200", n]], "latency": [["/a", "pro", [n] * 15, n * 0.01]],
+            "cache": {"hit": 0, "miss": 0}, "cpu": 99.0 if hot else cpu,
+            "late": {"scheduled": n, "late": n * very_late_share, "very_late": n * very_late_share}}))
+    if stopped:
+        lines.append(json.dumps({"event": "test_stop", "t": seconds}))
+    return lines
+
+
+def checks(lines: list[str], *, code: int | None = 0, workers: int = 1) -> dict[str, str]:
+    validity = assess(parse_series(lines), Window(2, 18), locust_exit_code=code, expected_workers=workers,
+                      model="open")
+    return {c.id: c.status for c in validity.checks}
+
+
+def test_a_healthy_run_passes_every_check():
+    assert set(checks(series()).values()) == {"ok"}
+
+
+def test_a_killed_or_silent_load_generator_makes_the_run_invalid():
+    assert checks(series(stopped=False), code=-9)["generator_exit"] == "invalid"
+    assert checks(series(), code=1)["generator_exit"] == "invalid"
+    assert checks(series(stopped=False), code=None)["generator_exit"] == "invalid"
+    validity = assess(parse_series(series(stopped=False)), Window(2, 18), locust_exit_code=-9, expected_workers=1,
+                      model="open")
+    assert "killed by SIGKILL" in validity.reasons[0]
+
+
+def test_a_rate_short_of_90_percent_of_the_target_is_invalid_and_plain_users_have_none():
+    assert checks(series(sent=89))["achieved_rate"] == "invalid"
+    assert checks(series(sent=91))["achieved_rate"] == "ok"
+    closed = assess(parse_series(series(sent=10)), Window(2, 18), locust_exit_code=0, expected_workers=1,
+                    model="closed")
+    assert {c.id: c.status for c in closed.checks}["achieved_rate"] == "ok"
+
+
+def test_a_saturated_cpu_for_more_than_a_tenth_of_the_window_is_invalid():
+    assert checks(series(cpu_hot_from=18))["generator_cpu"] == "ok"  # 1 of 17 samples
+    assert checks(series(cpu_hot_from=10))["generator_cpu"] == "invalid"
+
+
+def test_more_than_one_percent_of_requests_over_100_ms_late_is_invalid():
+    assert checks(series(very_late_share=0.009))["late_requests"] == "ok"
+    assert checks(series(very_late_share=0.02))["late_requests"] == "invalid"
+
+
+def test_a_worker_lost_in_the_window_is_invalid():
+    assert checks(series(workers=2), workers=2)["lost_workers"] == "ok"
+    assert checks(series(workers=2, workers_from=(12, 1)), workers=2)["lost_workers"] == "invalid"
+
+
+def verdict(kind: str, status: str) -> Verdict:
+    objective = Objective(id=kind, title=kind, kind=kind, target=Target("<", 1.0))
+    return Verdict(objective, status, 1.0, f"{kind} {status}")
+
+
+def test_an_invalid_run_is_inconclusive_unless_the_service_was_seen_to_breach():
+    invalid = ("achieved_rate: sent 50 req/s",)
+    result = decide([verdict("latency", "pass"), verdict("throughput", "fail")], invalid=invalid)
+    assert result.status == "inconclusive" and result.exit_code == ExitCode.INCONCLUSIVE
+    assert result.reason == "invalid run: achieved_rate: sent 50 req/s"
+    for kind in ("latency", "error_rate", "availability"):
+        result = decide([verdict(kind, "fail"), verdict("throughput", "fail")], invalid=invalid)
+        assert result.status == "fail" and result.exit_code == ExitCode.FAIL, kind
+        assert "invalid run" in result.reason
+    assert decide([verdict("cache_hit_rate", "fail")], invalid=invalid).status == "inconclusive"
