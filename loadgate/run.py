@@ -7,9 +7,12 @@
    written, and within it the Locust child (``locust_child``), stopped as soon as it is done;
    every process stops on return, on error and on Ctrl-C;
 2. live progress from the client series while Locust runs (``follow``);
-3. the steady-state window (``steady_window``: the ramp-up excluded) graded from the load
-   generator's series and, when there is a Prometheus, from it (``slo.evaluate``);
-4. the facts around the run (``gather_facts``) and the pure ``run_record`` (``run.json``);
+3. the steady-state window (``steady_window``: the ramp-up excluded; cut short by a signal or by
+   a load generator that died) graded from the load generator's series and, when there is a
+   Prometheus, from it (``slo.evaluate``); a signal during the run (``signals.Interrupted``)
+   stops Locust and goes on to grade what was measured; a full disk stops the run (exit 2);
+4. the facts around the run (``gather_facts``), the pure ``run_record`` (``run.json``) and the
+   run's validity checks (``analysis.validity``);
 5. one record (``slo.record.build_record``), written by ``reports.publish``.
 """
 

@@ -15,8 +15,10 @@ re-renders them without Prometheus.
 * ``objectives``: per objective, its target, status, measured value and unit, events, margin,
   evidence, error budget, reason, ``problem`` code, detail, the queries run, its
   ``series_file``, the load generator's own figure (``client``) and its ``baseline`` delta;
-* ``run_id``; and when present: ``baseline`` (what was compared), ``run`` (the load test, as
-  in ``run.json``), ``breakdown`` (per endpoint and tier, client side) and ``overview`` charts.
+* ``run_id``; and when present: ``interrupted`` (the signal and when: the run did not finish),
+  ``validity`` (the run's checks, ``analysis.validity``, and whether they were enforced),
+  ``baseline`` (what was compared), ``run`` (the load test, as in ``run.json``), ``breakdown``
+  (per endpoint and tier, client side) and ``overview`` charts.
 
 Every stored document carries ``schema_version``; readers refuse versions they do not know.
 Floats that are NaN or infinite become ``null`` (JSON has neither); times are RFC 3339 UTC.
