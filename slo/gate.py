@@ -83,7 +83,7 @@ def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool 
     undecided = [v for v in required if v.status in (NO_DATA, INCONCLUSIVE)]
     if invalid:
         breached = [v for v in failed if v.status == FAIL and v.objective.kind in EVIDENCE_KINDS]
-        why = "invalid run: " + "; ".join(invalid)
+        why = "invalid run: " + "; ".join(invalid) + (f"; and {source_error}" if source_error else "")
         if breached:
             return GateResult(tuple(verdicts), FAIL, _EXIT[FAIL],
                               "; ".join(v.reason for v in breached) + f" (seen although the run was {why})")

@@ -178,13 +178,13 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     (``validity``) has its throughput objectives made inconclusive, as it cannot measure them, and
     is decided by ``decide(invalid=...)``, unless ``allow_invalid`` turns its checks into warnings.
     """
+    other = client if client is not None and client is not primary else None
     enforce = validity is not None and not validity.valid and not allow_invalid
     if enforce:
         assert validity is not None
         primary = dataclasses.replace(primary, verdicts=tuple(_unmeasurable(v, validity) for v in primary.verdicts))
     first_chart = window.start if chart_start is None else min(chart_start, window.start)
     files: dict[str, dict[str, Any]] = {}
-    other = client if client is not None and client is not primary else None
     client_verdicts = {v.objective.id: v for v in other.verdicts} if other else {}
     entries = []
     for verdict in primary.verdicts:

@@ -91,3 +91,22 @@ def test_an_invalid_run_is_inconclusive_unless_the_service_was_seen_to_breach():
         assert result.status == "fail" and result.exit_code == ExitCode.FAIL, kind
         assert "invalid run" in result.reason
     assert decide([verdict("cache_hit_rate", "fail")], invalid=invalid).status == "inconclusive"
+
+
+def test_an_invalid_run_graded_from_the_client_alone_keeps_one_view_of_each_objective():
+    """Without Prometheus the client is the primary source: making its verdicts inconclusive must
+    not bring the original ones back as a second, 'client side' figure."""
+    from analysis.validity import Check, Validity
+    from slo.evaluate import Graded
+    from slo.record import build_record
+    from slo.spec import load_spec
+
+    spec = load_spec(b"version: loadgate/v1\nname: t\nobjectives:\n"
+                     b"  - {id: rate, kind: throughput, threshold: '>= 10/s'}\n", "t.yaml")
+    graded = Graded("locust", (Verdict(spec.objectives[0], "fail", 5.0, "Throughput 5 req/s misses"),))
+    invalid = Validity((Check("achieved_rate", "invalid", 0.5, 0.9, "sent 5 req/s"),))
+    record = build_record(spec, graded, Window(0, 10), selector="", generated_at=0, tool_version="x", options={},
+                          run_id="r", client=graded, validity=invalid)
+    entry = record.doc["objectives"][0]
+    assert entry["status"] == "inconclusive" and "client" not in entry
+    assert record.doc["verdict"] == "inconclusive" and record.doc["validity"]["valid"] is False
