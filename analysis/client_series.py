@@ -55,7 +55,8 @@ class Snapshot:
     keys: dict[str, int] = field(default_factory=dict)
     #: Open-model requests sent over 100 ms late (the generator could not keep its schedule).
     very_late: float = 0.0
-    #: The busiest load-generator process's CPU, percent of a core, as Locust last measured it.
+    #: The busiest load-generator process's CPU, percent of a core: each process measures its own
+    #: every second (``getrusage``), workers send theirs with their reports.
     cpu: float | None = None
 
     def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:

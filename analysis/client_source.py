@@ -24,7 +24,8 @@ from analysis.source import LATENCY_CAPTION, LATENCY_TITLE, OVERVIEW_QUANTILES, 
 
 __all__ = ["ClientSource", "client_percentile", "USERS_CAPTION", "KEYS_CAPTION"]
 
-USERS_CAPTION = "Users the shape runs per tier; over-limit twins are counted apart."
+USERS_CAPTION = ("Running Locust users: per user class for plain Locust users; per tier in series recorded by "
+                 "loadgate's retired closed model, over-limit users apart.")
 KEYS_CAPTION = ("Open model: the API keys (clients) sending per tier, over-limit keys apart; the Locust users "
                 "are the concurrency that carries their requests.")
 
@@ -210,7 +211,7 @@ class ClientSource:
         if any(s.keys for s in self.series.snapshots):
             charts.append(Chart("users", "API keys sending per tier", "keys", tuple(self._users()), KEYS_CAPTION))
         else:
-            charts.append(Chart("users", "Running users per tier", "users", tuple(self._users()), USERS_CAPTION))
+            charts.append(Chart("users", "Running users", "users", tuple(self._users()), USERS_CAPTION))
         return charts
 
     def _users(self) -> list[Series]:

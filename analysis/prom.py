@@ -130,6 +130,8 @@ class Prometheus:
 
     def __init__(self, config: PromConfig, session: requests.Session | None = None):
         self.config = config
+        #: The URL as messages show it: never with a user:password part.
+        self._where = safe_url(config.url)
         session = session or requests.Session()
         if config.token:
             session.headers["Authorization"] = f"Bearer {config.token}"
@@ -207,25 +209,25 @@ class Prometheus:
         try:
             answer = method(query, **kwargs)
         except requests.exceptions.ReadTimeout:
-            raise PromUnreachable(f"Prometheus at {self.config.url} did not answer within "
+            raise PromUnreachable(f"Prometheus at {self._where} did not answer within "
                                   f"{self.config.timeout_s:g}s (LOADGATE_PROM_TIMEOUT)") from None
         except requests.exceptions.SSLError as exc:
-            raise PromUnreachable(f"TLS error talking to {self.config.url}: {_short(exc)}") from None
+            raise PromUnreachable(f"TLS error talking to {self._where}: {_short(exc)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
-            raise PromUnreachable(f"cannot reach Prometheus at {self.config.url}: {_short(exc)}") from None
+            raise PromUnreachable(f"cannot reach Prometheus at {self._where}: {_short(exc)}") from None
         except PrometheusApiClientException as exc:
             status, message = _api_error(str(exc))
             if status in (401, 403):
-                raise PromUnreachable(f"Prometheus at {self.config.url} refused access (HTTP {status}); "
+                raise PromUnreachable(f"Prometheus at {self._where} refused access (HTTP {status}); "
                                       "set LOADGATE_PROM_TOKEN or LOADGATE_PROM_USER/PASSWORD") from None
             if status in (404, 502, 504):
-                raise PromUnreachable(f"no Prometheus API at {self.config.url} (HTTP {status})") from None
+                raise PromUnreachable(f"no Prometheus API at {self._where} (HTTP {status})") from None
             raise PromQueryError(f"Prometheus rejected {query!r}: {message}") from None
         except ValueError:
             # requests' JSONDecodeError: something answered, but not with the Prometheus API.
-            raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r} (not JSON)") from None
+            raise PromQueryError(f"unreadable answer from {self._where} to {query!r} (not JSON)") from None
         except (KeyError, TypeError, AttributeError, IndexError):
-            raise PromQueryError(f"unreadable answer from {self.config.url} to {query!r}") from None
+            raise PromQueryError(f"unreadable answer from {self._where} to {query!r}") from None
         if self._warnings:
             text = "; ".join(dict.fromkeys(self._warnings))
             raise PromQueryError(f"Prometheus answered {query!r} from partial data, with warnings: {text[:300]} "

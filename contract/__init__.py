@@ -23,7 +23,7 @@ import math
 __all__ = [
     "REQUESTS_FAMILY", "REQUESTS", "DURATION", "CACHE_HITS_FAMILY", "CACHE_HITS", "CACHE_MISSES_FAMILY",
     "CACHE_MISSES", "UP", "CODE_LABEL", "SLO_BUCKETS", "format_le",
-    "TIER_LIMITS", "TIERS", "OVER_LIMIT_SUFFIX", "tier_label", "user_class_name", "tier_of_user_class",
+    "TIER_LIMITS", "TIERS", "OVER_LIMIT_SUFFIX", "tier_label", "tier_of_user_class",
     "OK", "FAILURE", "RATE_LIMITED",
     "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CORRECTED_DURATION",
     "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
@@ -66,13 +66,9 @@ def tier_label(tier: str, over_limit: bool) -> str:
     return tier + (OVER_LIMIT_SUFFIX if over_limit else "")
 
 
-def user_class_name(tier: str, over_limit: bool) -> str:
-    """The Locust user class of a tier: ``ProUser``, ``ProOverLimitUser``."""
-    return f"{tier.capitalize()}{'OverLimit' if over_limit else ''}User"
-
-
 def tier_of_user_class(name: str) -> str:
-    """The inverse of ``user_class_name``, as a tier label: ``ProOverLimitUser`` -> ``pro_over_limit``."""
+    """The tier label of a user class of loadgate's retired closed model (``ProOverLimitUser`` ->
+    ``pro_over_limit``), to read client series recorded by it."""
     base = name.removesuffix("User")
     over = base.endswith("OverLimit")
     return tier_label(base.removesuffix("OverLimit").lower(), over)

@@ -245,15 +245,21 @@ def _disk_full(directory: Path) -> bool:
     return stats.f_bavail == 0 or (stats.f_files > 0 and stats.f_favail == 0)
 
 
-def _unwritable(series_file: Path) -> str:
-    """Why Locust could not write the client series, in one line naming the path (a full disk, most
-    often); the half-written last line is cut off, so the file holds only whole snapshots."""
+def _cut_partial_line(series_file: Path) -> None:
+    """Cut off a half-written last line, so the file holds only whole snapshots."""
     try:
         with series_file.open("r+b") as handle:
             data = handle.read()
-            handle.truncate(data.rfind(b"\n") + 1)
+            if data and not data.endswith(b"\n"):
+                handle.truncate(data.rfind(b"\n") + 1)
     except OSError:
         pass
+
+
+def _unwritable(series_file: Path) -> str:
+    """Why Locust could not write the client series, in one line naming the path (a full disk, most
+    often); the half-written last line is cut off."""
+    _cut_partial_line(series_file)
     what = "no space left on device" if _disk_full(series_file.parent) else "the load generator could not write it"
     return f"{series_file}: {what}; the load test was stopped"
 
@@ -409,6 +415,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                                  "(a second signal stops at once)\n")
         if locust.returncode == contract.SERIES_WRITE_FAILED_EXIT or _disk_full(out):
             raise UserError(_unwritable(series_file))
+        _cut_partial_line(series_file)  # a load generator killed mid-write leaves half a line
         series = read_series(series_file)
         until = signalled.at if signalled else None
         if series.stopped is None and series.snapshots:
@@ -419,6 +426,9 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
         except UserError:
             if signalled is not None:
                 raise signalled from None  # stopped during the ramp-up: nothing steady to grade
+            if series.stopped is None:
+                raise UserError(f"the load generator stopped (exit code {locust.returncode}) before a second of "
+                                "steady state was measured; see locust.log", ExitCode.INCONCLUSIVE) from None
             raise
         interrupted = Interruption(signalled.name, signalled.at, ExitCode(signalled.exit_code)) \
             if signalled is not None else None

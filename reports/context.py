@@ -86,7 +86,8 @@ class ReportContext:
     run_facts: tuple[tuple[str, str], ...] = ()
     #: Why the run is incomplete (a signal stopped it), in words; empty for a run that finished.
     incomplete: str = ""
-    #: Why the run is invalid (its load was not delivered), when that decided the verdict.
+    #: Why the run is invalid (its load was not delivered) when its checks were enforced: the verdict
+    #: is then inconclusive, or a failure the service's own breach decided.
     invalid: str = ""
     run_id: str = ""
     host: str = ""

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import resource
@@ -66,6 +67,7 @@ class _State:
         self.given_users: int | None = None
         self.given_spawn_rate: float | None = None
         self.given_duration: float | None = None
+        self.given_workers = 0
         #: The users the shape last asked for: the concurrency.
         self.concurrency = 0
         #: CPU percent of this process over the last second, and of each worker over its last report.
@@ -129,7 +131,9 @@ def _add_options(parser: Any) -> None:
     option("--lg-keys-file", default="", web=False,
            help="the API keys to send with, a CSV with the header tier,key (default: generated demo keys)")
     option("--lg-workers", type=int, default=0, web=False,
-           help="processes sharing the rate (default: --processes, or 1)")
+           help="processes sharing the rate (default: the workers connected when the test starts, or 1)")
+    # Set by the master's shape for its workers (Locust sends the master's own options with each spawn).
+    option("--lg-run-length", type=float, default=0.0, web=False, help=argparse.SUPPRESS)
     option("--lg-metrics-port", type=int, default=0, web=False,
            help="expose loadgate_* series on 127.0.0.1:PORT (master or local process)")
     option("--lg-series-file", default="", web=False, help="append client snapshots (JSON lines) here")
@@ -274,6 +278,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     # Locust fills in -u and -r (1 and 1) only after this; the shape needs to know what was given.
     STATE.given_users, STATE.given_spawn_rate = options.num_users, options.spawn_rate
+    STATE.given_workers = int(getattr(options, "lg_workers", 0) or 0)
     if not options.headless and not options.num_users:
         # The web UI's start form: its "users" field (the concurrency) starts sized for --lg-rate.
         options.num_users = concurrency(options.lg_rate)
@@ -326,9 +331,9 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 
 def _workers(options: Any) -> int:
-    """Processes that share the open model's rate: ``--lg-workers``, else ``--processes``, else 1."""
-    given = getattr(options, "lg_workers", 0) or getattr(options, "processes", 1) or 1
-    return max(1, int(given))
+    """Processes that share the open model's rate: ``--lg-workers`` (which a master sets to the
+    workers connected when the test starts, unless given), else 1."""
+    return max(1, int(getattr(options, "lg_workers", 0) or 1))
 
 
 def _start_open_model(options: Any, worker_index: int) -> None:
@@ -348,7 +353,8 @@ def _start_open_model(options: Any, worker_index: int) -> None:
         pools = {tier: len(mine.get(tier, ())) for tier in pools}
     schedule = KeySchedule(pools, pace=options.lg_pace, over_limit_fraction=options.lg_over_limit,
                            seed=options.lg_seed * 131 + worker_index)
-    spec = ShapeSpec(options.lg_rate, effective_duration(_seconds(options.lg_duration), None), options.lg_rampup)
+    length = getattr(options, "lg_run_length", 0.0) or effective_duration(_seconds(options.lg_duration), None)
+    spec = ShapeSpec(options.lg_rate, length, options.lg_rampup)
 
     def rates(elapsed_s: float) -> dict[str, float] | None:
         rate = target_rate(options.lg_shape, elapsed_s, spec)
@@ -392,8 +398,10 @@ class LoadGateShape(LoadTestShape):
         assert self.runner is not None and self.runner.environment.parsed_options is not None
         options = self.runner.environment.parsed_options
         duration = effective_duration(STATE.given_duration, _seconds(options.run_time))
-        # Workers read the duration from here: Locust sends the master's own options with each spawn.
-        options.lg_duration = duration
+        # For the workers: Locust sends the master's own options with each spawn message.
+        options.lg_run_length = duration
+        if isinstance(self.runner, MasterRunner) and not STATE.given_workers:
+            options.lg_workers = max(1, self.runner.worker_count)
         rate = target_rate(options.lg_shape, self.get_run_time(), ShapeSpec(options.lg_rate, duration,
                                                                              options.lg_rampup))
         if rate is None:

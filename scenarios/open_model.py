@@ -9,7 +9,7 @@ schedules. The request's event carries ``intended`` in its context, so the clien
 the latency from the intended send (corrected for coordinated omission) and the lateness.
 
 When every user is busy, due requests wait in the queue and are sent late: the lateness shows
-what a real population of clients would have suffered. Give more users (``--lg-users``) when
+what a real population of clients would have suffered. Give more users (``-u``, ``loadgate run --users``) when
 the late count grows with a healthy service.
 """
 

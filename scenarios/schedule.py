@@ -118,14 +118,16 @@ class KeySchedule:
             t.active = min(t.pool, keys_for_rate(tier, rate, self._pace, t.fraction))
             for index in range(before, t.active):
                 step = t.step(index)
-                phase = self._rng.random() * (step if math.isfinite(step) else 0.0)
-                self._push(tier, index, self._not_before(tier, index, step, now + phase))
+                if math.isfinite(step):  # an in-limit key with no share of the rate waits for one
+                    self._push(tier, index, self._not_before(tier, index, step, now + self._rng.random() * step))
             for index in range(t.active, before):
                 self._retire(tier, index)
             if rose:
                 for index in range(min(before, t.active)):
                     step = t.step(index)
-                    if self._live.get((tier, index), (0, now))[1] > now + step:
+                    live = self._live.get((tier, index))
+                    # An active key not scheduled (it had no share) or scheduled too far out starts anew.
+                    if math.isfinite(step) and (live is None or live[1] > now + step):
                         self._push(tier, index, self._not_before(tier, index, step, now + self._rng.random() * step))
 
     def _not_before(self, tier: str, index: int, step: float, at: float) -> float:

@@ -74,8 +74,10 @@ def _json_body(response: Any) -> Any:
 
 
 def remember_etag(user: Any, uid: int, etag: str) -> None:
-    """Keep the profile's ETag for revalidation: the most recent ``ETAGS_PER_KEY`` per key. The
-    text is interned, so the many keys that read a popular profile share one copy of its ETag."""
+    """Keep the profile's ETag for revalidation: the ``ETAGS_PER_KEY`` most recently read per key
+    (a re-read moves a profile to the back; the least recently read goes first). The text is
+    interned, so the many keys that read a popular profile share one copy of its ETag."""
+    user.etags.pop(uid, None)
     user.etags[uid] = sys.intern(etag)
     if len(user.etags) > ETAGS_PER_KEY:
         del user.etags[next(iter(user.etags))]

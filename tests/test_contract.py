@@ -2,8 +2,6 @@
 
 import math
 
-import pytest
-
 import contract
 from analysis.queries import Metrics
 
@@ -20,12 +18,9 @@ def test_every_threshold_of_the_production_table_is_a_bucket_bound():
     assert list(contract.SLO_BUCKETS) == sorted(contract.SLO_BUCKETS)
 
 
-@pytest.mark.parametrize("tier", contract.TIERS)
-@pytest.mark.parametrize("over_limit", [False, True])
-def test_a_user_class_name_reads_back_as_its_tier_label(tier, over_limit):
-    name = contract.user_class_name(tier, over_limit)
-    assert contract.tier_of_user_class(name) == contract.tier_label(tier, over_limit)
-    assert name.endswith("User") and name[0].isupper()
+def test_a_retired_closed_model_user_class_reads_back_as_its_tier_label():
+    assert contract.tier_of_user_class("ProUser") == "pro"
+    assert contract.tier_of_user_class("FreeOverLimitUser") == "free_over_limit"
 
 
 def test_the_default_metric_names_are_the_contracts():

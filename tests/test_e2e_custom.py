@@ -74,7 +74,7 @@ def test_an_open_model_locustfile_gets_the_rate_the_keys_and_the_corrected_laten
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert run["model"] == "open" and run["user_classes"] == ["Pinger"]
     assert run["locustfile"].endswith("my_scenarios.py")
-    assert run["concurrency"] == 10 and run["client_latency"]["late"]["count"] >= 0
+    assert run["concurrency"] == 10 and run["client_latency"]["late"]["fraction"] < 0.05  # 10 users keep up
     objectives = {o["id"]: o for o in doc["objectives"]}
     assert {o["status"] for o in objectives.values()} == {"pass"}
     assert objectives["throughput"]["measured"] == pytest.approx(30, rel=0.1)

@@ -277,3 +277,5 @@ def test_a_disk_full_before_the_run_is_exit_2_before_any_load(small_disk):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "no space left on device" in proc.stderr.lower() and str(small_disk) in proc.stderr
     assert "Traceback" not in proc.stderr
+    series = small_disk / "run" / "client_series.jsonl"
+    assert not series.exists() or "test_start" not in series.read_text()  # no load test began

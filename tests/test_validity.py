@@ -110,3 +110,38 @@ def test_an_invalid_run_graded_from_the_client_alone_keeps_one_view_of_each_obje
     entry = record.doc["objectives"][0]
     assert entry["status"] == "inconclusive" and "client" not in entry
     assert record.doc["verdict"] == "inconclusive" and record.doc["validity"]["valid"] is False
+
+
+def test_the_rate_sent_is_read_between_worker_reports_not_at_the_windows_edges():
+    """With worker processes the master's counts move every 3 s: an 11 s window would otherwise
+    read about 0.8 of a rate that was sent in full."""
+    lines = [HEADER, json.dumps({"event": "test_start", "t": 0, "model": "open"})]
+    for t in range(1, 21):
+        n = 100 * 3 * (t // 3)  # 100 req/s, reported every 3 s
+        lines.append(json.dumps({"t": t, "target_rate": 100, "workers": 2, "cpu": 20,
+                                 "responses": [["/a", "pro", "ok", "200", n]], "latency": [],
+                                 "cache": {"hit": 0, "miss": 0}}))
+    lines.append(json.dumps({"event": "test_stop", "t": 20}))
+    validity = assess(parse_series(lines), Window(2, 13), locust_exit_code=0, expected_workers=2, model="open")
+    rate = next(c for c in validity.checks if c.id == "achieved_rate")
+    assert rate.status == "ok" and rate.measured == 1.0
+
+
+def test_a_key_with_no_share_of_the_rate_waits_and_then_sends_when_the_rate_rises():
+    from scenarios.schedule import KeySchedule
+
+    schedule = KeySchedule({"pro": 4}, over_limit_fraction=0.5, seed=2)
+    paced, over = 0.8 * 200 / 60, 1.5 * 200 / 60
+    schedule.set_rates({"pro": (paced + over) / 2}, 0.0)  # two keys: the over-limit one carries it all
+    sent: dict[bool, set[int]] = {False: set(), True: set()}
+    risen = False
+    while (at := schedule.next_time()) is not None and at < 40:
+        if at >= 10 and not risen:
+            schedule.set_rates({"pro": 2 * over + 2 * paced}, 10.0)  # now every key has a share
+            risen = True
+            continue
+        due = schedule.take(at)
+        assert due is not None
+        sent[risen].add(due.key_index)
+    assert sent[False] == {1}  # before: only the over-limit key, never the in-limit one unpaced
+    assert sent[True] == {0, 1, 2, 3}
