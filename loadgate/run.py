@@ -46,7 +46,7 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
-from loadgate.signals import Interrupted
+from loadgate.signals import Interrupted, deferred
 from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
@@ -415,51 +415,53 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                                  "(a second signal stops at once)\n")
         if locust.returncode == contract.SERIES_WRITE_FAILED_EXIT or _disk_full(out):
             raise UserError(_unwritable(series_file))
-        _cut_partial_line(series_file)  # a load generator killed mid-write leaves half a line
-        series = read_series(series_file)
-        until = signalled.at if signalled else None
-        if series.stopped is None and series.snapshots:
-            # The load generator died: grade only what it reported, not the seconds after it was gone.
-            until = min(until if until is not None else math.inf, series.snapshots[-1].t)
-        try:
-            window = steady_window(series, plan.rampup, plan.duration, until=until)
-        except UserError:
-            if signalled is not None:
-                raise signalled from None  # stopped during the ramp-up: nothing steady to grade
-            if series.stopped is None:
-                raise UserError(f"the load generator stopped (exit code {locust.returncode}) before a second of "
-                                "steady state was measured; see locust.log", ExitCode.INCONCLUSIVE) from None
-            raise
-        interrupted = Interruption(signalled.name, signalled.at, ExitCode(signalled.exit_code)) \
-            if signalled is not None else None
-        chart_start = float(math.floor(series.started)) if series.started is not None else None
-        client_source = ClientSource(series, window, chart_start=chart_start, file_name=series_file.name)
-        client = grade_source(plan.spec, client_source, require_evidence=plan.require_evidence)
-        primary: Graded = client
-        if prom_url:
-            time.sleep(2 * SCRAPE_S + 0.5)  # let Prometheus scrape the final counters
-            prom = stack.enter_context(closing(Prometheus(PromConfig.from_env(prom_url, env.environ))))
-            primary = grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
-                                                         chart_start=chart_start),
-                                   require_evidence=plan.require_evidence)
-        facts = gather_facts(out, locust.returncode, local_prom,
-                             f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
-        run = run_record(plan, series, window, facts, source=primary.source,
-                         prometheus="started by loadgate" if local_prom else plan.prometheus_url)
-        if interrupted is not None:
-            run["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
-        validity = assess(series, window, locust_exit_code=locust.returncode, expected_workers=plan.processes,
-                          model=series.model)
-        run["validity"] = {**validity.to_dict(), "enforced": not plan.allow_invalid}
-        record = build_record(
-            plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
-            selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),
-            tool_version=tool_version(), run_id=out.resolve().name, chart_start=chart_start,
-            fail_on_warn=plan.fail_on_warn,
-            options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
-                     "allow_invalid": plan.allow_invalid,
-                     "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
-            breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
-            interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid)
-        return record.exit_code, publish(out, record)
+        # The results are written before a first signal now takes effect (a second still stops at once).
+        with deferred():
+            _cut_partial_line(series_file)  # a load generator killed mid-write leaves half a line
+            series = read_series(series_file)
+            until = signalled.at if signalled else None
+            if series.stopped is None and series.snapshots:
+                # The load generator died: grade only what it reported, not the seconds after it was gone.
+                until = min(until if until is not None else math.inf, series.snapshots[-1].t)
+            try:
+                window = steady_window(series, plan.rampup, plan.duration, until=until)
+            except UserError:
+                if signalled is not None:
+                    raise signalled from None  # stopped during the ramp-up: nothing steady to grade
+                if series.stopped is None:
+                    raise UserError(f"the load generator stopped (exit code {locust.returncode}) before a second of "
+                                    "steady state was measured; see locust.log", ExitCode.INCONCLUSIVE) from None
+                raise
+            interrupted = Interruption(signalled.name, signalled.at, ExitCode(signalled.exit_code)) \
+                if signalled is not None else None
+            chart_start = float(math.floor(series.started)) if series.started is not None else None
+            client_source = ClientSource(series, window, chart_start=chart_start, file_name=series_file.name)
+            client = grade_source(plan.spec, client_source, require_evidence=plan.require_evidence)
+            primary: Graded = client
+            if prom_url:
+                time.sleep(2 * SCRAPE_S + 0.5)  # let Prometheus scrape the final counters
+                prom = stack.enter_context(closing(Prometheus(PromConfig.from_env(prom_url, env.environ))))
+                primary = grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
+                                                             chart_start=chart_start),
+                                       require_evidence=plan.require_evidence)
+            facts = gather_facts(out, locust.returncode, local_prom,
+                                 f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
+            run = run_record(plan, series, window, facts, source=primary.source,
+                             prometheus="started by loadgate" if local_prom else plan.prometheus_url)
+            if interrupted is not None:
+                run["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
+            validity = assess(series, window, locust_exit_code=locust.returncode, expected_workers=plan.processes,
+                              model=series.model)
+            run["validity"] = {**validity.to_dict(), "enforced": not plan.allow_invalid}
+            record = build_record(
+                plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
+                selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),
+                tool_version=tool_version(), run_id=out.resolve().name, chart_start=chart_start,
+                fail_on_warn=plan.fail_on_warn,
+                options={"fail_on_warn": plan.fail_on_warn, "require_evidence": plan.require_evidence,
+                         "allow_invalid": plan.allow_invalid,
+                         "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
+                breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
+                interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid)
+            return record.exit_code, publish(out, record)
 

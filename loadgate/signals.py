@@ -5,6 +5,9 @@ raises ``Interrupted`` where the command is, so every ``with`` block and ``ExitS
 child process group is stopped (``procs.stop``: SIGTERM, a bounded wait, then SIGKILL), and a run
 that has measured part of its steady window grades and writes what it has. A second signal makes
 ``FORCE.now`` true and raises again: the remaining children are killed without waiting.
+
+While a run writes its results (``deferred()``), a first signal waits: the outputs are finished
+(a few seconds), then it is raised. A second signal still stops at once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-__all__ = ["Interrupted", "FORCE", "handled", "SIGNALS"]
+__all__ = ["Interrupted", "FORCE", "handled", "deferred", "SIGNALS"]
 
 #: The signals a command stops on, and the exit codes shells give them (128 + the number).
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -47,6 +50,29 @@ class _Force:
 FORCE = _Force()
 
 
+class _Deferral:
+    """Whether a first signal waits (``deferred()``), and the one that waited."""
+
+    active = False
+    pending: Interrupted | None = None
+
+
+_DEFER = _Deferral()
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold a first signal until the block ends (results being written), then raise it."""
+    _DEFER.active, _DEFER.pending = True, None
+    try:
+        yield
+    finally:
+        _DEFER.active = False
+    pending, _DEFER.pending = _DEFER.pending, None
+    if pending is not None:
+        raise pending
+
+
 @contextmanager
 def handled() -> Iterator[None]:
     """Turn SIGINT, SIGTERM and SIGHUP into ``Interrupted`` while the block runs (a no-op off the
@@ -60,6 +86,9 @@ def handled() -> Iterator[None]:
         if seen:
             FORCE.now = True
         seen.append(signum)
+        if _DEFER.active and len(seen) == 1:
+            _DEFER.pending = Interrupted(signum, time.time())
+            return
         raise Interrupted(signum, time.time())
 
     previous = {sig: signal.signal(sig, on_signal) for sig in SIGNALS}

@@ -78,3 +78,26 @@ def test_values_are_rendered_in_the_units_people_read():
     assert format_rate(10234.4) == "10,234 req/s"
     assert format_value(None, "s") == "n/a"
     assert format_value(3.0, "instances") == "3 instances"
+
+
+def test_a_first_signal_while_results_are_written_waits_for_them_and_a_second_does_not():
+    import os
+    import signal
+
+    from loadgate.signals import FORCE, Interrupted, deferred, handled
+
+    written = []
+    with pytest.raises(Interrupted) as stopped:
+        with handled():
+            with deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                written.append("verdict.json")  # still running: the signal waits
+    assert written == ["verdict.json"] and stopped.value.exit_code == 143
+    with pytest.raises(Interrupted):
+        with handled():
+            with deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)  # a second one stops at once
+                written.append("never")
+    assert written == ["verdict.json"] and FORCE.now
+    FORCE.now = False
