@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -83,14 +82,8 @@ def prometheus(situation_blocks: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture
 def ping_service() -> Iterator[PingService]:
     """A small HTTP service on 127.0.0.1 (``GET /ping``), stopped after the test."""
-    service = PingService()
-    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with PingService() as service:
         yield service
-    finally:
-        service.server.shutdown()
-        service.server.server_close()
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Iterator
 
 import pytest
 import yaml
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 from loadgate.cli import Env, main
 from slo.model import KINDS
 from slo.spec import SpecError, load_spec
+from tests.support.canned_http import CannedServer
 
 pytestmark = pytest.mark.fuzz
 
@@ -94,53 +94,36 @@ raw = st.one_of(answer.map(lambda a: json.dumps(a).encode()), st.binary(max_size
 status_code = st.sampled_from([200, 200, 200, 400, 422, 500, 503])
 
 
-class GarbagePrometheus:
-    """Answers the n-th request with the n-th of ``answers`` (cycling)."""
+class Garbage:
+    """A fake Prometheus's answers: the n-th request gets the n-th of ``answers`` (cycling)."""
 
     def __init__(self) -> None:
         self.answers: list[tuple[int, bytes]] = [(200, b"{}")]
         self.count = 0
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-                status, body = fake.answers[fake.count % len(fake.answers)]
-                fake.count += 1
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET  # noqa: N815
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def __call__(self, _: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        answer = self.answers[self.count % len(self.answers)]
+        self.count += 1
+        return answer
 
 
 @pytest.fixture(scope="module")
-def garbage_prometheus() -> Any:
-    fake = GarbagePrometheus()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+def garbage_prometheus() -> Iterator[tuple[CannedServer, Garbage]]:
+    garbage = Garbage()
+    with CannedServer(garbage) as server:
+        yield server, garbage
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(answers=st.lists(st.tuples(status_code, raw), min_size=1, max_size=8))
 def test_the_gate_never_passes_on_garbage_from_prometheus_and_never_tracebacks(
-        tmp_path: Path, garbage_prometheus: GarbagePrometheus, answers: list[tuple[int, bytes]]) -> None:
-    garbage_prometheus.answers, garbage_prometheus.count = answers, 0
+        tmp_path: Path, garbage_prometheus: tuple[CannedServer, Garbage], answers: list[tuple[int, bytes]]) -> None:
+    server, garbage = garbage_prometheus
+    garbage.answers, garbage.count = answers, 0
     out, err = io.StringIO(), io.StringIO()
     run_dir = tmp_path / f"gate-{abs(hash(tuple(answers)))}"
-    code = main(["gate", "--prometheus", garbage_prometheus.url, "--start", "2026-01-01T00:15:00Z", "--end",
+    code = main(["gate", "--prometheus", server.url, "--start", "2026-01-01T00:15:00Z", "--end",
                  "2026-01-01T00:45:00Z", "--out", str(run_dir)],
                 Env(stdout=out, stderr=err, environ={"LOADGATE_PROM_TIMEOUT": "5"}))
     assert code in (1, 3), (code, answers, err.getvalue())

@@ -8,63 +8,23 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterator
 
 import pytest
 
 from analysis.prom import PromConfig, Prometheus, PromQueryError, PromUnreachable
+from tests.support.canned_http import CannedServer, Respond
 
 WINDOW = ["--start", "2026-01-01T00:15:00Z", "--end", "2026-01-01T00:45:00Z"]
 
 
-class FakePrometheus:
-    """Records requests and answers each with ``respond(handler) -> (status, body)``."""
-
-    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes] | None]):
-        self.requests: list[dict[str, str]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-                answer = respond(self)
-                if answer is None:  # drop the connection without an answer
-                    self.close_connection = True
-                    return
-                status, body = answer
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture
-def fake_prometheus() -> Iterator[Callable[..., FakePrometheus]]:
-    started: list[FakePrometheus] = []
-
-    def start(respond: Callable[[BaseHTTPRequestHandler], tuple[int, bytes] | None]) -> FakePrometheus:
-        fake = FakePrometheus(respond)
-        fake.thread.start()
-        started.append(fake)
-        return fake
-
-    yield start
-    for fake in started:
-        fake.server.shutdown()
-        fake.server.server_close()
+def fake_prometheus() -> Iterator[Callable[[Respond], CannedServer]]:
+    """Starts a ``CannedServer`` per call, playing a misbehaving Prometheus; all stopped after the test."""
+    with ExitStack() as stack:
+        yield lambda respond: stack.enter_context(CannedServer(respond))
 
 
 def empty_vector(_: BaseHTTPRequestHandler) -> tuple[int, bytes]:

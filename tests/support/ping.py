@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.canned_http import CannedServer
 
 __all__ = ["PingService"]
 
 
-class PingService:
-    """``GET /ping`` answers ``pong``; remembers the API keys it was sent."""
+class PingService(CannedServer):
+    """``GET /ping`` answers ``pong`` over keep-alive connections; ``keys`` are the API keys it was sent."""
 
     def __init__(self) -> None:
-        keys: set[str] = set()
-        self.keys = keys
+        self.keys: set[str] = set()
+        super().__init__(self._answer, content_type="text/plain", keep_alive=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-                keys.add(self.headers.get("X-API-Key", ""))
-                status, body = (200, b"pong") if self.path == "/ping" else (404, b"no such path")
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def _answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        self.keys.add(handler.headers.get("X-API-Key", ""))
+        return (200, b"pong") if handler.path == "/ping" else (404, b"no such path")
