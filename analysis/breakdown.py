@@ -2,7 +2,7 @@
 
 These are the load generator's exact view over the graded window: which endpoint was slow,
 and whether each tier's rate limit held (in-limit keys never refused, over-limit keys refused).
-Each row is the ``client_series.delta`` of that endpoint's or tier's counts.
+Each row is the ``ClientSeries.counts`` of that endpoint's or tier's counts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import contract
-from analysis.client_series import BUCKETS, ClientSeries, Counts, delta, users_by_tier
+from analysis.client_series import BUCKETS, ClientSeries, Counts, users_by_tier
 from analysis.client_source import client_percentile
 from analysis.sli import Window, histogram_from_buckets
 
@@ -38,7 +38,7 @@ def breakdown(series: ClientSeries, window: Window) -> dict[str, list[dict[str, 
     seconds = max(b.t - a.t, 1e-9)
     endpoint_rows = []
     for name in sorted({key[0] for key in b.responses}):
-        c = delta(a.select(endpoint=name), b.select(endpoint=name))
+        c = series.counts(window.start, window.end, endpoint=name)
         if c.total <= 0:
             continue
         hist = histogram_from_buckets(zip(BUCKETS, c.buckets))
@@ -48,7 +48,7 @@ def breakdown(series: ClientSeries, window: Window) -> dict[str, list[dict[str, 
     users = users_by_tier(b)
     tier_rows = []
     for name in sorted({key[1] for key in b.responses}):
-        c = delta(a.select(tier=name), b.select(tier=name))
+        c = series.counts(window.start, window.end, tier=name)
         if c.total <= 0:
             continue
         row = _row(c)
@@ -61,10 +61,9 @@ def breakdown(series: ClientSeries, window: Window) -> dict[str, list[dict[str, 
 def spectrum(series: ClientSeries, window: Window,
              quantiles: tuple[float, ...] = SPECTRUM) -> dict[str, list[list[float]]]:
     """Per endpoint, ``[quantile, seconds]`` over the window from the rounded response times."""
-    a, b = series.at(window.start), series.at(window.end)
     out = {}
-    for name in sorted({key[0] for key in b.times_ms}):
-        times = delta(a.select(endpoint=name), b.select(endpoint=name)).times_ms
+    for name in series.endpoints():
+        times = series.counts(window.start, window.end, endpoint=name).times_ms
         if times:
             out[name] = [[q_, v] for q_ in quantiles if (v := client_percentile(times, q_)) is not None]
     return out
@@ -77,7 +76,7 @@ def client_latency(series: ClientSeries, window: Window,
 
     None when no open-model request was counted (the closed model has no intended sends).
     """
-    c = delta(series.at(window.start), series.at(window.end))
+    c = series.counts(window.start, window.end)
     if c.scheduled <= 0:
         return None
 

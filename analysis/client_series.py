@@ -3,9 +3,9 @@
 While Locust runs, loadgate's hooks write a header line (``contract.series_header()``), then
 append a cumulative snapshot of what the load generator saw every second (responses by
 endpoint, tier, result and status; a latency histogram with buckets at the SLO thresholds;
-``X-Cache`` hits and misses; response times kept to 3 significant digits), plus
-``test_start``/``test_stop`` events. ``parse_series`` reads it; ``delta`` gives the exact
-counts between two snapshots. Pure: callers pass the lines.
+``X-Cache`` hits and misses; response times kept to 3 significant digits, written as they grew
+since the previous snapshot), plus ``test_start``/``test_stop`` events. ``parse_series`` reads
+it; ``ClientSeries.counts`` gives the exact counts between two times. Pure: callers pass the lines.
 
 Snapshots come every second; in distributed mode the workers report every 3 s (Locust's
 worker report interval), so counts there move in steps of up to 3 s.
@@ -16,11 +16,14 @@ from __future__ import annotations
 import bisect
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterable
 
 import contract
+
+#: Responses per (endpoint, response time in ms).
+TimesTable = dict[tuple[str, float], float]
 
 __all__ = ["BUCKETS", "Snapshot", "ClientSeries", "SeriesError", "SeriesReader", "parse_series", "Counts", "delta",
            "users_by_tier"]
@@ -35,20 +38,21 @@ class SeriesError(ValueError):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Cumulative client counts at Unix time ``t``."""
+    """Cumulative client counts at Unix time ``t``; the response times (``new_times_ms``,
+    ``new_corrected_times_ms``) are only those counted since the previous snapshot."""
 
     t: float
     responses: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
     latency: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     cache_hits: float = 0.0
     cache_misses: float = 0.0
-    times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
+    new_times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
     target_rate: float = 0.0
     users: dict[str, int] = field(default_factory=dict)
     workers: int = 1
     #: From the intended sends of open-model requests (empty for closed-model ones).
     corrected: dict[tuple[str, str], list[float]] = field(default_factory=dict)
-    corrected_times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
+    new_corrected_times_ms: dict[tuple[str, float], float] = field(default_factory=dict)
     scheduled: float = 0.0
     late: float = 0.0
     #: Open model: API keys sending, per tier label (the clients; ``users`` are then the concurrency).
@@ -68,10 +72,11 @@ class Snapshot:
             t=self.t,
             responses={k: n for k, n in self.responses.items() if keep(k[0], k[1])},
             latency={k: c for k, c in self.latency.items() if keep(k[0], k[1])},
-            times_ms={k: n for k, n in self.times_ms.items() if tier is None and keep(k[0], None)},
+            new_times_ms={k: n for k, n in self.new_times_ms.items() if tier is None and keep(k[0], None)},
             target_rate=self.target_rate, users=self.users, workers=self.workers, keys=self.keys,
             corrected={k: c for k, c in self.corrected.items() if keep(k[0], k[1])},
-            corrected_times_ms={k: n for k, n in self.corrected_times_ms.items() if tier is None and keep(k[0], None)})
+            new_corrected_times_ms={k: n for k, n in self.new_corrected_times_ms.items()
+                                    if tier is None and keep(k[0], None)})
 
 
 @dataclass(frozen=True)
@@ -92,31 +97,69 @@ class ClientSeries:
     def _times(self) -> list[float]:
         return [s.t for s in self.snapshots]
 
+    def _index(self, t: float) -> int:
+        return bisect.bisect_right(self._times, t + 1e-6) - 1
+
     def at(self, t: float) -> Snapshot:
         """The last snapshot at or before ``t`` (an empty one before the first)."""
-        index = bisect.bisect_right(self._times, t + 1e-6) - 1
+        index = self._index(t)
         if index < 0:
             return Snapshot(t=self.started if self.started is not None else t)
         return self.snapshots[index]
 
+    def counts(self, t0: float, t1: float, *, endpoint: str | None = None, tier: str | None = None) -> Counts:
+        """What the load generator counted from ``at(t0)`` to ``at(t1)``, of one endpoint or one
+        tier if asked (response times are kept per endpoint only)."""
+        a, b = self.at(t0), self.at(t1)
+        between: Iterable[Snapshot] = self.snapshots[self._index(t0) + 1:self._index(t1) + 1]
+        if tier is not None:
+            between = ()
+        if endpoint is not None or tier is not None:
+            a, b = a.select(endpoint=endpoint, tier=tier), b.select(endpoint=endpoint, tier=tier)
+        if endpoint is not None:
+            between = [Snapshot(t=s.t, new_times_ms={k: n for k, n in s.new_times_ms.items() if k[0] == endpoint},
+                                new_corrected_times_ms={k: n for k, n in s.new_corrected_times_ms.items()
+                                                        if k[0] == endpoint})
+                       for s in between]
+        return delta(a, b, between)
+
+    def endpoints(self) -> list[str]:
+        """Every endpoint the load generator counted a response or a response time of."""
+        return sorted({key[0] for s in self.snapshots for table in (s.responses, s.new_times_ms) for key in table})
+
 
 def _snapshot(row: dict[str, Any]) -> Snapshot:
-    """One snapshot line; a missing field or a wrong type raises KeyError, TypeError or ValueError."""
+    """One snapshot line as written (version 1 lines hold cumulative response-time tables);
+    a missing field or a wrong type raises KeyError, TypeError or ValueError."""
     return Snapshot(
         t=float(row["t"]),
         responses={(e, tier, r, str(c)): float(n) for e, tier, r, c, n in row["responses"]},
         latency={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row["latency"]},
         cache_hits=float(row["cache"]["hit"]), cache_misses=float(row["cache"]["miss"]),
-        times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("times", [])},
+        new_times_ms=_times_table(row.get("times", [])),
         target_rate=float(row.get("target_rate", 0.0)), users=dict(row.get("users", {})),
         workers=int(row.get("workers", 1)),
         corrected={(e, tier): [float(x) for x in counts] for e, tier, counts, _ in row.get("corrected", [])},
-        corrected_times_ms={(e, float(ms)): float(n) for e, ms, n in row.get("corrected_times", [])},
+        new_corrected_times_ms=_times_table(row.get("corrected_times", [])),
         scheduled=float(row.get("late", {}).get("scheduled", 0)), late=float(row.get("late", {}).get("late", 0)),
         keys={str(k): int(v) for k, v in row.get("keys", {}).items()},
         very_late=float(row.get("late", {}).get("very_late", 0)),
         cpu=float(row["cpu"]) if row.get("cpu") is not None else None,
     )
+
+
+def _times_table(times: Any) -> TimesTable:
+    """A response-time table: ``{endpoint: [ms, n, ms, n, ...]}`` (version 2) or rows
+    ``[[endpoint, ms, n]]`` (version 1)."""
+    if isinstance(times, dict):
+        out = {}
+        for endpoint, flat in times.items():
+            if len(flat) % 2:
+                raise ValueError(f"the response times of {endpoint} are not [ms, n] pairs")
+            for i in range(0, len(flat), 2):
+                out[(str(endpoint), float(flat[i]))] = float(flat[i + 1])
+        return out
+    return {(str(e), float(ms)): float(n) for e, ms, n in times}
 
 
 class SeriesReader:
@@ -136,6 +179,8 @@ class SeriesReader:
         self.started: float | None = None
         self.stopped: float | None = None
         self.load: dict[str, Any] = {}
+        self.cumulative_times = False
+        self._last_times: tuple[dict[tuple[str, float], float], dict[tuple[str, float], float]] = ({}, {})
 
     def feed(self, lines: Iterable[str]) -> None:
         """Read more lines (complete ones, without their newlines)."""
@@ -155,10 +200,12 @@ class SeriesReader:
         if not self.header:
             if row.get("format") != contract.SERIES_FORMAT:
                 raise SeriesError(f"{where}: not a loadgate client series (no {contract.SERIES_FORMAT} header)")
-            if row.get("schema_version") != contract.SERIES_SCHEMA_VERSION:
-                raise SeriesError(f"{where}: client series schema_version {row.get('schema_version')!r}; this "
-                                  f"loadgate reads {contract.SERIES_SCHEMA_VERSION}")
+            version = row.get("schema_version")
+            if version not in contract.SERIES_SCHEMA_VERSIONS_READ:
+                known = " and ".join(str(v) for v in contract.SERIES_SCHEMA_VERSIONS_READ)
+                raise SeriesError(f"{where}: client series schema_version {version!r}; this loadgate reads {known}")
             self.header = True
+            self.cumulative_times = version == 1
             return
         try:
             if "event" in row:
@@ -170,11 +217,21 @@ class SeriesReader:
                 elif row["event"] == contract.TEST_STOP:
                     self.stopped = float(row["t"])
                 return
-            self.snapshots.append(_snapshot(row))
+            snapshot = _snapshot(row)
+            if self.cumulative_times:
+                snapshot = self._increments(snapshot)
+            self.snapshots.append(snapshot)
             if self.keep is not None and len(self.snapshots) > self.keep:
                 del self.snapshots[:-self.keep]
         except (ValueError, KeyError, TypeError) as exc:
             raise SeriesError(f"{where}: not a loadgate client snapshot ({exc})") from None
+
+    def _increments(self, snapshot: Snapshot) -> Snapshot:
+        """A version-1 snapshot (cumulative response-time tables) with the tables as increments."""
+        times, corrected = self._last_times
+        self._last_times = (snapshot.new_times_ms, snapshot.new_corrected_times_ms)
+        return replace(snapshot, new_times_ms=_grown(times, snapshot.new_times_ms),
+                       new_corrected_times_ms=_grown(corrected, snapshot.new_corrected_times_ms))
 
     def series(self) -> ClientSeries:
         """Everything read so far, snapshots in time order."""
@@ -240,14 +297,21 @@ def users_by_tier(snapshot: Snapshot) -> dict[str, float]:
     return out
 
 
-def delta(a: Snapshot, b: Snapshot) -> Counts:
-    """The counts from snapshot ``a`` to the later snapshot ``b`` (exact: both are cumulative).
+def delta(a: Snapshot, b: Snapshot, between: Iterable[Snapshot] = ()) -> Counts:
+    """The counts from snapshot ``a`` to the later snapshot ``b`` (exact: both are cumulative);
+    the response times are those of ``between``, the snapshots after ``a`` up to ``b``
+    (``ClientSeries.counts`` passes them; without them the counts hold no response times).
 
     Cache hits and misses and the late counts are the whole load generator's: ``select`` leaves them out.
     """
     by_code: dict[str, float] = {}
     by_tier: dict[str, dict[str, float]] = {}
     total = failures = limited = 0.0
+    times: dict[float, float] = {}
+    corrected_times: dict[float, float] = {}
+    for snapshot in between:
+        _add_times(times, snapshot.new_times_ms)
+        _add_times(corrected_times, snapshot.new_corrected_times_ms)
     for key, count in b.responses.items():
         n = count - a.responses.get(key, 0.0)
         if n <= 0:
@@ -261,9 +325,8 @@ def delta(a: Snapshot, b: Snapshot) -> Counts:
         tier_counts[result] = tier_counts.get(result, 0.0) + n
     return Counts(total, failures, limited, by_code, by_tier, _bucket_delta(a.latency, b.latency),
                   b.cache_hits - a.cache_hits, b.cache_misses - a.cache_misses, b.t - a.t,
-                  _times_delta(a.times_ms, b.times_ms), _bucket_delta(a.corrected, b.corrected),
-                  _times_delta(a.corrected_times_ms, b.corrected_times_ms), b.scheduled - a.scheduled, b.late - a.late,
-                  b.very_late - a.very_late)
+                  times, _bucket_delta(a.corrected, b.corrected), corrected_times, b.scheduled - a.scheduled,
+                  b.late - a.late, b.very_late - a.very_late)
 
 
 def _bucket_delta(a: dict[tuple[str, str], list[float]], b: dict[tuple[str, str], list[float]]) -> list[float]:
@@ -275,10 +338,11 @@ def _bucket_delta(a: dict[tuple[str, str], list[float]], b: dict[tuple[str, str]
     return buckets
 
 
-def _times_delta(a: dict[tuple[str, float], float], b: dict[tuple[str, float], float]) -> dict[float, float]:
-    times: dict[float, float] = {}
-    for time_key, n in b.items():
-        d = n - a.get(time_key, 0.0)
-        if d > 0:
-            times[time_key[1]] = times.get(time_key[1], 0.0) + d
-    return times
+def _add_times(into: dict[float, float], times: dict[tuple[str, float], float]) -> None:
+    for (_, ms), n in times.items():
+        into[ms] = into.get(ms, 0.0) + n
+
+
+def _grown(before: TimesTable, after: TimesTable) -> TimesTable:
+    """The rows of a cumulative table that grew from ``before`` to ``after``, by how much."""
+    return {key: n - before.get(key, 0.0) for key, n in after.items() if n > before.get(key, 0.0)}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from analysis import sli
-from analysis.client_series import BUCKETS, ClientSeries, Counts, delta, users_by_tier
+from analysis.client_series import BUCKETS, ClientSeries, Counts, users_by_tier
 from analysis.sli import Problem, Series, SLIData, Window
 from analysis.source import LATENCY_CAPTION, LATENCY_TITLE, OVERVIEW_QUANTILES, Chart
 
@@ -49,7 +49,7 @@ class ClientSource:
         self.chart_start = window.start if chart_start is None else min(chart_start, window.start)
         self.step_s = max(1, step_s)
         self.file_name = file_name
-        self.counts = delta(series.at(window.start), series.at(window.end))
+        self.counts = series.counts(window.start, window.end)
 
     def open(self) -> None:
         """The series is already read: nothing to contact."""
@@ -62,7 +62,7 @@ class ClientSource:
         out = []
         t = (self.chart_start if start is None else start) + width_s
         while t <= self.window.end + 1e-6:
-            out.append((t, delta(self.series.at(t - width_s), self.series.at(t))))
+            out.append((t, self.series.counts(t - width_s, t)))
             t += self.step_s
         return out
 
@@ -179,7 +179,7 @@ class ClientSource:
             return SLIData(queries=queries, problem=Problem(
                 sli.SHORT_WINDOW, f"the window ({self.window.seconds:g}s) is shorter than one {width}s slice"))
         ends = [self.window.start + (i + 1) * width for i in range(n)]
-        counts = {end: delta(self.series.at(end - width), self.series.at(end)) for end in ends}
+        counts = {end: self.series.counts(end - width, end) for end in ends}
         # A slice without responses is bad: the load generator was sending, nothing came back.
         up = {end: 1.0 for end, c in counts.items() if c.total > 0}
         slices = sli.grade_slices(ends, up, {e: c.failures for e, c in counts.items()},

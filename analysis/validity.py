@@ -19,7 +19,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.client_series import ClientSeries, Snapshot, delta
+from analysis.client_series import ClientSeries, Snapshot
 from analysis.sli import Window
 
 __all__ = ["Check", "Validity", "assess", "RATE_FLOOR", "CPU_LIMIT", "CPU_SHARE", "LATE_SHARE", "OK", "INVALID"]
@@ -81,7 +81,7 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
     """The validity checks of a run graded over ``window``; ``model`` is the series' load model."""
     checks = [_generator_exit(series, locust_exit_code)]
     snaps = [s for s in series.snapshots if window.start <= s.t <= window.end]
-    counts = delta(series.at(window.start), series.at(window.end))
+    counts = series.counts(window.start, window.end)
     targets = [s.target_rate for s in snaps if s.target_rate > 0]
     if model == "closed":
         checks.append(Check("achieved_rate", OK, None, None,

@@ -28,7 +28,8 @@ __all__ = [
     "CLIENT_RESPONSES_FAMILY", "CLIENT_DURATION", "CLIENT_CORRECTED_DURATION",
     "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
     "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
-    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "TEST_START", "TEST_STOP", "SERIES_WRITE_FAILED_EXIT",
+    "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "SERIES_SCHEMA_VERSIONS_READ", "TEST_START", "TEST_STOP",
+    "SERIES_WRITE_FAILED_EXIT",
     "series_header",
 ]
 
@@ -90,7 +91,10 @@ CLIENT_JOB = "loadgate"
 
 # -- the client-series file (client_series.jsonl) -------------------------------------------------
 SERIES_FORMAT = "loadgate.client_series"
-SERIES_SCHEMA_VERSION = 1
+#: Version 2 writes the response-time tables as per-snapshot increments; version 1 (cumulative
+#: tables) is still read.
+SERIES_SCHEMA_VERSION = 2
+SERIES_SCHEMA_VERSIONS_READ = (1, 2)
 #: The events of a client-series file, besides its snapshots.
 TEST_START, TEST_STOP = "test_start", "test_stop"
 #: Locust's exit code when loadgate's hooks could not write the client series (sysexits' EX_IOERR):
@@ -102,11 +106,14 @@ def series_header() -> dict[str, object]:
     """The first line of a client-series file: what it is and which version of the format.
 
     Every later line is either an event ``{"event": "test_start" | "test_stop", "t": unix_s}``
-    or a cumulative snapshot ``{"t", "target_rate", "users": {class: n}, "workers",
-    "responses": [[endpoint, tier, result, code, n]], "latency": [[endpoint, tier, cumulative
-    counts per SLO bucket and +Inf, sum_s]], "times": [[endpoint, ms, n]], "cache": {"hit", "miss"}}``.
-    Once open-model requests were sent, a snapshot also holds ``"corrected"`` (as ``latency``, from
-    the intended sends), ``"corrected_times"`` (as ``times``), ``"late": {"scheduled", "late"}`` and
+    or a snapshot ``{"t", "target_rate", "users": {class: n}, "workers", "responses": [[endpoint,
+    tier, result, code, n]], "latency": [[endpoint, tier, cumulative counts per SLO bucket and
+    +Inf, sum_s]], "times": {endpoint: [ms, n, ms, n, ...]}, "cache": {"hit", "miss"}}``. Every
+    count is cumulative except ``times``: the responses per response time (ms, 3 significant
+    digits) counted since the previous snapshot (in version 1, cumulative rows ``[[endpoint, ms,
+    n]]``). Once open-model requests were sent,
+    a snapshot also holds ``"corrected"`` (as ``latency``, from the intended sends),
+    ``"corrected_times"`` (as ``times``), ``"late": {"scheduled", "late", "very_late"}`` and
     ``"keys": {tier label: n}``, the API keys sending (``users`` are then the concurrency).
     """
     return {"format": SERIES_FORMAT, "schema_version": SERIES_SCHEMA_VERSION}

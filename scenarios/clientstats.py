@@ -4,7 +4,10 @@
 histogram per endpoint and tier (buckets at the SLO thresholds), and counts ``X-Cache`` hits
 and misses. In distributed mode each worker ``drain()``s a delta into Locust's report to the
 master, which ``merge()``s it, so the master's totals are exact. ``snapshot()`` gives the
-cumulative state as plain JSON-able data (one line of the series file).
+cumulative state as plain JSON-able data; ``series_row()`` gives one line of the series file:
+cumulative counts, but the response-time tables only as they changed since the previous line
+(they hold thousands of rows, and repeating them every second grew a soak's file by 10 MiB a
+minute).
 
 Results: ``ok``, ``failure`` (a failed check or a transport error, code 0), and
 ``rate_limited`` (a 429 the user expected, being over its limit).
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any
+from typing import Any, Callable
 
 from contract import SLO_BUCKETS
 
@@ -59,6 +62,9 @@ class ClientStats:
         #: Open-model requests, those of them sent later than ``LATE_THRESHOLD_S``, and later than
         #: ``VERY_LATE_THRESHOLD_S``.
         self.late = {"scheduled": 0, "late": 0, "very_late": 0}
+        # The response-time tables as the last series_row() wrote them.
+        self._times_written: dict[str, dict[float, int]] = {}
+        self._corrected_written: dict[str, dict[float, int]] = {}
 
     def record(self, endpoint: str, tier: str, result: str, code: int, seconds: float, cache: str | None,
                late_s: float | None = None) -> None:
@@ -134,6 +140,15 @@ class ClientStats:
         The corrected figures (``corrected``, ``corrected_times``, ``late``) are present only once
         an open-model request was counted.
         """
+        return self._rows(cumulative_buckets, _times_rows(self._times), lambda: _times_rows(self._corrected_times))
+
+    def series_row(self) -> dict[str, Any]:
+        """``snapshot()``, but ``times`` and ``corrected_times`` count only the responses since the
+        previous call, as ``{endpoint: [ms, n, ms, n, ...]}`` (n > 0); the reader adds them up."""
+        return self._rows(True, _times_added(self._times, self._times_written),
+                          lambda: _times_added(self._corrected_times, self._corrected_written))
+
+    def _rows(self, cumulative_buckets: bool, times: Any, corrected_times: Callable[[], Any]) -> dict[str, Any]:
         def counts_of(buckets: list[int]) -> list[int]:
             if not cumulative_buckets:
                 return list(buckets)
@@ -151,15 +166,28 @@ class ClientStats:
                 latency.append([endpoint, tier, counts_of(slot.buckets), slot.duration_sum])
             if any(slot.corrected):
                 corrected.append([endpoint, tier, counts_of(slot.corrected), slot.corrected_sum])
-        out: dict[str, Any] = {
-            "responses": sorted(responses),
-            "latency": latency,
-            "times": _times_rows(self._times),
-            "cache": dict(self.cache),
-        }
+        out: dict[str, Any] = {"responses": sorted(responses), "latency": latency, "times": times,
+                               "cache": dict(self.cache)}
         if self.late["scheduled"]:
-            out.update(corrected=corrected, corrected_times=_times_rows(self._corrected_times), late=dict(self.late))
+            out.update(corrected=corrected, corrected_times=corrected_times(), late=dict(self.late))
         return out
+
+
+def _times_added(times: dict[str, dict[float, int]], written: dict[str, dict[float, int]]) -> dict[str, list[float]]:
+    """Per endpoint, ``[ms, n, ms, n, ...]``: the rows of ``times`` that grew since ``written``, by
+    how much (flat pairs: a second at 10K req/s adds thousands of rows); ``written`` catches up."""
+    out = {}
+    for endpoint, per in sorted(times.items()):
+        seen = written.setdefault(endpoint, {})
+        flat: list[float] = []
+        for ms, count in sorted(per.items()):
+            before = seen.get(ms, 0)
+            if count != before:
+                flat += (ms, count - before)
+                seen[ms] = count
+        if flat:
+            out[endpoint] = flat
+    return out
 
 
 def _count_time(times: dict[str, dict[float, int]], endpoint: str, seconds: float) -> None:

@@ -207,7 +207,7 @@ def _snapshot_line() -> str:
     line = {"t": time.time(), "target_rate": STATE.target_rate,
             "users": dict(getattr(runner, "user_classes_count", None) or {}),
             "workers": _workers_reporting(runner) if isinstance(runner, MasterRunner) else 1,
-            **STATE.stats.snapshot()}
+            **STATE.stats.series_row()}
     keys = STATE.keys_by_label()
     if keys:
         line["keys"] = keys

@@ -118,6 +118,9 @@ def test_a_client_slice_without_responses_is_bad():
 def test_a_malformed_series_line_is_named():
     with pytest.raises(SeriesError, match=r"client_series.jsonl:3: not a loadgate client snapshot"):
         parse_series([HEADER, snapshot_line(1, 1), '{"t": 2}'])
+    odd = json.dumps({**json.loads(snapshot_line(2, 1)), "times": {"/api/items": [12.5, 3, 40]}})
+    with pytest.raises(SeriesError, match=r"client_series.jsonl:3: .*response times of /api/items are not"):
+        parse_series([HEADER, snapshot_line(1, 1), odd])
 
 
 def test_a_series_without_its_header_or_of_another_version_is_refused_by_line():
@@ -125,8 +128,43 @@ def test_a_series_without_its_header_or_of_another_version_is_refused_by_line():
         parse_series([snapshot_line(1, 1)])
     newer = json.dumps({**contract.series_header(), "schema_version": 99})
     with pytest.raises(SeriesError, match=r"client_series.jsonl:1: client series schema_version 99; this loadgate "
-                                          r"reads 1"):
+                                          r"reads 1 and 2"):
         parse_series([newer, snapshot_line(1, 1)])
+
+
+def test_response_times_are_written_as_increments_and_read_back_as_version_1_cumulative_tables_were():
+    import random
+
+    rng = random.Random(7)
+    stats = ClientStats()
+    v1, v2 = [json.dumps({**contract.series_header(), "schema_version": 1})], [HEADER]
+    for second in range(12):
+        for _ in range(rng.randrange(0, 40) if second != 5 else 0):  # second 5 counts nothing
+            endpoint = rng.choice(["/api/items", "/api/users/{id}"])
+            stats.record(endpoint, "pro", "ok", 200, rng.lognormvariate(-3, 1), None, late_s=rng.random() / 20)
+        v1.append(json.dumps({"t": second, **stats.snapshot()}))
+        row = stats.series_row()
+        v2.append(json.dumps({"t": second, **row}))
+        if second == 5:
+            assert row["times"] == {} and row["corrected_times"] == {}  # nothing new: nothing repeated
+        assert all(n > 0 for flat in row["times"].values() for n in flat[1::2])
+    assert sum(map(len, v2)) < sum(map(len, v1)) * 0.5
+    old, new = parse_series(v1), parse_series(v2)
+    assert new.endpoints() == old.endpoints() == ["/api/items", "/api/users/{id}"]
+    for t0, t1, endpoint in ((-1, 11, None), (0, 11, None), (3, 8, None), (4, 6, "/api/items"),
+                             (2, 11, "/api/users/{id}"), (7, 7, None)):
+        a, b = old.counts(t0, t1, endpoint=endpoint), new.counts(t0, t1, endpoint=endpoint)
+        assert (a.times_ms, a.corrected_times_ms, a.total) == (b.times_ms, b.corrected_times_ms, b.total)
+        assert sum(b.times_ms.values()) == b.total == sum(b.corrected_times_ms.values())
+    assert new.counts(-1, 11).times_ms == {ms: float(n) for ms, n in
+                                            _sum_rows(stats.snapshot()["times"]).items()}
+
+
+def _sum_rows(rows: list[list]) -> dict[float, int]:
+    out: dict[float, int] = {}
+    for _, ms, n in rows:
+        out[ms] = out.get(ms, 0) + n
+    return out
 
 
 def test_the_graded_window_starts_after_the_rampup_and_ends_with_the_test():
@@ -342,7 +380,6 @@ def test_run_passes_the_id_space_to_locust_and_refuses_a_bad_one(cli, tmp_path):
 
 
 def test_an_open_model_request_is_also_counted_from_its_intended_send():
-    from analysis.client_series import delta
     from scenarios.clientstats import LATE_THRESHOLD_S, lateness
 
     assert lateness(now=1001.0, response_time_ms=200.0, intended=1000.5) == pytest.approx(0.3)
@@ -357,7 +394,7 @@ def test_an_open_model_request_is_also_counted_from_its_intended_send():
     assert [ms for _, ms, _ in snap["corrected_times"]] == [55.0, 100, 500]
     first = json.dumps({"t": 0, "responses": [], "latency": [], "cache": {"hit": 0, "miss": 0}})
     series = parse_series([HEADER, first, json.dumps({"t": 1, **snap})])
-    counts = delta(series.snapshots[0], series.snapshots[1])
+    counts = series.counts(0, 1)
     assert (counts.scheduled, counts.late, counts.very_late) == (3, 2, 1)
     corrected = histogram_from_buckets(zip(BUCKETS, counts.corrected_buckets))
     assert corrected.count == 3 and corrected.fraction_at_or_below(0.1) == pytest.approx(2 / 3)
