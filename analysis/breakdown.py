@@ -77,11 +77,13 @@ def client_latency(series: ClientSeries, window: Window,
     None when no open-model request was counted (the closed model has no intended sends).
     """
     c = series.counts(window.start, window.end)
-    if c.scheduled <= 0:
+    if c.scheduled + c.dropped <= 0:
         return None
 
     def percentiles(times: dict[float, float]) -> dict[str, float | None]:
         return {f"p{q * 100:g}": client_percentile(times, q) for q in (0.5, 0.9, 0.99)}
 
     return {"measured": percentiles(c.times_ms), "corrected": percentiles(c.corrected_times_ms),
-            "late": {"count": c.late, "fraction": c.late / c.scheduled, "threshold_s": late_threshold_s}}
+            "late": {"count": c.late, "fraction": c.late / c.scheduled if c.scheduled else 0.0,
+                     "threshold_s": late_threshold_s},
+            "dropped": {"count": c.dropped, "fraction": c.dropped / (c.scheduled + c.dropped)}}

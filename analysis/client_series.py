@@ -59,6 +59,8 @@ class Snapshot:
     keys: dict[str, int] = field(default_factory=dict)
     #: Open-model requests sent over 100 ms late (the generator could not keep its schedule).
     very_late: float = 0.0
+    #: Open-model requests dropped unsent: still waiting for a free user past ``--lg-max-late``.
+    dropped: float = 0.0
     #: The busiest load-generator process's CPU, percent of a core: each process measures its own
     #: every second (``getrusage``), workers send theirs with their reports.
     cpu: float | None = None
@@ -144,6 +146,7 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         scheduled=float(row.get("late", {}).get("scheduled", 0)), late=float(row.get("late", {}).get("late", 0)),
         keys={str(k): int(v) for k, v in row.get("keys", {}).items()},
         very_late=float(row.get("late", {}).get("very_late", 0)),
+        dropped=float(row.get("late", {}).get("dropped", 0)),
         cpu=float(row["cpu"]) if row.get("cpu") is not None else None,
     )
 
@@ -252,8 +255,10 @@ class Counts:
 
     ``by_tier`` maps a tier label to counts per result; ``buckets`` are cumulative counts per
     ``BUCKETS`` bound; ``times_ms`` maps a response time (ms, 3 significant digits) to a count.
-    ``corrected_*`` are the same from the intended sends of open-model requests; ``scheduled`` of
-    those were sent, ``late`` of them later than the load generator's threshold.
+    ``corrected_*`` are the same from the intended sends of open-model requests (with the
+    requests dropped unsent, at how long they waited); ``scheduled`` of those were sent, ``late``
+    of them later than the load generator's threshold, ``very_late`` over 100 ms late, and
+    ``dropped`` more were never sent.
     """
 
     total: float
@@ -271,6 +276,7 @@ class Counts:
     scheduled: float = 0.0
     late: float = 0.0
     very_late: float = 0.0
+    dropped: float = 0.0
 
     @property
     def transport_errors(self) -> float:
@@ -326,7 +332,7 @@ def delta(a: Snapshot, b: Snapshot, between: Iterable[Snapshot] = ()) -> Counts:
     return Counts(total, failures, limited, by_code, by_tier, _bucket_delta(a.latency, b.latency),
                   b.cache_hits - a.cache_hits, b.cache_misses - a.cache_misses, b.t - a.t,
                   times, _bucket_delta(a.corrected, b.corrected), corrected_times, b.scheduled - a.scheduled,
-                  b.late - a.late, b.very_late - a.very_late)
+                  b.late - a.late, b.very_late - a.very_late, b.dropped - a.dropped)
 
 
 def _bucket_delta(a: dict[tuple[str, str], list[float]], b: dict[tuple[str, str], list[float]]) -> list[float]:

@@ -103,13 +103,15 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
         checks.append(Check("generator_cpu", OK if busy <= CPU_SHARE else INVALID, round(busy, 4), CPU_SHARE,
                             f"a load-generator process was above {CPU_LIMIT:g} % CPU for {busy:.0%} of the window "
                             f"(peak {max(cpu):g} %)"))
-    if counts.scheduled <= 0:
+    intended = counts.scheduled + counts.dropped
+    if intended <= 0:
         checks.append(Check("late_requests", OK, None, LATE_SHARE, "not applicable: no open-model requests"))
     else:
-        late = counts.very_late / counts.scheduled
+        late = (counts.very_late + counts.dropped) / intended
+        dropped = f", {counts.dropped:,.0f} of them dropped unsent" if counts.dropped else ""
         checks.append(Check("late_requests", OK if late <= LATE_SHARE else INVALID, round(late, 4), LATE_SHARE,
-                            f"{late:.1%} of requests were sent over 100 ms after their intended time; add users "
-                            "(--users) or generator processes"))
+                            f"{late:.1%} of requests were sent over 100 ms after their intended time{dropped}; "
+                            "add users (--users) or generator processes"))
     seen = min((s.workers for s in snaps), default=0)
     if expected_workers <= 1:
         checks.append(Check("lost_workers", OK, 1, 1, "one load-generator process"))

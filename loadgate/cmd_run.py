@@ -3,7 +3,7 @@
     loadgate run --host URL [--spec FILE] [--shape ramp|step|spike|soak] [--rate R]
                  [--duration S] [--rampup S] [--processes N] [--users N] [--keys FILE]
                  [--locustfile FILE] [--prometheus URL | --start-prometheus] [--selector M]
-                 [--seed N] [--out DIR]
+                 [--max-late S] [--seed N] [--out DIR]
 
 Locust runs headless as a subprocess, with loadgate's scenarios or a QA team's own locustfile.
 With ``--start-prometheus`` a local Prometheus scrapes the
@@ -31,6 +31,7 @@ from loadgate.run import RunPlan, execute
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from loadgate.table import print_table
 from scenarios.keys import keys_needed, shortfall
+from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import SHAPES
 from scenarios.traffic import DEFAULT_MIX, parse_mix, read_ids
 
@@ -62,6 +63,9 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--keys", metavar="FILE",
                         help="the API keys to send with, a CSV with the header tier,key (the demo API accepts "
                              "the same file); never written anywhere by loadgate")
+    parser.add_argument("--max-late", type=positive, default=DEFAULT_MAX_LATE_S, metavar="S",
+                        help="a request still waiting for a free user S seconds after its intended time is "
+                             f"dropped unsent and counted (default {DEFAULT_MAX_LATE_S:g})")
     parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
     parser.add_argument("--out", metavar="DIR", help="run directory (default runs/<UTC time>-<command>/)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")
@@ -117,7 +121,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
-                   users=args.users or 0, keys_file=args.keys,
+                   users=args.users or 0, keys_file=args.keys, max_late=args.max_late,
                    locustfile=str(Path(locustfile).resolve()) if locustfile else None,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
                    allow_invalid=args.allow_invalid,

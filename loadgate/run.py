@@ -51,6 +51,7 @@ from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
 from reports.write import read_json
+from scenarios.schedule import DEFAULT_MAX_LATE_S
 from slo.compare import Baseline
 from slo.evaluate import Graded, grade_source
 from slo.gate import ExitCode, Interruption
@@ -95,6 +96,8 @@ class RunPlan:
     locustfile: str | None = None
     #: The API keys to send with (``--keys``): only the path is ever recorded, never a key.
     keys_file: str | None = None
+    #: Seconds a request may wait for a free user past its intended time before it is dropped.
+    max_late: float = DEFAULT_MAX_LATE_S
     fail_on_warn: bool = False
     require_evidence: bool = False
     #: Report a run's failed validity checks as warnings instead of making it inconclusive.
@@ -134,7 +137,7 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
     files = f"{PLUGIN},{plan.locustfile}" if plan.locustfile else str(LOCUSTFILE)
     argv = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", plan.host,
             "--lg-shape", plan.shape, "--lg-rate", f"{plan.rate:g}", "--lg-duration", f"{plan.duration:g}",
-            "--lg-rampup", f"{plan.rampup:g}", "--lg-seed", str(plan.seed),
+            "--lg-rampup", f"{plan.rampup:g}", "--lg-seed", str(plan.seed), "--lg-max-late", f"{plan.max_late:g}",
             "--lg-over-limit", f"{plan.over_limit:g}", "--lg-metrics-port", str(metrics_port),
             "--lg-series-file", str(series_file), "--json-file", str(json_file.with_suffix("")),
             "--exit-code-on-error", "0", "--stop-timeout", "5", "--loglevel", "WARNING"]

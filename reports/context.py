@@ -490,7 +490,15 @@ def _client_latency_text(latency: dict[str, Any] | None) -> str:
     late = latency["late"]
     return (f"p50 / p90 / p99 as sent {three(latency['measured'])}; from the intended sends (corrected for "
             f"coordinated omission) {three(latency['corrected'])}; {format_ratio(late['fraction'])} of requests "
-            f"sent over {format_duration(late['threshold_s'])} late ({late['count']:,.0f})")
+            f"sent over {format_duration(late['threshold_s'])} late ({late['count']:,.0f})" + _dropped_text(latency))
+
+
+def _dropped_text(latency: dict[str, Any]) -> str:
+    dropped = latency.get("dropped") or {}
+    if not dropped.get("count"):
+        return ""
+    return (f"; {dropped['count']:,.0f} dropped unsent ({format_ratio(dropped['fraction'])}): no user was free "
+            "before --lg-max-late, counted in the corrected latency at the time they waited")
 
 
 def _window_text(seconds: float) -> str:

@@ -26,10 +26,13 @@ from typing import Any, Callable
 
 from contract import SLO_BUCKETS
 
-__all__ = ["BUCKETS", "LATE_THRESHOLD_S", "VERY_LATE_THRESHOLD_S", "ClientStats", "lateness", "precise_bucket"]
+__all__ = ["BUCKETS", "DROPPED", "LATE_THRESHOLD_S", "VERY_LATE_THRESHOLD_S", "ClientStats", "lateness",
+           "precise_bucket"]
 
 #: Seconds; the SLO thresholds (0.1, 0.4, 0.5) are bucket bounds, so client latency grades exactly.
 BUCKETS = SLO_BUCKETS
+#: The endpoint label of open-model requests dropped unsent, in the corrected latency.
+DROPPED = "(dropped unsent)"
 #: A request sent more than this after its intended time is *late*: the pool of users was busy.
 LATE_THRESHOLD_S = 0.01
 #: Later than this, a request shows the load generator could not keep its schedule (run validity).
@@ -59,9 +62,9 @@ class ClientStats:
         self._times: dict[str, dict[float, int]] = {}
         self._corrected_times: dict[str, dict[float, int]] = {}
         self.cache = {"hit": 0, "miss": 0}
-        #: Open-model requests, those of them sent later than ``LATE_THRESHOLD_S``, and later than
-        #: ``VERY_LATE_THRESHOLD_S``.
-        self.late = {"scheduled": 0, "late": 0, "very_late": 0}
+        #: Open-model requests sent, those of them sent later than ``LATE_THRESHOLD_S``, and later
+        #: than ``VERY_LATE_THRESHOLD_S``; and those dropped, never sent (queued too long).
+        self.late = {"scheduled": 0, "late": 0, "very_late": 0, "dropped": 0}
         # The response-time tables as the last series_row() wrote them.
         self._times_written: dict[str, dict[float, int]] = {}
         self._corrected_written: dict[str, dict[float, int]] = {}
@@ -97,6 +100,17 @@ class ClientStats:
             if late_s > VERY_LATE_THRESHOLD_S:
                 self.late["very_late"] += 1
 
+    def count_dropped(self, tier: str, waited_s: float) -> None:
+        """Count an open-model request of ``tier`` dropped unsent after ``waited_s``: no user was
+        free before it was too late. Its client waited at least that long, so the corrected
+        latency counts it so, under the endpoint ``DROPPED`` (the scenario picks a request's
+        endpoint only when it sends it); the latency as sent does not."""
+        slot = self._slot(DROPPED, tier)
+        slot.corrected[bisect.bisect_left(BUCKETS, waited_s)] += 1
+        slot.corrected_sum += waited_s
+        _count_time(self._corrected_times, DROPPED, waited_s)
+        self.late["dropped"] += 1
+
     def drain(self) -> dict[str, Any]:
         """Everything counted since the last drain, as JSON-able data; the counters restart at 0."""
         delta = self.snapshot(cumulative_buckets=False)
@@ -125,7 +139,7 @@ class ClientStats:
                 times[ms] = times.get(ms, 0) + count
         for answer in ("hit", "miss"):
             self.cache[answer] += delta.get("cache", {}).get(answer, 0)
-        for kind in ("scheduled", "late", "very_late"):
+        for kind in ("scheduled", "late", "very_late", "dropped"):
             self.late[kind] += delta.get("late", {}).get(kind, 0)
 
     def _slot(self, endpoint: str, tier: str) -> _Slot:
@@ -168,7 +182,7 @@ class ClientStats:
                 corrected.append([endpoint, tier, counts_of(slot.corrected), slot.corrected_sum])
         out: dict[str, Any] = {"responses": sorted(responses), "latency": latency, "times": times,
                                "cache": dict(self.cache)}
-        if self.late["scheduled"]:
+        if self.late["scheduled"] or self.late["dropped"]:
             out.update(corrected=corrected, corrected_times=corrected_times(), late=dict(self.late))
         return out
 

@@ -42,9 +42,10 @@ import contract
 from contract.keys import KeyPool, read_keys
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, lateness, precise_bucket
+from scenarios.dispatch import DISPATCH
 from scenarios.keys import keys_needed, shortfall
-from scenarios.open_model import DISPATCH, OpenModelUser
-from scenarios.schedule import KeySchedule, concurrency
+from scenarios.open_model import OpenModelUser
+from scenarios.schedule import DEFAULT_MAX_LATE_S, Due, KeySchedule, concurrency
 from scenarios.shapes import SHAPES, ShapeSpec, effective_duration, target_rate
 from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_mix, read_ids
 
@@ -128,6 +129,9 @@ def _add_options(parser: Any) -> None:
            help="user ids cached reads draw from, Zipf-ranked: a range A-B or a file of ids")
     option("--lg-zipf-s", type=float, default=1.2, help="Zipf exponent of id popularity")
     option("--lg-seed", type=int, default=1, help="seed for reproducible traffic")
+    option("--lg-max-late", type=float, default=DEFAULT_MAX_LATE_S,
+           help="seconds past its intended time after which a request still waiting for a free user is "
+                "dropped, never sent, and counted")
     option("--lg-keys-file", default="", web=False,
            help="the API keys to send with, a CSV with the header tier,key (default: generated demo keys)")
     option("--lg-workers", type=int, default=0, web=False,
@@ -360,7 +364,13 @@ def _start_open_model(options: Any, worker_index: int) -> None:
         rate = target_rate(options.lg_shape, elapsed_s, spec)
         return None if rate is None else {tier: rate * weight * share for tier, weight in mix.items()}
 
-    DISPATCH.start(schedule, rates, mine)
+    DISPATCH.start(schedule, rates, mine, max_late_s=float(getattr(options, "lg_max_late", DEFAULT_MAX_LATE_S)),
+                   on_drop=_count_dropped)
+
+
+def _count_dropped(dues: list[Due], now: float) -> None:
+    for due in dues:
+        STATE.stats.count_dropped(contract.tier_label(due.tier, due.over_limit), now - due.intended)
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:

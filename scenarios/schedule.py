@@ -25,7 +25,11 @@ from contract import tier_label
 from scenarios.keys import is_over_limit, keys_for_rate, over_limit_among
 from scenarios.traffic import key_rates
 
-__all__ = ["Due", "KeySchedule", "concurrency"]
+__all__ = ["Due", "KeySchedule", "concurrency", "DEFAULT_MAX_LATE_S"]
+
+#: A request still waiting for a free user this long after its intended time is dropped unsent
+#: (``--lg-max-late``; the dispatcher drops it).
+DEFAULT_MAX_LATE_S = 10.0
 
 
 @dataclass(frozen=True)

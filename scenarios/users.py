@@ -18,7 +18,8 @@ from typing import Any
 from locust import FastHttpUser
 
 from scenarios import tasks
-from scenarios.open_model import DISPATCH, OpenModelUser
+from scenarios.dispatch import DISPATCH
+from scenarios.open_model import OpenModelUser
 from scenarios.schedule import Due
 from scenarios.tasks import KeyState
 from scenarios.traffic import DEFAULT_IDS, Zipf, read_ids

@@ -91,16 +91,23 @@ def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path):
 
 def test_too_few_users_for_the_schedule_make_late_requests_and_an_invalid_run(tmp_path):
     """Every request takes 50 ms and 2 users can send 40 a second of the 100 asked: the service
-    meets its latency objectives (the server's figure), but the load was not delivered."""
+    meets its latency objectives (the server's figure), but the load was not delivered. The
+    backlog is bounded: a request still queued 1 s (--max-late) past its time is dropped unsent."""
     needs_prometheus()
     out = tmp_path / "demo"
     proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "14", "--rampup", "2", "--rate",
-                           "100", "--users", "2", "--slow-fraction", "1", "--slow-ms", "50", "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                           "100", "--users", "2", "--slow-fraction", "1", "--slow-ms", "50", "--max-late", "1",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
     E2E_RUNS.append(out)
     doc = json.loads((out / "verdict.json").read_text())
     assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
     assert {"late_requests", "achieved_rate"} <= failed_checks(doc)
+    late = next(c for c in doc["validity"]["checks"] if c["id"] == "late_requests")
+    assert "dropped unsent" in late["reason"]
+    latency = json.loads((out / "run.json").read_text())["client_latency"]
+    assert latency["dropped"]["count"] > 100  # about 60 a second could not be sent
+    assert 1.0 <= latency["corrected"]["p99"] < 2.0  # a dropped request waited 1 s and a little
+    assert "dropped unsent" in (out / "report.html").read_text()
     objectives = {o["id"]: o for o in doc["objectives"]}
     assert objectives["p99_latency"]["status"] == "pass"  # the server answered in 50 ms
     assert doc["reason"].startswith("invalid run: ")

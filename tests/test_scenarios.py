@@ -390,7 +390,7 @@ def test_an_open_model_request_is_also_counted_from_its_intended_send():
     stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=LATE_THRESHOLD_S / 2)  # on time
     stats.record("/api/items", "pro", "ok", 200, 0.05, None, late_s=0.05)  # late, not over 100 ms
     snap = stats.snapshot()
-    assert snap["late"] == {"scheduled": 3, "late": 2, "very_late": 1}
+    assert snap["late"] == {"scheduled": 3, "late": 2, "very_late": 1, "dropped": 0}
     assert [ms for _, ms, _ in snap["corrected_times"]] == [55.0, 100, 500]
     first = json.dumps({"t": 0, "responses": [], "latency": [], "cache": {"hit": 0, "miss": 0}})
     series = parse_series([HEADER, first, json.dumps({"t": 1, **snap})])
@@ -400,6 +400,44 @@ def test_an_open_model_request_is_also_counted_from_its_intended_send():
     assert corrected.count == 3 and corrected.fraction_at_or_below(0.1) == pytest.approx(2 / 3)
     assert counts.corrected_times_ms == {55.0: 1.0, 100: 1.0, 500: 1.0}
     assert histogram_from_buckets(zip(BUCKETS, counts.buckets)).count == 4  # the measured view counts all four
+
+
+def test_a_request_dropped_unsent_counts_in_the_corrected_latency_only():
+    from analysis.breakdown import client_latency
+    from scenarios.clientstats import DROPPED
+
+    stats = ClientStats()
+    for _ in range(98):
+        stats.record("/api/items", "pro", "ok", 200, 0.02, None, late_s=0.001)
+    stats.count_dropped("pro", 10.2)
+    stats.count_dropped("free", 10.4)
+    empty = json.dumps({"t": 0, "responses": [], "latency": [], "cache": {"hit": 0, "miss": 0}})
+    series = parse_series([HEADER, empty, json.dumps({"t": 1, **stats.series_row()})])
+    counts = series.counts(0, 1)
+    assert (counts.total, counts.scheduled, counts.dropped) == (98, 98, 2)
+    assert histogram_from_buckets(zip(BUCKETS, counts.buckets)).count == 98  # as sent: never sent
+    corrected = histogram_from_buckets(zip(BUCKETS, counts.corrected_buckets))
+    assert corrected.count == 100 and corrected.fraction_at_or_below(0.5) == pytest.approx(0.98)
+    latency = client_latency(series, Window(0, 1))
+    assert latency is not None and latency["corrected"]["p99"] >= 10.2
+    assert latency["dropped"] == {"count": 2, "fraction": pytest.approx(0.02)}
+    assert series.counts(0, 1, endpoint=DROPPED).corrected_times_ms == {10200: 1, 10400: 1}
+
+
+def test_the_dispatcher_drops_requests_queued_past_the_limit_and_says_which():
+    from scenarios.dispatch import Dispatcher
+    from scenarios.schedule import Due
+
+    dispatcher = Dispatcher()
+    dropped: list[tuple[list[Due], float]] = []
+    dispatcher.on_drop = lambda dues, now: dropped.append((dues, now))
+    dispatcher.max_late_s = 5.0
+    for intended in (100.0, 101.0, 103.0, 106.0):
+        dispatcher.queue.put(Due(intended, "pro", 0, False))
+    assert dispatcher.drop_stale(105.5) == 1  # 100 is 5.5 s late
+    assert dispatcher.drop_stale(108.5) == 2  # then 101 and 103; 106 waits on
+    assert [d.intended for dues, _ in dropped for d in dues] == [100.0, 101.0, 103.0]
+    assert dispatcher.queue.qsize() == 1 and dispatcher.drop_stale(108.6) == 0
 
 
 def test_t_always_ends_the_shape_and_sets_its_length_when_no_duration_is_given():

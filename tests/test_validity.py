@@ -16,8 +16,8 @@ HEADER = json.dumps(series_header())
 
 
 def series(seconds: int = 20, *, rate: float = 100, sent: float = 100, cpu: float = 30, workers: int = 1,
-           very_late_share: float = 0.0, stopped: bool = True, cpu_hot_from: int | None = None,
-           workers_from: tuple[int, int] | None = None) -> list[str]:
+           very_late_share: float = 0.0, dropped_share: float = 0.0, stopped: bool = True,
+           cpu_hot_from: int | None = None, workers_from: tuple[int, int] | None = None) -> list[str]:
     """A run at ``sent`` req/s against a ``rate`` target; every count cumulative, a snapshot a second."""
     lines = [HEADER, json.dumps({"event": "test_start", "t": 0, "model": "open", "concurrency": 20})]
     for t in range(1, seconds + 1):
@@ -28,7 +28,8 @@ def series(seconds: int = 20, *, rate: float = 100, sent: float = 100, cpu: floa
             "workers": workers_from[1] if workers_from and t >= workers_from[0] else workers,
             "responses": [["/a", "pro", "ok", "200", n]], "latency": [["/a", "pro", [n] * 15, n * 0.01]],
             "cache": {"hit": 0, "miss": 0}, "cpu": 99.0 if hot else cpu,
-            "late": {"scheduled": n, "late": n * very_late_share, "very_late": n * very_late_share}}))
+            "late": {"scheduled": n, "late": n * very_late_share, "very_late": n * very_late_share,
+                     "dropped": n * dropped_share}}))
     if stopped:
         lines.append(json.dumps({"event": "test_stop", "t": seconds}))
     return lines
@@ -69,6 +70,13 @@ def test_a_saturated_cpu_for_more_than_a_tenth_of_the_window_is_invalid():
 def test_more_than_one_percent_of_requests_over_100_ms_late_is_invalid():
     assert checks(series(very_late_share=0.009))["late_requests"] == "ok"
     assert checks(series(very_late_share=0.02))["late_requests"] == "invalid"
+
+
+def test_requests_dropped_unsent_count_as_late():
+    assert checks(series(very_late_share=0.006, dropped_share=0.006))["late_requests"] == "invalid"
+    validity = assess(parse_series(series(dropped_share=0.05)), Window(2, 18), locust_exit_code=0,
+                      expected_workers=1, model="open")
+    assert "dropped unsent" in validity.reasons[0]
 
 
 def test_a_worker_lost_in_the_window_is_invalid():

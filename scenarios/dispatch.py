@@ -1,0 +1,128 @@
+"""The open model's dispatcher: queues each request of the schedule when it falls due. gevent, no Locust.
+
+Each process that runs users holds one ``Dispatcher`` (``DISPATCH``): a ``KeySchedule`` of every
+active key's next intended send, a greenlet that queues each request when it falls due, and a
+greenlet that follows the load shape's target rate. Users (``scenarios.open_model.OpenModelUser``)
+take the requests from its queue.
+
+A request still queued ``max_late_s`` after its intended time (``--lg-max-late``, 10 s by
+default) is dropped, never sent, and counted (as k6 counts ``dropped_iterations``), so a hung
+service or an overloaded generator cannot grow the queue without end, nor keep sending a backlog
+after the test.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import gevent
+from gevent.queue import Empty, Queue
+
+from scenarios.schedule import DEFAULT_MAX_LATE_S, Due, KeySchedule
+
+__all__ = ["Dispatcher", "DISPATCH", "DEFAULT_MAX_LATE_S"]
+
+#: The dispatcher's longest sleep: how fast it notices a new rate or an earlier key.
+_TICK_S = 0.02
+#: Its shortest: requests due within it are released together.
+_BATCH_S = 0.002
+
+
+class Dispatcher:
+    """Queues the schedule's requests as they fall due; ``rates(elapsed_s)`` gives the per-tier
+    rates for this process (None once the test is over)."""
+
+    def __init__(self) -> None:
+        self.queue: Queue[Due] = Queue()
+        self.schedule: KeySchedule | None = None
+        #: This process's keys per tier when a keys file was given (else the scenario names them).
+        self.given_keys: dict[str, tuple[str, ...]] = {}
+        #: Per-key client state the scenario keeps between a key's requests, by (tier, key index).
+        self.clients: dict[tuple[str, int], Any] = {}
+        self._greenlets: list[Any] = []
+        self.max_late_s = DEFAULT_MAX_LATE_S
+        #: Called with the requests dropped and the time they were dropped at, each time some are.
+        self.on_drop: Callable[[list[Due], float], None] = lambda dues, now: None
+
+    def start(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
+              given_keys: dict[str, tuple[str, ...]] | None = None, clock: Callable[[], float] = time.time,
+              max_late_s: float = DEFAULT_MAX_LATE_S,
+              on_drop: Callable[[list[Due], float], None] | None = None) -> None:
+        """Begin a test: a new schedule, its keys, and no client state left from an earlier test.
+        Requests queued longer than ``max_late_s`` past their intended time are dropped and
+        passed to ``on_drop``."""
+        self.stop()
+        self.schedule = schedule
+        self.given_keys = dict(given_keys or {})
+        self.clients = {}
+        self.max_late_s = max_late_s
+        if on_drop is not None:
+            self.on_drop = on_drop
+        began = clock()
+        self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
+                           gevent.spawn(self._release, schedule, clock)]
+
+    def key(self, tier: str, index: int, worker_index: int) -> str:
+        """Key ``index`` of the tier: from the keys file when one was given, else the demo API's
+        format, ``pro-1000042``, unique across up to 99 worker processes."""
+        if self.given_keys.get(tier):
+            return self.given_keys[tier][index]
+        return f"{tier}-{worker_index * 1_000_000 + index + 1}"
+
+    def keys_by_label(self) -> dict[str, int]:
+        """This process's keys sending now, per tier label (empty before the test)."""
+        return self.schedule.keys_by_label() if self.schedule is not None else {}
+
+    def stop(self) -> None:
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        self._greenlets = []
+        while True:
+            try:
+                self.queue.get_nowait()
+            except Empty:
+                break
+
+    def _follow_rates(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
+                      began: float, clock: Callable[[], float]) -> None:
+        while True:
+            now = clock()
+            wanted = rates(now - began)
+            schedule.set_rates(wanted or {}, now)
+            if wanted is None:
+                return
+            gevent.sleep(0.25)
+
+    def drop_stale(self, now: float) -> int:
+        """Drop the queued requests more than ``max_late_s`` past their intended time (the queue
+        holds them in order of intended time); how many."""
+        dropped = []
+        while True:
+            try:
+                head = self.queue.peek_nowait()
+            except Empty:
+                break
+            if now - head.intended <= self.max_late_s:
+                break
+            dropped.append(self.queue.get_nowait())
+        if dropped:
+            self.on_drop(dropped, now)
+        return len(dropped)
+
+    def _release(self, schedule: KeySchedule, clock: Callable[[], float]) -> None:
+        while True:
+            now = clock()
+            self.drop_stale(now)
+            due = schedule.take(now)
+            while due is not None:
+                self.queue.put(due)
+                due = schedule.take(now)
+            upcoming = schedule.next_time()
+            # Released in batches at most every _BATCH_S: a wake-up per request would cost the event
+            # loop more than the request; a request is then up to _BATCH_S late, and timed so.
+            gevent.sleep(_TICK_S if upcoming is None else min(_TICK_S, max(_BATCH_S, upcoming - clock())))
+
+
+#: The process's dispatcher (one schedule per process).
+DISPATCH = Dispatcher()
