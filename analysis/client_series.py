@@ -94,6 +94,8 @@ class ClientSeries:
     #: Locust users carrying the requests.
     concurrency: int | None = None
     user_classes: tuple[str, ...] = ()
+    #: Those of them that ran closed-loop (plain Locust users, not ``OpenModelUser``).
+    closed_user_classes: tuple[str, ...] = ()
 
     @cached_property
     def _times(self) -> list[float]:
@@ -216,7 +218,9 @@ class SeriesReader:
                     self.started = float(row["t"])
                     self.load = {"model": str(row["model"]) if "model" in row else None,
                                  "concurrency": int(row["concurrency"]) if row.get("concurrency") else None,
-                                 "user_classes": tuple(str(name) for name in row.get("user_classes", ()))}
+                                 "user_classes": tuple(str(name) for name in row.get("user_classes", ())),
+                                 "closed_user_classes": tuple(str(name) for name in
+                                                              row.get("closed_user_classes", ()))}
                 elif row["event"] == contract.TEST_STOP:
                     self.stopped = float(row["t"])
                 return

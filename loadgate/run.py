@@ -378,7 +378,8 @@ def _load_model_facts(plan: RunPlan, series: ClientSeries, window: Window) -> di
     locustfile, and the latency from the intended sends (for open-model requests)."""
     # A series written before loadgate recorded the model says nothing of it: nothing is guessed.
     facts: dict[str, Any] = {"model": series.model} if series.model is None else {
-        "model": series.model, "concurrency": series.concurrency, "user_classes": list(series.user_classes)}
+        "model": series.model, "concurrency": series.concurrency, "user_classes": list(series.user_classes),
+        "closed_user_classes": list(series.closed_user_classes)}
     if plan.locustfile:
         facts["locustfile"] = plan.locustfile
     latency = client_latency(series, window)

@@ -379,7 +379,9 @@ def warnings(doc: dict[str, Any]) -> tuple[str, ...]:
                    "load generator")
     model = run.get("model")
     if model in ("closed", "mixed"):
-        plain = ", ".join(run.get("user_classes") or ()) or "plain Locust users"
+        # Series written before the closed classes were recorded name them all when every one was closed.
+        closed = run.get("closed_user_classes") or (run.get("user_classes") if model == "closed" else None)
+        plain = ", ".join(closed or ()) or "plain Locust users"
         out.append(f"The arrival rate was not controlled: {plain} ran closed-loop"
                    f"{' beside open-model users' if model == 'mixed' else ''}, each sending only after its last "
                    "response, so a slow service gets fewer requests and their latency undercounts what clients "

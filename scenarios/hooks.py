@@ -325,7 +325,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     classes = list(environment.user_classes or ())
     if not isinstance(environment.runner, WorkerRunner):
         _write_event(contract.TEST_START, model=load_model(classes), concurrency=STATE.concurrency,
-                     user_classes=sorted(cls.__name__ for cls in classes))
+                     user_classes=sorted(cls.__name__ for cls in classes),
+                     closed_user_classes=sorted(cls.__name__ for cls in classes if not issubclass(cls, OpenModelUser)))
     options = environment.parsed_options
     index = max(0, getattr(environment.runner, "worker_index", 0) or 0)
     random.seed((getattr(options, "lg_seed", 1) if options else 1) * 31 + index)

@@ -98,6 +98,15 @@ def test_plain_locust_users_run_closed_loop_and_the_report_says_the_rate_was_not
     assert ping_service.keys == {""}  # plain users send what their code sends
 
 
+def test_a_mixed_run_names_only_its_plain_users_as_closed_loop(tmp_path, ping_service):
+    mixed = OPEN_MODEL + PLAIN
+    _, _, run, out = run_custom(tmp_path, ping_service.url, mixed, "--users", "6")
+    assert run["model"] == "mixed" and run["user_classes"] == ["Pinger", "Plain"]
+    assert run["closed_user_classes"] == ["Plain"]
+    summary = (out / "summary.md").read_text()
+    assert "arrival rate was not controlled: Plain ran closed-loop beside open-model users" in summary
+
+
 def test_a_missing_locustfile_is_exit_2_before_any_load(tmp_path, ping_service):
     proc = subprocess.run([sys.executable, "-m", "loadgate", "run", "--host", ping_service.url, "--locustfile",
                            str(tmp_path / "nowhere.py"), "--out", str(tmp_path / "run")], cwd=REPO,
