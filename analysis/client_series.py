@@ -64,6 +64,8 @@ class Snapshot:
     #: The busiest load-generator process's CPU, percent of a core: each process measures its own
     #: every second (``getrusage``), workers send theirs with their reports.
     cpu: float | None = None
+    #: Master: the responses each worker has reported, by Locust's worker id.
+    worker_responses: dict[str, float] = field(default_factory=dict)
 
     def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:
         """The counts of one endpoint, or of one tier (response times are kept per endpoint only)."""
@@ -96,6 +98,8 @@ class ClientSeries:
     user_classes: tuple[str, ...] = ()
     #: Those of them that ran closed-loop (plain Locust users, not ``OpenModelUser``).
     closed_user_classes: tuple[str, ...] = ()
+    #: Master: ``(t, "worker_lost" | "worker_joined", worker id)``, in time order.
+    worker_events: tuple[tuple[float, str, str], ...] = ()
 
     @cached_property
     def _times(self) -> list[float]:
@@ -150,6 +154,7 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         very_late=float(row.get("late", {}).get("very_late", 0)),
         dropped=float(row.get("late", {}).get("dropped", 0)),
         cpu=float(row["cpu"]) if row.get("cpu") is not None else None,
+        worker_responses={str(w): float(n) for w, n in row.get("worker_responses", {}).items()},
     )
 
 
@@ -185,6 +190,7 @@ class SeriesReader:
         self.stopped: float | None = None
         self.load: dict[str, Any] = {}
         self.cumulative_times = False
+        self.worker_events: list[tuple[float, str, str]] = []
         self._last_times: tuple[dict[tuple[str, float], float], dict[tuple[str, float], float]] = ({}, {})
 
     def feed(self, lines: Iterable[str]) -> None:
@@ -223,6 +229,8 @@ class SeriesReader:
                                                               row.get("closed_user_classes", ()))}
                 elif row["event"] == contract.TEST_STOP:
                     self.stopped = float(row["t"])
+                elif row["event"] in (contract.WORKER_LOST, contract.WORKER_JOINED):
+                    self.worker_events.append((float(row["t"]), str(row["event"]), str(row["worker"])))
                 return
             snapshot = _snapshot(row)
             if self.cumulative_times:
@@ -243,7 +251,7 @@ class SeriesReader:
     def series(self) -> ClientSeries:
         """Everything read so far, snapshots in time order."""
         return ClientSeries(tuple(sorted(self.snapshots, key=lambda s: s.t)), self.started, self.stopped,
-                            **self.load)
+                            worker_events=tuple(sorted(self.worker_events)), **self.load)
 
 
 def parse_series(lines: Iterable[str], name: str = "client_series.jsonl") -> ClientSeries:

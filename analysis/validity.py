@@ -16,6 +16,7 @@ was seen). Each check reads the client series over the graded window:
 from __future__ import annotations
 
 import signal
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,13 +113,31 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
         checks.append(Check("late_requests", OK if late <= LATE_SHARE else INVALID, round(late, 4), LATE_SHARE,
                             f"{late:.1%} of requests were sent over 100 ms after their intended time{dropped}; "
                             "add users (--users) or generator processes"))
-    seen = min((s.workers for s in snaps), default=0)
-    if expected_workers <= 1:
-        checks.append(Check("lost_workers", OK, 1, 1, "one load-generator process"))
-    else:
-        checks.append(Check("lost_workers", OK if seen >= expected_workers else INVALID, seen, expected_workers,
-                            f"{seen} of {expected_workers} workers reported through the window"))
+    checks.append(_lost_workers(series, snaps, window, expected_workers))
     return Validity(tuple(checks))
+
+
+def _lost_workers(series: ClientSeries, snaps: list[Snapshot], window: Window, expected: int) -> Check:
+    if expected <= 1 and not series.worker_events:
+        return Check("lost_workers", OK, 1, 1, "one load-generator process")
+    seen = min((s.workers for s in snaps), default=0)
+    lost = [(t, worker) for t, kind, worker in series.worker_events if kind == "worker_lost" and t <= window.end]
+    named = "; ".join(f"worker {worker} stopped reporting at {_clock(t)} "
+                      f"({_offset(t, window)})" for t, worker in lost)
+    if seen >= expected and not lost:
+        return Check("lost_workers", OK, seen, expected, f"{seen} of {expected} workers reported through the window")
+    return Check("lost_workers", INVALID, seen, expected,
+                 f"{seen} of {expected} workers reported through the window" + (f": {named}" if named else ""))
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(t)) + " UTC"
+
+
+def _offset(t: float, window: Window) -> str:
+    if t < window.start:
+        return f"{window.start - t:.0f} s before the graded window"
+    return f"{t - window.start:.0f} s into the graded window"
 
 
 def _sent_rate(snaps: list[Snapshot], fallback: float) -> float:

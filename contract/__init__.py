@@ -29,6 +29,7 @@ __all__ = [
     "CLIENT_CACHE_HITS_FAMILY", "CLIENT_CACHE_MISSES_FAMILY",
     "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
     "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "SERIES_SCHEMA_VERSIONS_READ", "TEST_START", "TEST_STOP",
+    "WORKER_LOST", "WORKER_JOINED",
     "SERIES_WRITE_FAILED_EXIT",
     "series_header",
 ]
@@ -97,6 +98,8 @@ SERIES_SCHEMA_VERSION = 2
 SERIES_SCHEMA_VERSIONS_READ = (1, 2)
 #: The events of a client-series file, besides its snapshots.
 TEST_START, TEST_STOP = "test_start", "test_stop"
+#: Master: a worker stopped reporting (missing heartbeats, or gone), or joined a running test.
+WORKER_LOST, WORKER_JOINED = "worker_lost", "worker_joined"
 #: Locust's exit code when loadgate's hooks could not write the client series (sysexits' EX_IOERR):
 #: the run stops at once rather than measure what it cannot record.
 SERIES_WRITE_FAILED_EXIT = 74

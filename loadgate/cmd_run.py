@@ -4,6 +4,8 @@
                  [--duration S] [--rampup S] [--processes N] [--users N] [--keys FILE]
                  [--locustfile FILE] [--prometheus URL | --start-prometheus] [--selector M]
                  [--max-late S] [--seed N] [--out DIR]
+                 [--master --expect-workers N [--expect-workers-timeout S]
+                  [--master-bind-host H] [--master-bind-port P]] [--metrics-host H] [--metrics-port P]
 
 Locust runs headless as a subprocess, with loadgate's scenarios or a QA team's own locustfile.
 With ``--start-prometheus`` a local Prometheus scrapes the
@@ -89,6 +91,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="your own Locust scenarios instead of loadgate's: users subclassing "
                              "scenarios.OpenModelUser get the arrival rate; plain HttpUser/FastHttpUser run "
                              "closed-loop (--users of them), and the report says the rate was not controlled")
+    hosts = parser.add_argument_group("workers on other hosts (loadgate worker, or locust --worker, joins)")
+    hosts.add_argument("--master", action="store_true",
+                       help="run the Locust master only: the load comes from workers on other hosts")
+    hosts.add_argument("--expect-workers", type=positive_int, metavar="N",
+                       help="with --master: start once N workers are connected")
+    hosts.add_argument("--expect-workers-timeout", type=positive, default=60.0, metavar="S",
+                       help="with --master: give up (exit 3) if N workers have not connected in S seconds "
+                            "(default 60)")
+    hosts.add_argument("--master-bind-host", default="0.0.0.0", metavar="H",
+                       help="with --master: the address workers connect to (default 0.0.0.0)")
+    hosts.add_argument("--master-bind-port", type=positive_int, default=5557, metavar="P",
+                       help="with --master: the port workers connect to (default 5557)")
+    hosts.add_argument("--metrics-host", default="127.0.0.1", metavar="H",
+                       help="serve the load generator's loadgate_* series on this address (default 127.0.0.1; "
+                            "0.0.0.0 when a Prometheus on another host scrapes them)")
+    hosts.add_argument("--metrics-port", type=positive_int, metavar="P",
+                       help="the port of the loadgate_* series (default: a free port)")
 
 
 def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, **extra: Any) -> RunPlan:
@@ -134,9 +153,10 @@ def check_keys(args: argparse.Namespace) -> None:
         pool = read_keys(args.keys)
     except KeysError as exc:
         raise UserError(f"--keys: {exc}") from None
-    per_process = keys_needed(args.rate / args.processes, parse_mix(args.mix) if args.mix else DEFAULT_MIX,
+    processes = getattr(args, "expect_workers", None) or args.processes
+    per_process = keys_needed(args.rate / processes, parse_mix(args.mix) if args.mix else DEFAULT_MIX,
                               over_limit_fraction=args.over_limit)
-    message = shortfall(pool, {tier: n * args.processes for tier, n in per_process.items()}, args.rate, 0.8)
+    message = shortfall(pool, {tier: n * processes for tier, n in per_process.items()}, args.rate, 0.8)
     if message:
         raise UserError(f"--keys: {args.keys}: {message}")
 
@@ -150,8 +170,18 @@ def finish(plan: RunPlan, env: Env) -> int:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    if args.master and not args.expect_workers:
+        raise UserError("--master needs --expect-workers N: how many workers to wait for")
+    if args.expect_workers and not args.master:
+        raise UserError("--expect-workers applies to --master only")
+    if args.master and args.processes > 1:
+        raise UserError("--master and --processes exclude each other: with --master the workers run elsewhere")
     plan = plan_from_args(args, env, args.host, "run", prometheus_url=args.prometheus,
-                          start_prometheus=args.start_prometheus, selector=args.selector)
+                          start_prometheus=args.start_prometheus, selector=args.selector,
+                          master=bool(args.master), expect_workers=args.expect_workers or 0,
+                          workers_timeout=args.expect_workers_timeout, master_bind_host=args.master_bind_host,
+                          master_bind_port=args.master_bind_port, metrics_host=args.metrics_host,
+                          metrics_port=args.metrics_port or 0)
     if plan.start_prometheus and binaries() is None:
         raise UserError(f"--start-prometheus: Prometheus is not installed; {INSTALL_HINT}")
     return finish(plan, env)

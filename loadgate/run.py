@@ -98,6 +98,20 @@ class RunPlan:
     keys_file: str | None = None
     #: Seconds a request may wait for a free user past its intended time before it is dropped.
     max_late: float = DEFAULT_MAX_LATE_S
+    #: Run the Locust master only, for ``expect_workers`` workers on other hosts.
+    master: bool = False
+    expect_workers: int = 0
+    workers_timeout: float = 60.0
+    master_bind_host: str = "0.0.0.0"
+    master_bind_port: int = 5557
+    #: Where the loadgate_* series are served (port 0: a free one).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+
+    @property
+    def generator_processes(self) -> int:
+        """The load-generator processes that share the rate: the workers, else 1."""
+        return self.expect_workers if self.master else self.processes
     fail_on_warn: bool = False
     require_evidence: bool = False
     #: Report a run's failed validity checks as warnings instead of making it inconclusive.
@@ -139,6 +153,7 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
             "--lg-shape", plan.shape, "--lg-rate", f"{plan.rate:g}", "--lg-duration", f"{plan.duration:g}",
             "--lg-rampup", f"{plan.rampup:g}", "--lg-seed", str(plan.seed), "--lg-max-late", f"{plan.max_late:g}",
             "--lg-over-limit", f"{plan.over_limit:g}", "--lg-metrics-port", str(metrics_port),
+            "--lg-metrics-host", plan.metrics_host,
             "--lg-series-file", str(series_file), "--json-file", str(json_file.with_suffix("")),
             "--exit-code-on-error", "0", "--stop-timeout", "5", "--loglevel", "WARNING"]
     if plan.mix:
@@ -151,6 +166,10 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
         argv += ["--lg-keys-file", str(Path(plan.keys_file).resolve())]
     if plan.processes > 1:
         argv += ["--processes", str(plan.processes), "--lg-workers", str(plan.processes)]
+    if plan.master:
+        argv += ["--master", "--expect-workers", str(plan.expect_workers),
+                 "--expect-workers-max-wait", f"{plan.workers_timeout:g}",
+                 "--master-bind-host", plan.master_bind_host, "--master-bind-port", str(plan.master_bind_port)]
     return argv
 
 
@@ -237,6 +256,14 @@ def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, 
             time.sleep(0.5)
     finally:
         progress.close()
+
+
+def _gave_up_on_workers(log: Path) -> bool:
+    """Whether the Locust master gave up waiting for its workers (``--expect-workers-max-wait``)."""
+    try:
+        return "Gave up waiting for workers to connect" in log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _disk_full(directory: Path) -> bool:
@@ -356,8 +383,14 @@ def run_record(plan: RunPlan, series: ClientSeries, window: Window, facts: RunFa
     return {
         "schema_version": RUN_SCHEMA_VERSION,
         "host": plan.host, "shape": plan.shape, "target_rate": plan.rate, "duration_s": plan.duration,
-        "rampup_s": plan.rampup, "seed": plan.seed, "processes": plan.processes,
-        "workers": workers if plan.processes > 1 else 1,
+        "rampup_s": plan.rampup, "seed": plan.seed, "processes": plan.generator_processes,
+        "workers": workers if plan.generator_processes > 1 or plan.master else 1,
+        **({"master": {"bind": f"{plan.master_bind_host}:{plan.master_bind_port}",
+                       "expect_workers": plan.expect_workers}} if plan.master else {}),
+        **({"worker_responses": series.snapshots[-1].worker_responses}
+           if series.snapshots and series.snapshots[-1].worker_responses else {}),
+        **({"worker_events": [{"event": kind, "worker": worker, "at": rfc3339(t)}
+                              for t, kind, worker in series.worker_events]} if series.worker_events else {}),
         "window": {"start_unix": window.start, "end_unix": window.end, "seconds": window.seconds},
         "test_started_unix": series.started, "test_stopped_unix": series.stopped,
         "source": source, "prometheus": prometheus,
@@ -395,7 +428,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
     out.mkdir(parents=True, exist_ok=True)
     series_file, json_file = out / "client_series.jsonl", out / "locust.json"
     series_file.unlink(missing_ok=True)
-    metrics_port = procs.free_port()
+    metrics_port = plan.metrics_port or procs.free_port()
     with ExitStack() as stack:
         local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port)) \
             if plan.start_prometheus else None
@@ -408,10 +441,15 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
         env.stderr.write(f"loadgate: {plan.shape} to {plan.rate:g} req/s for {plan.duration:g}s "
                          f"(ramp-up {plan.rampup:g}s) against {plan.host}"
                          f"{f' with {plan.processes} worker processes' if plan.processes > 1 else ''}\n")
+        if plan.master:
+            env.stderr.write(f"loadgate: Locust master on {plan.master_bind_host}:{plan.master_bind_port}, waiting up "
+                             f"to {plan.workers_timeout:g}s for {plan.expect_workers} workers (loadgate worker "
+                             f"--master HOST:{plan.master_bind_port})\n")
         signalled: Interrupted | None = None
         with locust_child(locust_command(plan, series_file, json_file, metrics_port), out / "locust.log") as locust:
             try:
-                follow(locust, series_file, plan.duration, env.stderr)
+                follow(locust, series_file, plan.duration + (plan.workers_timeout if plan.master else 0),
+                       env.stderr)
             except Interrupted as exc:
                 # Leaving this block stops Locust (it writes its last counts); what was measured is graded.
                 signalled = exc
@@ -432,6 +470,11 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
             except UserError:
                 if signalled is not None:
                     raise signalled from None  # stopped during the ramp-up: nothing steady to grade
+                if plan.master and series.started is None and _gave_up_on_workers(out / "locust.log"):
+                    raise UserError(f"{plan.expect_workers} workers did not all connect to the master on "
+                                    f"{plan.master_bind_host}:{plan.master_bind_port} within "
+                                    f"{plan.workers_timeout:g}s (--expect-workers-timeout); no load was sent; "
+                                    "see locust.log", ExitCode.INCONCLUSIVE) from None
                 if series.stopped is None:
                     raise UserError(f"the load generator stopped (exit code {locust.returncode}) before a second of "
                                     "steady state was measured; see locust.log", ExitCode.INCONCLUSIVE) from None
@@ -454,8 +497,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                              prometheus="started by loadgate" if local_prom else plan.prometheus_url)
             if interrupted is not None:
                 run["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
-            validity = assess(series, window, locust_exit_code=locust.returncode, expected_workers=plan.processes,
-                              model=series.model)
+            validity = assess(series, window, locust_exit_code=locust.returncode,
+                              expected_workers=plan.generator_processes, model=series.model)
             run["validity"] = {**validity.to_dict(), "enforced": not plan.allow_invalid}
             record = build_record(
                 plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,

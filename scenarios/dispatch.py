@@ -42,16 +42,20 @@ class Dispatcher:
         self.clients: dict[tuple[str, int], Any] = {}
         self._greenlets: list[Any] = []
         self.max_late_s = DEFAULT_MAX_LATE_S
+        #: This process's share of a distributed run: which of the workers' key ranges it sends.
+        self.slot = 0
         #: Called with the requests dropped and the time they were dropped at, each time some are.
         self.on_drop: Callable[[list[Due], float], None] = lambda dues, now: None
 
     def start(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
               given_keys: dict[str, tuple[str, ...]] | None = None, clock: Callable[[], float] = time.time,
               max_late_s: float = DEFAULT_MAX_LATE_S,
-              on_drop: Callable[[list[Due], float], None] | None = None) -> None:
-        """Begin a test: a new schedule, its keys, and no client state left from an earlier test.
-        Requests queued longer than ``max_late_s`` past their intended time are dropped and
-        passed to ``on_drop``."""
+              on_drop: Callable[[list[Due], float], None] | None = None, began: float | None = None,
+              slot: int = 0) -> None:
+        """Begin a test (or this process's new share of it): a new schedule, its keys, and no
+        client state left from before. ``rates`` is called with the seconds since ``began`` (the
+        test's start, now unless given). Requests queued longer than ``max_late_s`` past their
+        intended time are dropped and passed to ``on_drop``. ``slot`` numbers the generated keys."""
         self.stop()
         self.schedule = schedule
         self.given_keys = dict(given_keys or {})
@@ -59,16 +63,17 @@ class Dispatcher:
         self.max_late_s = max_late_s
         if on_drop is not None:
             self.on_drop = on_drop
-        began = clock()
+        self.slot = slot
+        began = clock() if began is None else began
         self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
                            gevent.spawn(self._release, schedule, clock)]
 
-    def key(self, tier: str, index: int, worker_index: int) -> str:
+    def key(self, tier: str, index: int) -> str:
         """Key ``index`` of the tier: from the keys file when one was given, else the demo API's
-        format, ``pro-1000042``, unique across up to 99 worker processes."""
+        format, ``pro-1000042``, unique across up to 99 workers (by ``slot``)."""
         if self.given_keys.get(tier):
             return self.given_keys[tier][index]
-        return f"{tier}-{worker_index * 1_000_000 + index + 1}"
+        return f"{tier}-{self.slot * 1_000_000 + index + 1}"
 
     def keys_by_label(self) -> dict[str, int]:
         """This process's keys sending now, per tier label (empty before the test)."""

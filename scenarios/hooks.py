@@ -7,7 +7,13 @@
   ``LoadGateShape`` honours Locust's own: ``-u`` is the concurrency, ``-t`` ends the run, ``-r``
   the spawn rate, and the web UI's start form sets them and ``lg_rate``;
 * starts the open model (``scenarios.open_model``) in every process that runs open-model users:
-  the process's share of the keys and of the rate on one schedule;
+  the process's share of the keys and of the rate on one schedule. A master gives each worker
+  its share (a ``loadgate_share`` message: slot, of how many, and the test's start time) when
+  the test starts and again when a worker joins mid-run, so the workers together always send the
+  target rate, never with two sharing a key; a worker lost mid-run is not replaced (its share is
+  missing from the rate, and the run is invalid);
+* records on the master which workers report, as ``worker_lost``/``worker_joined`` events in
+  the client series, with each worker's responses in every snapshot;
 * makes pooled keep-alive connections reusable above descriptor 1024 (``scenarios.keepalive``);
 * replaces Locust's response-time rounding (up to 4.8 % off near 500 ms) with 3 significant
   digits (at most 0.5 % off), so client percentiles shown to users are within 1 %;
@@ -51,6 +57,15 @@ from scenarios.traffic import DEFAULT_IDS, DEFAULT_MIX, parse_mix, read_ids
 
 __all__ = ["install", "precise_bucket", "LoadGateShape", "STATE", "load_model"]
 
+#: The master's message to a worker: its share of the open model's rate and keys.
+SHARE_MESSAGE = "loadgate_share"
+#: A worker's message to the master once its hooks are in place: it can take a share now (a
+#: message sent to it earlier, while Locust was still starting it, would have been dropped).
+READY_MESSAGE = "loadgate_ready"
+#: A worker that started its test without a share waits this long for one, then takes every
+#: ``--lg-workers``-th key from its Locust worker index.
+SHARE_WAIT_S = 3.0
+
 _MIX_TEXT = ",".join(f"{tier}={share * 100:g}" for tier, share in DEFAULT_MIX.items())
 
 
@@ -74,6 +89,19 @@ class _State:
         #: CPU percent of this process over the last second, and of each worker over its last report.
         self.cpu_self: float | None = None
         self.worker_cpu: dict[str, float] = {}
+        #: When the test started (the master's clock; workers get it with their share).
+        self.test_started: float | None = None
+        #: A worker's share of a distributed run, from the master: (slot, of how many, test start).
+        self.share: tuple[int, int, float] | None = None
+        #: Whether this process's open model is running (a new share restarts it), and whether
+        #: this process runs open-model users in the current test.
+        self.open_model = False
+        self.wants_open_model = False
+        #: Master: the workers sharing the rate, those reporting at the last snapshot, and the
+        #: responses each worker reported.
+        self.sharing: tuple[str, ...] = ()
+        self.reporting: set[str] = set()
+        self.worker_responses: dict[str, float] = {}
 
     def keys_by_label(self) -> dict[str, int]:
         """Active keys per tier label across this process and its workers (open model)."""
@@ -139,7 +167,10 @@ def _add_options(parser: Any) -> None:
     # Set by the master's shape for its workers (Locust sends the master's own options with each spawn).
     option("--lg-run-length", type=float, default=0.0, web=False, help=argparse.SUPPRESS)
     option("--lg-metrics-port", type=int, default=0, web=False,
-           help="expose loadgate_* series on 127.0.0.1:PORT (master or local process)")
+           help="expose loadgate_* series on PORT (master or local process)")
+    option("--lg-metrics-host", default="127.0.0.1", web=False,
+           help="the address the loadgate_* series are served on (default 127.0.0.1; 0.0.0.0 for a "
+                "Prometheus on another host)")
     option("--lg-series-file", default="", web=False, help="append client snapshots (JSON lines) here")
 
 
@@ -169,6 +200,8 @@ def _report_to_master(client_id: str, data: dict[str, Any]) -> None:
 def _worker_report(client_id: str, data: dict[str, Any]) -> None:
     if "loadgate" in data:
         STATE.stats.merge(data["loadgate"])
+        answered = sum(row[4] for row in data["loadgate"].get("responses", ()))
+        STATE.worker_responses[client_id] = STATE.worker_responses.get(client_id, 0.0) + answered
     if "loadgate_keys" in data:
         STATE.worker_keys[client_id] = data["loadgate_keys"]
     if "loadgate_cpu" in data:
@@ -218,6 +251,8 @@ def _snapshot_line() -> str:
     cpu = _busiest_cpu(runner)
     if cpu is not None:
         line["cpu"] = cpu
+    if STATE.worker_responses:
+        line["worker_responses"] = dict(STATE.worker_responses)
     return json.dumps(line, separators=(",", ":"))
 
 
@@ -264,6 +299,9 @@ def _series_loop() -> None:
     while True:
         gevent.sleep(1.0)
         STATE.cpu_self = _CPU.read()
+        runner = STATE.environment.runner if STATE.environment else None
+        if isinstance(runner, MasterRunner):
+            _note_workers(runner)
         _write_snapshot()
 
 
@@ -279,7 +317,11 @@ def _on_init(environment: Any, **_: Any) -> None:
         sys.stderr.write(f"loadgate: --lg-ids: {exc}\n")
         raise SystemExit(2) from None
     if isinstance(environment.runner, WorkerRunner):
+        environment.runner.register_message(SHARE_MESSAGE, _on_share)
+        environment.runner.send_message(READY_MESSAGE, None)
         return
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(READY_MESSAGE, _on_worker_ready)
     # Locust fills in -u and -r (1 and 1) only after this; the shape needs to know what was given.
     STATE.given_users, STATE.given_spawn_rate = options.num_users, options.spawn_rate
     STATE.given_workers = int(getattr(options, "lg_workers", 0) or 0)
@@ -289,7 +331,8 @@ def _on_init(environment: Any, **_: Any) -> None:
     if getattr(options, "lg_metrics_port", 0):
         registry = CollectorRegistry()
         registry.register(_Exporter())
-        start_http_server(options.lg_metrics_port, addr="127.0.0.1", registry=registry)
+        start_http_server(options.lg_metrics_port, addr=getattr(options, "lg_metrics_host", "127.0.0.1"),
+                          registry=registry)
     if getattr(options, "lg_series_file", ""):
         path = Path(options.lg_series_file)
         try:
@@ -323,16 +366,25 @@ def _write_event(name: str, **fields: Any) -> None:
 
 def _on_test_start(environment: Any, **_: Any) -> None:
     classes = list(environment.user_classes or ())
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        STATE.test_started = time.time()
+        STATE.reporting = set(_workers_sharing(runner))
+        _send_shares(runner, _workers_sharing(runner))
     if not isinstance(environment.runner, WorkerRunner):
         _write_event(contract.TEST_START, model=load_model(classes), concurrency=STATE.concurrency,
                      user_classes=sorted(cls.__name__ for cls in classes),
                      closed_user_classes=sorted(cls.__name__ for cls in classes if not issubclass(cls, OpenModelUser)))
     options = environment.parsed_options
-    index = max(0, getattr(environment.runner, "worker_index", 0) or 0)
+    index = _worker_index(environment)
     random.seed((getattr(options, "lg_seed", 1) if options else 1) * 31 + index)
     if options is not None and any(issubclass(cls, OpenModelUser) for cls in classes) \
             and not isinstance(environment.runner, MasterRunner):
-        _start_open_model(options, index)
+        STATE.wants_open_model = True
+        if isinstance(environment.runner, WorkerRunner) and STATE.share is None:
+            gevent.spawn(_share_or_fallback, environment)
+        else:
+            _start_open_model(options, index)
 
 
 def _workers(options: Any) -> int:
@@ -341,9 +393,70 @@ def _workers(options: Any) -> int:
     return max(1, int(getattr(options, "lg_workers", 0) or 1))
 
 
+def _workers_sharing(runner: Any, joining: str | None = None) -> tuple[str, ...]:
+    """The workers that share the rate: those connected and not missing (and one joining now,
+    which Locust adds to its list only after the connect event), in a stable order."""
+    ids = {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
+    return tuple(sorted(ids | ({joining} if joining else set())))
+
+
+def _send_shares(runner: Any, workers: tuple[str, ...]) -> None:
+    """Tell each worker its share: its slot among ``workers`` and the test's start time."""
+    STATE.sharing = workers
+    for slot, worker in enumerate(workers):
+        runner.send_message(SHARE_MESSAGE, {"slot": slot, "of": len(workers), "started": STATE.test_started},
+                            client_id=worker)
+
+
+def _on_worker_ready(environment: Any, msg: Any, **_: Any) -> None:
+    """Master: a worker joining a running test gets a share, and every other worker a smaller one."""
+    runner = environment.runner
+    if STATE.test_started is None:
+        return
+    workers = _workers_sharing(runner, joining=msg.node_id)
+    if workers != STATE.sharing:
+        _send_shares(runner, workers)
+
+
+def _on_share(environment: Any, msg: Any, **_: Any) -> None:
+    """A worker's share from the master; the open model (re)starts with it."""
+    data = msg.data or {}
+    STATE.share = (int(data["slot"]), max(1, int(data["of"])), float(data["started"]))
+    STATE.test_started = STATE.share[2]
+    if STATE.wants_open_model and environment.parsed_options is not None:
+        _start_open_model(environment.parsed_options, _worker_index(environment))
+
+
+def _worker_index(environment: Any) -> int:
+    return max(0, getattr(environment.runner, "worker_index", 0) or 0)
+
+
+def _share_or_fallback(environment: Any) -> None:
+    """A worker that began its test before its share came: wait for it, then do without."""
+    gevent.sleep(SHARE_WAIT_S)
+    if STATE.wants_open_model and not STATE.open_model and environment.parsed_options is not None:
+        sys.stderr.write("loadgate: no share of the rate came from the master; taking every --lg-workers-th key\n")
+        _start_open_model(environment.parsed_options, _worker_index(environment))
+
+
+def _note_workers(runner: Any) -> None:
+    """Master: a ``worker_lost`` event for each worker that stopped reporting since the last
+    snapshot (missing its heartbeats, or gone), and ``worker_joined`` for each new one."""
+    if STATE.test_started is None:
+        return
+    now = set(_workers_sharing(runner))
+    for worker in sorted(STATE.reporting - now):
+        _write_event(contract.WORKER_LOST, worker=worker)
+    for worker in sorted(now - STATE.reporting):
+        _write_event(contract.WORKER_JOINED, worker=worker)
+    STATE.reporting = now
+
+
 def _start_open_model(options: Any, worker_index: int) -> None:
-    """This process's share of the keys and of the rate, on one schedule."""
-    workers = _workers(options)
+    """This process's share of the keys and of the rate, on one schedule: the share the master
+    gave it, else every ``--lg-workers``-th key from ``worker_index``."""
+    slot, workers, began = STATE.share or (worker_index, _workers(options), None)
+    STATE.open_model = True
     share = 1.0 / workers
     mix = parse_mix(options.lg_mix)
     pools = keys_needed(options.lg_rate * share, mix, options.lg_pace, options.lg_over_limit)
@@ -351,13 +464,13 @@ def _start_open_model(options: Any, worker_index: int) -> None:
     if getattr(options, "lg_keys_file", ""):
         # This process's keys: every ``workers``-th of the file's, so no two processes share a key.
         given = read_keys(options.lg_keys_file)
-        mine = {tier: keys[worker_index % workers::workers] for tier, keys in given.keys.items()}
+        mine = {tier: keys[slot % workers::workers] for tier, keys in given.keys.items()}
         short = shortfall(KeyPool(mine), pools, options.lg_rate * share, options.lg_pace)
         if short:
             sys.stderr.write(f"loadgate: --lg-keys-file: {short}; keys will send faster than their pace\n")
         pools = {tier: len(mine.get(tier, ())) for tier in pools}
     schedule = KeySchedule(pools, pace=options.lg_pace, over_limit_fraction=options.lg_over_limit,
-                           seed=options.lg_seed * 131 + worker_index)
+                           seed=options.lg_seed * 131 + slot)
     length = getattr(options, "lg_run_length", 0.0) or effective_duration(_seconds(options.lg_duration), None)
     spec = ShapeSpec(options.lg_rate, length, options.lg_rampup)
 
@@ -366,7 +479,7 @@ def _start_open_model(options: Any, worker_index: int) -> None:
         return None if rate is None else {tier: rate * weight * share for tier, weight in mix.items()}
 
     DISPATCH.start(schedule, rates, mine, max_late_s=float(getattr(options, "lg_max_late", DEFAULT_MAX_LATE_S)),
-                   on_drop=_count_dropped)
+                   on_drop=_count_dropped, began=began, slot=slot)
 
 
 def _count_dropped(dues: list[Due], now: float) -> None:
@@ -377,6 +490,9 @@ def _count_dropped(dues: list[Due], now: float) -> None:
 def _on_test_stop(environment: Any, **_: Any) -> None:
     DISPATCH.stop()
     STATE.target_rate = 0.0
+    STATE.open_model = STATE.wants_open_model = False
+    STATE.test_started = STATE.share = None
+    STATE.sharing, STATE.reporting = (), set()
     if not isinstance(environment.runner, WorkerRunner):
         _write_event(contract.TEST_STOP)
         _write_snapshot()

@@ -60,8 +60,7 @@ class OpenModelUser(FastHttpUser):
 
     def api_key(self, due: Due) -> str:
         """The API key of the client that sends ``due``: from ``--keys`` when given, else generated."""
-        worker_index = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
-        return DISPATCH.key(due.tier, due.key_index, worker_index)
+        return DISPATCH.key(due.tier, due.key_index)
 
     @task
     def _take_next(self) -> None:

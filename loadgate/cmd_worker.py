@@ -1,0 +1,69 @@
+"""``loadgate worker``: a Locust worker for a ``loadgate run --master`` on another host.
+
+    loadgate worker --master HOST:PORT [--locustfile FILE]
+
+Runs ``locust -f locustfile.py --worker --master-host HOST --master-port PORT`` (with your own
+``--locustfile``, loadgate's hooks and it, as the master runs them) in the foreground, its output
+on this terminal. The master sends the rate, the shape, the duration and this worker's share of
+the keys; the worker exits when the master ends the test. Plain ``locust --worker`` joins too.
+SIGINT, SIGTERM and SIGHUP stop it (and anything it started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from loadgate import procs
+from loadgate.env import Env
+from loadgate.errors import UserError
+from loadgate.run import LOCUSTFILE, PLUGIN
+
+__all__ = ["add_arguments", "run", "worker_command", "parse_master"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--master", required=True, metavar="HOST:PORT",
+                        help="the master to join (loadgate run --master; port 5557 unless it was given another)")
+    parser.add_argument("--locustfile", metavar="FILE",
+                        help="the same locustfile the master runs, when it runs your own (--locustfile)")
+
+
+def parse_master(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``HOST``, port 5557) as a host and a port; a ValueError says what is wrong."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, ":", "5557")
+    if not host:
+        raise ValueError(f"expected HOST:PORT, such as 10.0.0.5:5557, got {text!r}")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"the port of {text!r} is not a number") from None
+    if not 0 < number < 65536:
+        raise ValueError(f"the port of {text!r} is out of range")
+    return host, number
+
+
+def worker_command(host: str, port: int, locustfile: str | None) -> list[str]:
+    files = f"{PLUGIN},{locustfile}" if locustfile else str(LOCUSTFILE)
+    return [sys.executable, "-m", "locust", "-f", files, "--worker", "--master-host", host,
+            "--master-port", str(port), "--loglevel", "WARNING"]
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    try:
+        host, port = parse_master(args.master)
+    except ValueError as exc:
+        raise UserError(f"--master: {exc}") from None
+    if args.locustfile and not Path(args.locustfile).is_file():
+        raise UserError(f"--locustfile: {args.locustfile}: no such file")
+    locustfile = str(Path(args.locustfile).resolve()) if args.locustfile else None
+    env.stderr.write(f"loadgate: worker joining the master at {host}:{port}\n")
+    env.stderr.flush()
+    proc = subprocess.Popen(worker_command(host, port, locustfile), stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        return proc.wait()
+    finally:
+        procs.stop(proc, timeout_s=15)
