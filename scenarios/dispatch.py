@@ -55,18 +55,38 @@ class Dispatcher:
         """Begin a test (or this process's new share of it): a new schedule, its keys, and no
         client state left from before. ``rates`` is called with the seconds since ``began`` (the
         test's start, now unless given). Requests queued longer than ``max_late_s`` past their
-        intended time are dropped and passed to ``on_drop``. ``slot`` numbers the generated keys."""
+        intended time are dropped and passed to ``on_drop``. ``slot`` numbers the generated keys.
+
+        A schedule started while another runs (a new share of a distributed test) takes over each
+        key's last intended send, by key, so no key sends sooner than one interval after its last
+        send; requests still queued for the old one are dropped (and counted).
+        """
+        previous = self._last_sends_by_key()
+        if previous:
+            queued = self._drain()
+            if queued:
+                self.on_drop(queued, clock())
         self.stop()
         self.schedule = schedule
         self.given_keys = dict(given_keys or {})
         self.clients = {}
+        self.slot = slot
+        if previous:
+            schedule.remember({(tier, index): previous[(tier, self.key(tier, index))]
+                               for tier, n in schedule.pools().items() for index in range(n)
+                               if (tier, self.key(tier, index)) in previous})
         self.max_late_s = max_late_s
         if on_drop is not None:
             self.on_drop = on_drop
-        self.slot = slot
         began = clock() if began is None else began
         self._greenlets = [gevent.spawn(self._follow_rates, schedule, rates, began, clock),
                            gevent.spawn(self._release, schedule, clock)]
+
+    def _last_sends_by_key(self) -> dict[tuple[str, str], float]:
+        """Each key's last intended send in the running schedule, by (tier, key); empty when none runs."""
+        if self.schedule is None or not self._greenlets:
+            return {}
+        return {(tier, self.key(tier, index)): t for (tier, index), t in self.schedule.last_sends().items()}
 
     def key(self, tier: str, index: int) -> str:
         """Key ``index`` of the tier: from the keys file when one was given, else the demo API's
@@ -83,11 +103,15 @@ class Dispatcher:
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         self._greenlets = []
+        self._drain()
+
+    def _drain(self) -> list[Due]:
+        out = []
         while True:
             try:
-                self.queue.get_nowait()
+                out.append(self.queue.get_nowait())
             except Empty:
-                break
+                return out
 
     def _follow_rates(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
                       began: float, clock: Callable[[], float]) -> None:

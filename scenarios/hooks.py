@@ -49,7 +49,7 @@ from contract.keys import KeyPool, read_keys
 from scenarios import keepalive
 from scenarios.clientstats import BUCKETS, ClientStats, lateness, precise_bucket
 from scenarios.dispatch import DISPATCH
-from scenarios.keys import keys_needed, shortfall
+from scenarios.keys import assign_slots, keys_needed, shortfall
 from scenarios.open_model import OpenModelUser
 from scenarios.schedule import DEFAULT_MAX_LATE_S, Due, KeySchedule, concurrency
 from scenarios.shapes import SHAPES, ShapeSpec, effective_duration, target_rate
@@ -100,6 +100,7 @@ class _State:
         #: Master: the workers sharing the rate, those reporting at the last snapshot, and the
         #: responses each worker reported.
         self.sharing: tuple[str, ...] = ()
+        self.slots: dict[str, int] = {}
         self.reporting: set[str] = set()
         self.worker_responses: dict[str, float] = {}
 
@@ -403,9 +404,10 @@ def _workers_sharing(runner: Any, joining: str | None = None) -> tuple[str, ...]
 def _send_shares(runner: Any, workers: tuple[str, ...]) -> None:
     """Tell each worker its share: its slot among ``workers`` and the test's start time."""
     STATE.sharing = workers
-    for slot, worker in enumerate(workers):
-        runner.send_message(SHARE_MESSAGE, {"slot": slot, "of": len(workers), "started": STATE.test_started},
-                            client_id=worker)
+    STATE.slots = assign_slots(workers, STATE.slots)
+    for worker in workers:
+        runner.send_message(SHARE_MESSAGE, {"slot": STATE.slots[worker], "of": len(workers),
+                                            "started": STATE.test_started}, client_id=worker)
 
 
 def _on_worker_ready(environment: Any, msg: Any, **_: Any) -> None:
@@ -492,7 +494,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     STATE.target_rate = 0.0
     STATE.open_model = STATE.wants_open_model = False
     STATE.test_started = STATE.share = None
-    STATE.sharing, STATE.reporting = (), set()
+    STATE.sharing, STATE.reporting, STATE.slots = (), set(), {}
     if not isinstance(environment.runner, WorkerRunner):
         _write_event(contract.TEST_STOP)
         _write_snapshot()

@@ -9,11 +9,12 @@ is too small is refused before any load is sent, with ``shortfall``'s message.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 from contract.keys import KeyPool
 from scenarios.traffic import OVER_LIMIT_PACE, key_rates
 
-__all__ = ["is_over_limit", "over_limit_among", "keys_for_rate", "keys_needed", "shortfall"]
+__all__ = ["is_over_limit", "over_limit_among", "keys_for_rate", "keys_needed", "shortfall", "assign_slots"]
 
 
 def is_over_limit(index: int, fraction: float) -> bool:
@@ -55,3 +56,15 @@ def shortfall(pool: KeyPool, needed: dict[str, int], rate: float, pace: float) -
         return None
     return (f"too few keys for {rate:g} req/s with each in-limit key at {pace:.0%} of its tier's limit "
             f"(over-limit keys at {OVER_LIMIT_PACE:.0%}): " + "; ".join(short))
+
+
+def assign_slots(workers: Sequence[str], slots: dict[str, int]) -> dict[str, int]:
+    """Each worker's slot (0 .. n-1) among ``workers``: a worker keeps the slot it had in
+    ``slots``, so its keys stay its own when another joins, and a newcomer takes the lowest free
+    one. When the kept slots no longer fit (workers were lost), all are assigned afresh in order."""
+    kept = {w: s for w, s in slots.items() if w in workers}
+    if any(s >= len(workers) for s in kept.values()):
+        kept = {}
+    free = iter(sorted(set(range(len(workers))) - set(kept.values())))
+    return {**kept, **{w: next(free) for w in workers if w not in kept}}
+

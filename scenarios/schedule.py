@@ -86,6 +86,21 @@ class KeySchedule:
         self._seq = 0
         self._rng = random.Random(seed)
 
+    def pools(self) -> dict[str, int]:
+        """Keys in each tier's pool."""
+        return {tier: t.pool for tier, t in self._tiers.items()}
+
+    def last_sends(self) -> dict[tuple[str, int], float]:
+        """Each key's last intended send, by (tier, index)."""
+        return dict(self._last)
+
+    def remember(self, last: dict[tuple[str, int], float]) -> None:
+        """Keys' last intended sends from an earlier schedule (before the first ``set_rates``): each
+        then waits a full interval after it, as if this schedule had sent it."""
+        for (tier, index), t in last.items():
+            if tier in self._tiers and index < self._tiers[tier].pool:
+                self._last[(tier, index)] = max(t, self._last.get((tier, index), t))
+
     def keys_active(self) -> dict[str, int]:
         """Keys sending now, per tier."""
         return {tier: t.active for tier, t in self._tiers.items()}

@@ -198,3 +198,41 @@ def test_no_in_limit_key_sends_faster_than_its_pace_through_a_ramp_a_fall_and_a_
     for (tier, _), times in sends.items():
         gaps = [b - a for a, b in zip(times, times[1:])]
         assert not gaps or min(gaps) >= 60.0 / TIER_LIMITS[tier] / 0.8 - 1e-9, tier
+
+
+def test_a_worker_keeps_its_slot_when_another_joins_and_slots_are_reassigned_when_they_no_longer_fit():
+    from scenarios.keys import assign_slots
+
+    first = assign_slots(["w-b"], {})
+    assert first == {"w-b": 0}
+    joined = assign_slots(["w-a", "w-b"], first)  # w-a sorts first, but w-b keeps its keys
+    assert joined == {"w-b": 0, "w-a": 1}
+    assert assign_slots(["w-a", "w-b", "w-c"], joined) == {"w-b": 0, "w-a": 1, "w-c": 2}
+    # w-a and w-b lost, w-d joins: w-c's slot 2 no longer fits two workers; all are assigned afresh.
+    assert assign_slots(["w-c", "w-d"], {"w-b": 0, "w-a": 1, "w-c": 2}) == {"w-c": 0, "w-d": 1}
+
+
+def test_a_schedule_that_takes_over_a_key_keeps_it_a_full_interval_after_its_last_send():
+    old = KeySchedule({"free": 10}, seed=3)
+    old.set_rates({"free": 1.0}, 0.0)
+    sent: dict[int, float] = {}
+    now = 0.0
+    while now < 30:
+        due = old.take(now)
+        if due is None:
+            now += 0.01
+            continue
+        sent[due.key_index] = due.intended
+    new = KeySchedule({"free": 10}, seed=4)
+    new.remember({("free", index): t for index, t in sent.items()})
+    new.set_rates({"free": 1.0}, 30.0)
+    step = 60 / (TIER_LIMITS["free"] * 0.8)
+    first: dict[int, float] = {}
+    now = 30.0
+    while len(first) < len(sent) and now < 120:
+        due = new.take(now)
+        if due is None:
+            now += 0.01
+            continue
+        first.setdefault(due.key_index, due.intended)
+    assert first and all(first[i] >= sent[i] + step - 1e-9 for i in first if i in sent)

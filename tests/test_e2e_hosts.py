@@ -1,0 +1,196 @@
+"""A distributed run across real hosts: network namespaces, each with its own address.
+
+One host runs the demo API and Prometheus, one the master (``loadgate run --master``), and two
+the workers (``loadgate worker``). Nothing crosses loopback between them: each namespace has its
+own. Covered through the CLI: a healthy run, a worker killed with SIGKILL, a worker cut off (its
+link set down), a worker that joins after the start, and a service breach seen before a worker was
+lost. Needs root and iproute2 (CI runs as root).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from loadgate.promserver import INSTALL_HINT, binaries
+from tests.conftest import E2E_RUNS
+from tests.support.netns import Lab, available
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+API_PORT, PROM_PORT, METRICS_PORT, MASTER_PORT = 8000, 9090, 9646, 5557
+
+
+def _require() -> None:
+    why = available() or (None if binaries() else f"Prometheus is not installed; {INSTALL_HINT}")
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {why}", pytrace=False)
+        pytest.skip(why)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    _require()
+    with Lab(["svc", "master", "w1", "w2"]) as hosts:
+        yield hosts
+
+
+def start_service(lab: Lab, tmp_path: Path, *faults: str) -> None:
+    """The demo API and a Prometheus scraping it and the master's loadgate_* series, on ``svc``."""
+    svc, master = lab.address("svc"), lab.address("master")
+    lab.start("svc", [sys.executable, "-m", "demo_api", "--host", svc, "--port", str(API_PORT), *faults],
+              tmp_path / "demo_api.log", cwd=REPO)
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                      "scrape_configs:\n"
+                      f"  - job_name: service\n    static_configs:\n      - targets: ['{svc}:{API_PORT}']\n"
+                      f"  - job_name: loadgate\n    static_configs:\n      - targets: ['{master}:{METRICS_PORT}']\n")
+    found = binaries()
+    assert found is not None
+    lab.start("svc", [found[0], f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
+                      f"--web.listen-address={svc}:{PROM_PORT}", "--log.level=warn"], tmp_path / "prometheus.log")
+    lab.wait_port("svc", API_PORT)
+    lab.wait_port("svc", PROM_PORT)
+
+
+def start_master(lab: Lab, out: Path, workers: int, *, duration: int = 30, rate: int = 200) -> Any:
+    svc, master = lab.address("svc"), lab.address("master")
+    return lab.start("master", [
+        sys.executable, "-m", "loadgate", "run", "--master", "--expect-workers", str(workers),
+        "--expect-workers-timeout", "30", "--master-bind-host", master, "--master-bind-port", str(MASTER_PORT),
+        "--host", f"http://{svc}:{API_PORT}", "--prometheus", f"http://{svc}:{PROM_PORT}",
+        "--selector", 'job="service"', "--metrics-host", master, "--metrics-port", str(METRICS_PORT),
+        "--spec", "slo/targets/local.yaml", "--rate", str(rate), "--duration", str(duration), "--rampup", "5",
+        "--out", str(out)], out.parent / "master.log", cwd=REPO)
+
+
+def start_worker(lab: Lab, host: str, tmp_path: Path) -> Any:
+    return lab.start(host, [sys.executable, "-m", "loadgate", "worker", "--master",
+                            f"{lab.address('master')}:{MASTER_PORT}"], tmp_path / f"{host}.log", cwd=REPO)
+
+
+def steady_seconds(out: Path, seconds: float, timeout_s: float = 90) -> None:
+    """Wait until the master's client series shows ``seconds`` of the test past its ramp-up."""
+    deadline = time.monotonic() + timeout_s
+    series = out / "client_series.jsonl"
+    while time.monotonic() < deadline:
+        if series.exists():
+            rows = [json.loads(line) for line in series.read_text().splitlines()[1:] if line.endswith("}")]
+            start = next((r["t"] for r in rows if r.get("event") == "test_start"), None)
+            if start is not None and rows and rows[-1].get("t", 0) >= start + 5 + seconds:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"the test did not reach {seconds:g}s of steady state; see {out.parent / 'master.log'}")
+
+
+def finish(master: Any, out: Path, timeout_s: float = 150) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    code = master.wait(timeout=timeout_s)
+    E2E_RUNS.append(out)
+    log = (out.parent / "master.log").read_text(errors="replace")
+    assert (out / "verdict.json").is_file(), log[-3000:]
+    return code, json.loads((out / "verdict.json").read_text()), json.loads((out / "run.json").read_text())
+
+
+def query(lab: Lab, expr: str) -> float:
+    """One number from the Prometheus on ``svc`` (asked from inside its host)."""
+    url = f"http://{lab.address('svc')}:{PROM_PORT}/api/v1/query"
+    code = (f"import json, urllib.parse, urllib.request; print(json.load(urllib.request.urlopen("
+            f"{url!r} + '?' + urllib.parse.urlencode({{'query': {expr!r}}}), timeout=10))['data']['result']"
+            f"[0]['value'][1])")
+    import subprocess
+
+    result = subprocess.run(["ip", "netns", "exec", lab.namespace("svc"), sys.executable, "-c", code],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return float(result.stdout)
+
+
+def checks(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in doc["validity"]["checks"]}
+
+
+def test_a_healthy_run_across_hosts_passes_with_totals_that_agree(lab, tmp_path):
+    start_service(lab, tmp_path)
+    out = tmp_path / "run"
+    master = start_master(lab, out, 2)
+    for host in ("w1", "w2"):
+        start_worker(lab, host, tmp_path)
+    code, doc, run = finish(master, out)
+    assert code == 0, (tmp_path / "master.log").read_text()[-3000:]
+    assert doc["validity"]["valid"] and run["workers"] == 2
+    assert len(run["worker_responses"]) == 2 and min(run["worker_responses"].values()) > 1000
+    # The master's counts, loadgate's exporter (scraped across hosts) and the service agree.
+    exporter = query(lab, 'sum(last_over_time(loadgate_responses_total{job="loadgate"}[10m]))')
+    server = query(lab, 'sum(http_requests_total{job="service"})')
+    assert run["client_responses"] == run["requests"] == sum(run["worker_responses"].values())
+    assert exporter == pytest.approx(run["requests"], rel=0.01)
+    assert server == pytest.approx(run["requests"], rel=0.01)
+    # The workers split the keys: no in-limit key was sent past its limit (shared keys would be).
+    assert all(row["http_429"] == 0 for row in doc["breakdown"]["tiers"])
+    assert doc["source"] == "prometheus"
+
+
+def _lose_a_worker(lab: Lab, tmp_path: Path, how: str, *faults: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    start_service(lab, tmp_path, *faults)
+    out = tmp_path / "run"
+    master = start_master(lab, out, 2)
+    for host in ("w1", "w2"):
+        start_worker(lab, host, tmp_path)
+    steady_seconds(out, 6)
+    if how == "kill":
+        for pid in lab.pids("w2"):
+            os.kill(pid, signal.SIGKILL)
+    else:
+        lab.cut("w2")
+    return finish(master, out)
+
+
+def test_a_worker_killed_mid_run_makes_the_run_invalid_and_is_named(lab, tmp_path):
+    code, doc, run = _lose_a_worker(lab, tmp_path, "kill")
+    assert code == 3, json.dumps(doc["validity"])
+    lost = checks(doc)["lost_workers"]
+    assert lost["status"] == "invalid" and "stopped reporting at" in lost["reason"]
+    lost_id = next(e["worker"] for e in run["worker_events"] if e["event"] == "worker_lost")
+    assert lost_id in lost["reason"] and lost_id in run["worker_responses"]
+    assert "INVALID RUN" in (tmp_path / "run" / "report.html").read_text()
+    assert lost_id in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_a_worker_cut_off_mid_run_makes_the_run_invalid(lab, tmp_path):
+    code, doc, run = _lose_a_worker(lab, tmp_path, "cut")
+    assert code == 3, json.dumps(doc["validity"])
+    assert checks(doc)["lost_workers"]["status"] == "invalid"
+    assert [e["event"] for e in run["worker_events"]] == ["worker_lost"]
+
+
+def test_a_breach_seen_before_a_worker_was_lost_still_fails(lab, tmp_path):
+    code, doc, _ = _lose_a_worker(lab, tmp_path, "kill", "--slow-fraction", "0.05", "--slow-ms", "800")
+    objectives = {o["id"]: o for o in doc["objectives"]}
+    assert objectives["p99_latency"]["status"] == "fail"
+    assert checks(doc)["lost_workers"]["status"] == "invalid"
+    assert code == 1  # evidence against the service, whatever happened to the load generator
+
+
+def test_a_worker_joining_after_the_start_takes_a_share_and_the_rate_holds(lab, tmp_path):
+    start_service(lab, tmp_path)
+    out = tmp_path / "run"
+    master = start_master(lab, out, 1, duration=35)
+    start_worker(lab, "w1", tmp_path)
+    steady_seconds(out, 5)
+    start_worker(lab, "w2", tmp_path)
+    code, doc, run = finish(master, out)
+    assert code == 0, json.dumps(doc["validity"]) + (tmp_path / "master.log").read_text()[-2000:]
+    assert [e["event"] for e in run["worker_events"]] == ["worker_joined"]
+    late = run["worker_events"][0]["worker"]
+    assert run["worker_responses"][late] > 500  # it sent its share for the last ~20 s
+    assert checks(doc)["achieved_rate"]["measured"] == pytest.approx(1.0, abs=0.05)  # not 1.5x: shares, not extra
+    assert all(row["http_429"] == 0 for row in doc["breakdown"]["tiers"])
