@@ -1,17 +1,17 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create or refresh .venv/
-# (only when pyproject.toml changed) and make sure Prometheus is installed first.
+# (only when pyproject.toml changed) and make sure the Debian packages (Prometheus, nginx, iproute2) are installed first.
 # `make check` is the one-minute edit loop: lint, types and the unit tests (no servers).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint venv prometheus chromium bench clean
+.PHONY: demo test check lint venv packages chromium bench clean
 
-demo: venv prometheus
+demo: venv packages
 	$(PY) -m loadgate demo
 
-test: venv prometheus chromium lint
+test: venv packages chromium lint
 	$(PY) -m pytest
 
 check: venv lint
@@ -21,7 +21,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: venv prometheus
+bench: venv packages
 	$(PY) bench/bench_gate.py
 	$(PY) bench/bench_loadgen.py
 	$(PY) bench/bench_report.py
@@ -33,8 +33,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-prometheus:
-	@sh scripts/ensure-prometheus.sh
+packages:
+	@sh scripts/ensure-packages.sh
 
 chromium:
 	@sh scripts/ensure-chromium.sh

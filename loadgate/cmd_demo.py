@@ -4,19 +4,24 @@ Starts ``python -m demo_api`` on a free 127.0.0.1 port (with any fault flags), t
 load test of ``loadgate run`` against it with ``--start-prometheus`` (unless ``--no-prometheus``,
 or Prometheus is not installed: then the load generator's own counts are graded), graded
 against ``slo/targets/local.yaml``. A healthy demo passes; ``--slow-fraction 0.05 --slow-ms 800``
-fails P99 latency; ``--error-fraction 0.01`` fails the error rate.
+fails P99 latency; ``--error-fraction 0.01`` fails the error rate. ``--api-processes N`` runs N
+demo API processes behind nginx (``loadgate.frontend``), each scraped as its own instance.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+from contextlib import ExitStack
+from pathlib import Path
 
 from loadgate import procs
-from loadgate.argtypes import fraction, non_negative
+from loadgate.argtypes import fraction, non_negative, positive_int
 from loadgate.cmd_run import add_load_arguments, finish, plan_from_args
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.frontend import NGINX_HINT, nginx_front
 from loadgate.promserver import binaries
 from slo.gate import ExitCode
 
@@ -28,6 +33,9 @@ LOCAL_SPEC = "slo/targets/local.yaml"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_load_arguments(parser, rate=200.0, duration=60.0, spec=LOCAL_SPEC)
     parser.add_argument("--no-prometheus", action="store_true", help="grade from the load generator's side only")
+    parser.add_argument("--api-processes", type=positive_int, default=1, metavar="N",
+                        help="demo API processes behind nginx, which hashes on X-API-Key so each key's limit is "
+                             "held by one process (default 1: no nginx)")
     faults = parser.add_argument_group("faults injected into the demo API")
     faults.add_argument("--slow-fraction", type=fraction, default=0.0, metavar="F", help="fraction of requests delayed")
     faults.add_argument("--slow-ms", type=non_negative, default=0.0, metavar="MS", help="delay of a slow request")
@@ -46,23 +54,34 @@ def run(args: argparse.Namespace, env: Env) -> int:
         start_prometheus = False
     faults = {"slow_fraction": args.slow_fraction, "slow_ms": args.slow_ms, "error_fraction": args.error_fraction,
               "cache_ttl_s": args.cache_ttl, "stall_every_s": args.stall_every, "stall_ms": args.stall_ms}
+    if args.api_processes > 1 and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        raise UserError(f"--api-processes: nginx is not installed; {NGINX_HINT}")
     port = procs.free_port()
+    api_ports = [procs.free_port() for _ in range(args.api_processes)] if args.api_processes > 1 else [port]
     plan = plan_from_args(args, env, f"http://127.0.0.1:{port}", "demo", start_prometheus=start_prometheus,
-                          extra={"demo_api": faults})
+                          extra={"demo_api": {**faults, "processes": args.api_processes}},
+                          scrape_targets=tuple(f"127.0.0.1:{p}" for p in api_ports))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "demo_api", "--port", str(port), "--seed", str(args.seed),
-            "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
-            "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}",
-            "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}"]
-    if args.keys:
-        argv += ["--keys", args.keys]  # the demo API accepts exactly the keys the load generator sends
-    api = procs.start(argv, plan.out_dir / "demo_api.log")
-    try:
+    with ExitStack() as stack:
+        apis = []
+        for i, api_port in enumerate(api_ports):
+            argv = [sys.executable, "-m", "demo_api", "--port", str(api_port), "--seed", str(args.seed + i),
+                    "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
+                    "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}",
+                    "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}"]
+            if args.keys:
+                argv += ["--keys", args.keys]  # the demo API accepts exactly the keys the load generator sends
+            log = plan.out_dir / ("demo_api.log" if len(api_ports) == 1 else f"demo_api-{i + 1}.log")
+            api = procs.start(argv, log)
+            stack.callback(procs.stop, api)
+            apis.append((api, api_port, log))
         try:
-            procs.wait_http(f"{plan.host}/healthz", api, plan.out_dir / "demo_api.log")
+            for api, api_port, log in apis:
+                procs.wait_http(f"http://127.0.0.1:{api_port}/healthz", api, log)
+            if len(api_ports) > 1:
+                stack.enter_context(nginx_front(plan.out_dir / "nginx", port, api_ports))
         except procs.ProcessError as exc:
             raise UserError(f"the demo API did not start: {exc}", ExitCode.INCONCLUSIVE) from None
-        env.stderr.write(f"loadgate: demo API on {plan.host} (faults: {faults})\n")
+        behind = f", {len(api_ports)} processes behind nginx" if len(api_ports) > 1 else ""
+        env.stderr.write(f"loadgate: demo API on {plan.host}{behind} (faults: {faults})\n")
         return finish(plan, env)
-    finally:
-        procs.stop(api)

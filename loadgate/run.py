@@ -27,7 +27,7 @@ import time
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterator, Sequence, TextIO
 from urllib.parse import urlsplit
 
 import requests
@@ -107,6 +107,8 @@ class RunPlan:
     #: Where the loadgate_* series are served (port 0: a free one).
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    #: What a local Prometheus scrapes as the service (``host:port`` each; default: ``host``'s).
+    scrape_targets: tuple[str, ...] = ()
 
     @property
     def generator_processes(self) -> int:
@@ -137,12 +139,14 @@ class RunFacts:
     versions: dict[str, str]
 
 
-def prometheus_config(service: str, loadgen: str, scrape_s: int = SCRAPE_S) -> str:
-    """Scrape the service's /metrics (job ``SERVICE_JOB``) and the load generator (``contract.CLIENT_JOB``)."""
+def prometheus_config(service: str | Sequence[str], loadgen: str, scrape_s: int = SCRAPE_S) -> str:
+    """Scrape the service's /metrics (job ``SERVICE_JOB``; one instance per target) and the load
+    generator (``contract.CLIENT_JOB``)."""
+    targets = ", ".join(f"'{t}'" for t in ([service] if isinstance(service, str) else service))
     return (f"global:\n  scrape_interval: {scrape_s}s\n  scrape_timeout: {scrape_s}s\n"
             f"  evaluation_interval: {scrape_s}s\n"
             f"scrape_configs:\n"
-            f"  - job_name: {SERVICE_JOB}\n    static_configs:\n      - targets: ['{service}']\n"
+            f"  - job_name: {SERVICE_JOB}\n    static_configs:\n      - targets: [{targets}]\n"
             f"  - job_name: {contract.CLIENT_JOB}\n    static_configs:\n      - targets: ['{loadgen}']\n")
 
 
@@ -191,11 +195,11 @@ def steady_window(series: ClientSeries, rampup: float, duration: float, until: f
 
 # -- processes ---------------------------------------------------------------------------------
 @contextmanager
-def local_prometheus(out: Path, host: str, metrics_port: int) -> Iterator[str]:
-    """A Prometheus on 127.0.0.1 scraping ``host`` and the load generator every second; yields
-    its URL once it has scraped the service once, so the first seconds are not lost."""
+def local_prometheus(out: Path, host: str, metrics_port: int, targets: Sequence[str] = ()) -> Iterator[str]:
+    """A Prometheus on 127.0.0.1 scraping ``host`` (or each of ``targets``) and the load generator
+    every second; yields its URL once it has scraped the service once, so the first seconds are not lost."""
     target = urlsplit(host)
-    service = f"{target.hostname}:{target.port or (443 if target.scheme == 'https' else 80)}"
+    service = list(targets) or [f"{target.hostname}:{target.port or (443 if target.scheme == 'https' else 80)}"]
     with PrometheusServer(out / "prometheus", prometheus_config(service, f"127.0.0.1:{metrics_port}")) as server:
         _wait_first_scrape(server.url)
         yield server.url
@@ -430,7 +434,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
     series_file.unlink(missing_ok=True)
     metrics_port = plan.metrics_port or procs.free_port()
     with ExitStack() as stack:
-        local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port)) \
+        local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port, plan.scrape_targets)) \
             if plan.start_prometheus else None
         prom_url = local_prom or plan.prometheus_url
         default_selector = f'job="{SERVICE_JOB}"' if local_prom else ""

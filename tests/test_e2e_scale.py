@@ -1,0 +1,60 @@
+"""``loadgate demo --api-processes N``: the demo API as several processes behind Debian's nginx.
+
+nginx hashes on ``X-API-Key``, so each key's rate limit is held by exactly one process (over-limit
+keys still see their 429s), and the local Prometheus scrapes each process as its own instance, so
+the gate merges several instances' series.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from loadgate.frontend import NGINX_HINT
+from loadgate.promserver import INSTALL_HINT, PrometheusServer, binaries
+from tests.conftest import E2E_RUNS
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+
+def _require() -> None:
+    why = None if binaries() else f"Prometheus is not installed; {INSTALL_HINT}"
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        why = f"nginx is not installed; {NGINX_HINT}"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {why}", pytrace=False)
+        pytest.skip(why)
+
+
+def test_two_api_processes_behind_nginx_pass_the_demo_each_scraped_as_an_instance(tmp_path):
+    _require()
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--api-processes", "2", "--duration", "45",
+                           "--rampup", "10", "--over-limit", "0.2", "--out", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=200)
+    E2E_RUNS.append(out)
+    doc = json.loads((out / "verdict.json").read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "2 processes behind nginx" in proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["demo_api"]["processes"] == 2
+    tiers = {row["tier"]: row for row in doc["breakdown"]["tiers"]}
+    # Each key reaches one process: over-limit keys are refused past their limit, in-limit keys never.
+    assert sum(row["rate_limited"] for name, row in tiers.items() if name.endswith("_over_limit")) > 0
+    assert all(row["failure"] == 0 for row in tiers.values())
+    # The run's Prometheus data: the service is two instances, both answering.
+    with PrometheusServer(out / "prometheus") as prom:
+        end = run["window"]["end_unix"]
+        answer = requests.get(f"{prom.url}/api/v1/query", params={
+            "query": 'count by (job) (sum by (instance) (increase(http_requests_total{job="service"}[30s])) > 0)',
+            "time": end}, timeout=10).json()
+    assert answer["data"]["result"][0]["value"][1] == "2"
