@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create or refresh .venv/
-# (only when pyproject.toml changed) and make sure the Debian packages (Prometheus, nginx, iproute2) are installed first.
+# (only when pyproject.toml changed) and make sure the Debian packages (Prometheus, nginx, iproute2, kubectl) are installed first.
 # `make check` is the one-minute edit loop: lint, types and the unit tests (no servers).
 PYTHON ?= python3
 VENV   := .venv

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Make sure the Debian packages loadgate runs with are installed: prometheus (prometheus and
 # promtool: the local Prometheus and the rule checks), nginx (in front of several demo API
-# processes: loadgate demo --api-processes) and iproute2 (ip netns: the tests' separate hosts).
+# processes: loadgate demo --api-processes), iproute2 (ip netns: the tests' separate hosts) and
+# kubernetes-client (kubectl kustomize: the tests render deploy/k8s offline; nothing is applied).
 # As root with apt-get it installs what is missing; otherwise it says what to install. Under CI
 # anything missing is an error; elsewhere the tests that need it are skipped with the same message.
 missing=""
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing="$missing iproute2"
+command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
 if [ -z "$missing" ]; then
   exit 0
 fi
