@@ -115,12 +115,14 @@ class ClientSeries:
             return Snapshot(t=self.started if self.started is not None else t)
         return self.snapshots[index]
 
-    def counts(self, t0: float, t1: float, *, endpoint: str | None = None, tier: str | None = None) -> Counts:
+    def counts(self, t0: float, t1: float, *, endpoint: str | None = None, tier: str | None = None,
+               times: bool = True) -> Counts:
         """What the load generator counted from ``at(t0)`` to ``at(t1)``, of one endpoint or one
-        tier if asked (response times are kept per endpoint only)."""
+        tier if asked (response times are kept per endpoint only). ``times=False`` leaves the
+        response times out (they are summed over every snapshot between: the costly part)."""
         a, b = self.at(t0), self.at(t1)
         between: Iterable[Snapshot] = self.snapshots[self._index(t0) + 1:self._index(t1) + 1]
-        if tier is not None:
+        if tier is not None or not times:
             between = ()
         if endpoint is not None or tier is not None:
             a, b = a.select(endpoint=endpoint, tier=tier), b.select(endpoint=endpoint, tier=tier)

@@ -57,12 +57,13 @@ class ClientSource:
     def info(self, error: str | None = None) -> dict[str, Any]:
         return {"series": self.file_name, **({"error": error} if error else {})}
 
-    def _points(self, width_s: float, start: float | None = None) -> list[tuple[float, Counts]]:
-        """Counts over the trailing ``width_s`` at every step from ``start`` (the chart start) to the end."""
+    def _points(self, width_s: float, start: float | None = None, times: bool = False) -> list[tuple[float, Counts]]:
+        """Counts over the trailing ``width_s`` at every step from ``start`` (the chart start) to
+        the end; with the response times only if asked (``times``)."""
         out = []
         t = (self.chart_start if start is None else start) + width_s
         while t <= self.window.end + 1e-6:
-            out.append((t, self.series.counts(t - width_s, t)))
+            out.append((t, self.series.counts(t - width_s, t, times=times)))
             t += self.step_s
         return out
 
@@ -202,7 +203,7 @@ class ClientSource:
 
         The latency chart is drawn whatever the spec grades: it is what the users saw.
         """
-        windows = self._points(5)
+        windows = self._points(5, times=True)
         latency = []
         for q_ in OVERVIEW_QUANTILES:
             points = [(t, v) for t, c in windows if (v := client_percentile(c.times_ms, q_)) is not None]
