@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint venv packages chromium bench clean
+.PHONY: demo test check lint venv packages chromium bench bench-scale clean
 
 demo: venv packages
 	$(PY) -m loadgate demo
@@ -25,6 +25,9 @@ bench: venv packages
 	$(PY) bench/bench_gate.py
 	$(PY) bench/bench_loadgen.py
 	$(PY) bench/bench_report.py
+
+bench-scale: venv packages
+	$(PY) bench/bench_scale.py
 
 venv: $(STAMP)
 

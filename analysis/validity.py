@@ -64,6 +64,10 @@ class Validity:
         """The invalid checks, each as ``id: reason``."""
         return tuple(f"{c.id}: {c.reason}" for c in self.checks if c.status == INVALID)
 
+    def failed(self, check_id: str) -> bool:
+        """Whether the check ``check_id`` found the run invalid."""
+        return any(c.id == check_id and c.status == INVALID for c in self.checks)
+
     def to_dict(self) -> dict[str, Any]:
         return {"valid": self.valid, "checks": [c.to_dict() for c in self.checks]}
 

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import platform
@@ -260,6 +261,18 @@ def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, 
             time.sleep(0.5)
     finally:
         progress.close()
+
+
+def _on_loopback(url: str) -> bool:
+    """Whether the service at ``url`` runs on this machine (a loopback address): it then shares
+    the CPUs with the load generator."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _gave_up_on_workers(log: Path) -> bool:
@@ -513,6 +526,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                          "allow_invalid": plan.allow_invalid,
                          "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
                 breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
-                interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid)
+                interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid,
+                co_located=_on_loopback(plan.host))
             return record.exit_code, publish(out, record)
 

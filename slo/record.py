@@ -138,17 +138,24 @@ def merge_overview(primary: Graded, client: Graded | None) -> tuple[Chart, ...]:
     return tuple(charts.values())
 
 
-def _unmeasurable(verdict: Verdict, validity: Validity) -> Verdict:
+def _unmeasurable(verdict: Verdict, validity: Validity, co_located: bool = False) -> Verdict:
     """A verdict of an invalid run that says nothing about the service, made inconclusive:
 
     * throughput (the generator, not the service, set the rate);
     * a latency failure timed from the intended sends (the load generator's source) when the
       latency from the actual sends meets the target: the time was spent waiting for the load
-      generator, not for the service.
+      generator, not for the service;
+    * any failure when the load generator saturated a CPU (``generator_cpu``) on the machine the
+      service runs on (``co_located``: a service on loopback): the service was starved of the
+      CPU the generator took, so its figures are no evidence either way.
     """
     if verdict.status == INCONCLUSIVE:
         return verdict
     why = f"an invalid run ({'; '.join(validity.reasons)})"
+    if co_located and verdict.status == FAIL and validity.failed("generator_cpu"):
+        return dataclasses.replace(verdict, status=INCONCLUSIVE, problem=INVALID_RUN, reason=(
+            f"{verdict.reason}; but the load generator saturated a CPU on the machine the service runs on, "
+            f"so the service was starved of CPU and this is no evidence against it, in {why}"))
     if verdict.objective.kind == "throughput":
         return dataclasses.replace(verdict, status=INCONCLUSIVE, problem=INVALID_RUN,
                                    reason=f"not measurable in {why}")
@@ -167,7 +174,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
                  run: dict[str, Any] | None = None, baseline: Baseline | None = None,
                  breakdown: dict[str, Any] | None = None, chart_start: float | None = None,
                  interrupted: Interruption | None = None, validity: Validity | None = None,
-                 allow_invalid: bool = False) -> Record:
+                 allow_invalid: bool = False, co_located: bool = False) -> Record:
     """The record of ``primary``'s verdicts over ``window``.
 
     ``client`` is the load generator's grading of the same spec (its figures join each
@@ -177,12 +184,14 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     A run ``interrupted`` by a signal is inconclusive with the signal's exit code. An invalid run
     (``validity``) has its throughput objectives made inconclusive, as it cannot measure them, and
     is decided by ``decide(invalid=...)``, unless ``allow_invalid`` turns its checks into warnings.
+    ``co_located``: the service runs on the load generator's machine (``_unmeasurable``).
     """
     other = client if client is not None and client is not primary else None
     enforce = validity is not None and not validity.valid and not allow_invalid
     if enforce:
         assert validity is not None
-        primary = dataclasses.replace(primary, verdicts=tuple(_unmeasurable(v, validity) for v in primary.verdicts))
+        primary = dataclasses.replace(primary, verdicts=tuple(_unmeasurable(v, validity, co_located)
+                                                              for v in primary.verdicts))
     first_chart = window.start if chart_start is None else min(chart_start, window.start)
     files: dict[str, dict[str, Any]] = {}
     client_verdicts = {v.objective.id: v for v in other.verdicts} if other else {}

@@ -126,3 +126,26 @@ def test_a_baseline_may_be_named_by_its_directory_or_its_verdict_file(cli, tmp_p
     for given in (tmp_path, tmp_path / "verdict.json"):
         result = cli("report", str(tmp_path), "--baseline", str(given))
         assert result.code == 2 and f"--baseline: {tmp_path / 'verdict.json'}: not a loadgate verdict" in result.err
+
+
+def test_distributed_options_that_do_not_fit_together_are_usage_errors(cli, tmp_path):
+    host = ("--host", "http://127.0.0.1:1", "--out", str(tmp_path / "run"))
+    for argv, message in ((("--master",), "--master needs --expect-workers N"),
+                          (("--expect-workers", "2"), "--expect-workers applies to --master only"),
+                          (("--master", "--expect-workers", "2", "--processes", "2"), "exclude each other")):
+        result = cli("run", *host, *argv)
+        assert result.code == 2 and message in result.err, (argv, result.err)
+    assert not (tmp_path / "run").exists()
+    for master, message in (("10.0.0.5:http", "is not a number"), (":5557", "expected HOST:PORT"),
+                            ("10.0.0.5:70000", "out of range")):
+        result = cli("worker", "--master", master)
+        assert result.code == 2 and "--master: " in result.err and message in result.err, result.err
+
+
+def test_a_worker_address_without_a_port_takes_the_masters_default():
+    from loadgate.cmd_worker import parse_master, worker_command
+
+    assert parse_master("10.0.0.5") == ("10.0.0.5", 5557)
+    assert parse_master("master.internal:6000") == ("master.internal", 6000)
+    argv = worker_command("10.0.0.5", 5557, "/x/mine.py")
+    assert argv[argv.index("-f") + 1].endswith("scenarios/plugin.py,/x/mine.py") and "--worker" in argv

@@ -194,3 +194,19 @@ def test_a_worker_joining_after_the_start_takes_a_share_and_the_rate_holds(lab, 
     assert run["worker_responses"][late] > 500  # it sent its share for the last ~20 s
     assert checks(doc)["achieved_rate"]["measured"] == pytest.approx(1.0, abs=0.05)  # not 1.5x: shares, not extra
     assert all(row["http_429"] == 0 for row in doc["breakdown"]["tiers"])
+
+
+def test_a_master_whose_workers_never_come_is_inconclusive_with_the_reason(tmp_path):
+    """No namespaces needed: a master on 127.0.0.1 that nobody joins."""
+    import subprocess
+
+    from loadgate import procs
+
+    out, port = tmp_path / "run", procs.free_port()
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "run", "--master", "--expect-workers", "2",
+                           "--expect-workers-timeout", "3", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+                           str(port), "--host", "http://127.0.0.1:1", "--duration", "10", "--rampup", "2",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert f"2 workers did not all connect to the master on 127.0.0.1:{port} within 3s" in proc.stderr
+    assert "Traceback" not in proc.stderr

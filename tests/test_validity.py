@@ -120,6 +120,30 @@ def test_an_invalid_run_graded_from_the_client_alone_keeps_one_view_of_each_obje
     assert record.doc["verdict"] == "inconclusive" and record.doc["validity"]["valid"] is False
 
 
+def test_a_service_on_the_generators_own_saturated_machine_is_not_failed_by_its_latency():
+    """On one machine a saturated load generator starves the service of CPU: its latency breach is
+    no evidence then (inconclusive); on another machine it still is (fail)."""
+    from analysis.validity import Check, Validity
+    from slo.evaluate import Graded
+    from slo.record import build_record
+    from slo.spec import load_spec
+
+    spec = load_spec(b"version: loadgate/v1\nname: t\nobjectives:\n"
+                     b"  - {id: p50, kind: latency, percentile: 50, threshold: '< 100ms'}\n", "t.yaml")
+    graded = Graded("prometheus", (Verdict(spec.objectives[0], "fail", 0.49, "P50 490 ms misses < 100 ms"),))
+    saturated = Validity((Check("generator_cpu", "invalid", 0.17, 0.1, "above 90 % CPU for 17 %"),))
+    late_only = Validity((Check("late_requests", "invalid", 0.5, 0.01, "50 % late"),))
+
+    def decided(validity: Validity, co_located: bool) -> tuple[str, str]:
+        record = build_record(spec, graded, Window(0, 10), selector="", generated_at=0, tool_version="x",
+                              options={}, run_id="r", validity=validity, co_located=co_located)
+        return record.doc["verdict"], record.doc["objectives"][0]["status"]
+
+    assert decided(saturated, co_located=True) == ("inconclusive", "inconclusive")
+    assert decided(saturated, co_located=False) == ("fail", "fail")
+    assert decided(late_only, co_located=True) == ("fail", "fail")  # the CPU was not the generator's
+
+
 def test_the_rate_sent_is_read_between_worker_reports_not_at_the_windows_edges():
     """With worker processes the master's counts move every 3 s: an 11 s window would otherwise
     read about 0.8 of a rate that was sent in full."""
