@@ -1,0 +1,115 @@
+"""The capacity search: which rate to offer next, and what the steps so far say. Pure.
+
+A search offers ``start``, then ``start × factor`` and so on up to ``max_rate``. The first step
+that breaches a required objective starts a bisection between the last passing rate and it,
+until the two are within ``precision`` of the passing one. The search stops there, at
+``max_rate``, or when the load generator becomes the limit (an invalid step without a breach of
+the service): the capacity is then a lower bound. ``capacity_rps`` is the offered rate of the
+highest step that passed (None if none did).
+
+A step's verdict comes from grading it like any run, with throughput judged against its own
+offered rate (``THROUGHPUT_SHARE`` of it must arrive). When several objectives break at one step,
+``limited_by`` names a latency, error-rate or availability objective before throughput: a
+throughput shortfall follows from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Step", "Outcome", "next_rate", "outcome", "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS"]
+
+#: A step's throughput passes when this share of its offered rate arrived.
+THROUGHPUT_SHARE = 0.9
+#: Objective kinds named first when several break at once: the service answered badly.
+SERVICE_KINDS = ("latency", "error_rate", "availability")
+#: Validity checks that make the load generator, not the service, the limit.
+GENERATOR_CHECKS = ("generator_cpu", "generator_exit")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One graded step: the offered ``rate``, the ``achieved`` one, the gate's ``verdict``
+    (``pass``, ``fail`` or ``inconclusive``), its validity, and each objective's status and kind."""
+
+    rate: float
+    achieved: float | None
+    verdict: str
+    valid: bool
+    #: objective id -> {"status", "measured", "kind", "required"}
+    objectives: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The ids of the validity checks that failed.
+    invalid_checks: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass" and self.valid
+
+    @property
+    def breached(self) -> list[str]:
+        """The required objectives that failed, service kinds first, in the spec's order."""
+        failed = [oid for oid, o in self.objectives.items() if o.get("status") == "fail" and o.get("required", True)]
+        return sorted(failed, key=lambda oid: 0 if self.objectives[oid].get("kind") in SERVICE_KINDS else 1)
+
+    @property
+    def generator_limited(self) -> bool:
+        """An invalid step the load generator, not the service, limited (no breach seen)."""
+        return not self.valid and not self.breached and any(c in GENERATOR_CHECKS for c in self.invalid_checks)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the steps say: the capacity, what limited it, and whether it is only a lower bound."""
+
+    capacity_rps: float | None
+    limited_by: str | None
+    lower_bound: bool
+    reason: str
+
+
+def next_rate(steps: list[Step], *, start: float, factor: float, max_rate: float, precision: float) -> float | None:
+    """The rate to offer next, or None when the search is over."""
+    if not steps:
+        return min(start, max_rate)
+    last = steps[-1]
+    if last.generator_limited or (not last.passed and not last.breached):
+        return None  # the generator ran out, or a step said nothing: no further step can say more
+    passing = [s.rate for s in steps if s.passed]
+    breaching = [s.rate for s in steps if s.breached]
+    if not breaching:
+        if last.rate >= max_rate:
+            return None
+        return min(last.rate * factor, max_rate)
+    low = max((r for r in passing if r < min(breaching)), default=None)
+    high = min(breaching)
+    if low is None or (high - low) <= precision * low:
+        return None
+    return (low + high) / 2.0
+
+
+def outcome(steps: list[Step], *, max_rate: float) -> Outcome:
+    """The capacity the steps show."""
+    passing = [s for s in steps if s.passed]
+    breaching = [s for s in steps if s.breached]
+    top = max((s.rate for s in passing), default=None)
+    if breaching:
+        first = min(breaching, key=lambda s: s.rate)
+        limited = first.breached[0]
+        if top is None:
+            return Outcome(None, limited, False, f"the first step, {first.rate:g} req/s, already breached {limited}")
+        return Outcome(top, limited, False, f"{limited} breached at {first.rate:g} req/s; the highest rate that "
+                                            f"passed is {top:g} req/s")
+    generator = next((s for s in steps if s.generator_limited), None)
+    if generator is not None:
+        checks = ", ".join(generator.invalid_checks)
+        if top is None:
+            return Outcome(None, "generator", True, f"the load generator ran out at the first step "
+                                                    f"({generator.rate:g} req/s: {checks}) before any breach")
+        return Outcome(top, "generator", True, f"the load generator ran out at {generator.rate:g} req/s ({checks}) "
+                                               f"before the service breached: at least {top:g} req/s")
+    if top is not None and top >= max_rate:
+        return Outcome(top, "max_rate", True, f"every step up to --to {max_rate:g} req/s passed: at least that")
+    last = steps[-1] if steps else None
+    why = f"the step at {last.rate:g} req/s was {last.verdict}" if last else "no step ran"
+    return Outcome(top, None, top is not None, f"{why}; the search could not go on")

@@ -1,0 +1,67 @@
+"""The capacity search's pure core (slo/capacity.py): which rate next, and what the steps say."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from slo.capacity import Step, next_rate, outcome
+
+KINDS = {"p99": "latency", "errors": "error_rate", "rate": "throughput"}
+
+
+def step(rate: float, *, fail: tuple[str, ...] = (), valid: bool = True, checks: tuple[str, ...] = ()) -> Step:
+    objectives = {oid: {"status": "fail" if oid in fail else "pass", "kind": kind, "measured": 0.0}
+                  for oid, kind in KINDS.items()}
+    verdict = "fail" if fail else ("pass" if valid else "inconclusive")
+    return Step(rate, rate, verdict, valid, objectives, checks)
+
+
+def search(capacity: float, *, start: float = 50, factor: float = 1.5, max_rate: float = 10_000,
+           precision: float = 0.1, grade: Callable[[float], Step] | None = None) -> list[Step]:
+    """Run the search against a service that breaches p99 above ``capacity``."""
+    steps: list[Step] = []
+    while (rate := next_rate(steps, start=start, factor=factor, max_rate=max_rate, precision=precision)) is not None:
+        steps.append(grade(rate) if grade else step(rate, fail=("p99", "rate") if rate > capacity else ()))
+        assert len(steps) < 50
+    return steps
+
+
+def test_the_search_climbs_by_the_factor_then_bisects_to_the_precision():
+    steps = search(200)
+    rates = [s.rate for s in steps]
+    assert rates[:5] == [50, 75, 112.5, 168.75, 253.125]  # the first breach at 253
+    result = outcome(steps, max_rate=10_000)
+    assert result.limited_by == "p99" and not result.lower_bound  # latency named before throughput
+    assert 180 <= result.capacity_rps <= 200
+    low = result.capacity_rps
+    high = min(s.rate for s in steps if s.breached)
+    assert high - low <= 0.1 * low  # bisected down to 10 %
+
+
+def test_every_step_passing_up_to_the_maximum_is_a_lower_bound_at_it():
+    steps = search(1e9, max_rate=400)
+    assert steps[-1].rate == 400
+    result = outcome(steps, max_rate=400)
+    assert (result.capacity_rps, result.limited_by, result.lower_bound) == (400, "max_rate", True)
+
+
+def test_a_generator_that_runs_out_before_any_breach_gives_a_lower_bound():
+    def grade(rate: float) -> Step:
+        return step(rate, valid=False, checks=("generator_cpu", "achieved_rate")) if rate > 150 else step(rate)
+
+    steps = search(1e9, grade=grade)
+    assert steps[-1].generator_limited and len(steps) == 4  # 50, 75, 112.5 pass; 168.75 runs out; stop
+    result = outcome(steps, max_rate=10_000)
+    assert (result.capacity_rps, result.limited_by, result.lower_bound) == (112.5, "generator", True)
+
+
+def test_a_service_failing_from_the_first_step_has_no_capacity():
+    steps = search(1)
+    assert len(steps) == 1
+    result = outcome(steps, max_rate=10_000)
+    assert result.capacity_rps is None and result.limited_by == "p99" and "first step" in result.reason
+
+
+def test_an_invalid_step_with_a_breach_of_the_service_is_a_breach_not_the_generator():
+    breach = step(300, fail=("errors",), valid=False, checks=("generator_cpu",))
+    assert breach.breached == ["errors"] and not breach.generator_limited
