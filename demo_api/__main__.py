@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stall-every", type=_seconds, default=0.0, metavar="SECONDS",
                         help="stop the whole server every this many seconds (0: never)")
     parser.add_argument("--stall-ms", type=_seconds, default=0.0, metavar="MS", help="how long each stall lasts")
+    parser.add_argument("--capacity", type=float, default=0.0, metavar="R",
+                        help="serve at most R /api requests a second and queue the rest (0: no such limit)")
     parser.add_argument("--keys", metavar="FILE",
                         help="accept only the keys of this CSV (header tier,key), with their tiers; "
                              "default: the generated demo keys such as pro-000042")
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = {key: tier for tier, found in pool.keys.items() for key in found}
     settings = Settings(cache_ttl_s=args.cache_ttl, db_delay_ms=args.db_delay_ms, request_timeout_s=args.timeout,
                         slow_fraction=args.slow_fraction, slow_ms=args.slow_ms, error_fraction=args.error_fraction,
-                        seed=args.seed, keys=keys, stall_every_s=args.stall_every, stall_ms=args.stall_ms)
+                        seed=args.seed, keys=keys, stall_every_s=args.stall_every, stall_ms=args.stall_ms,
+                        capacity_rps=max(0.0, args.capacity))
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False,
                 loop="uvloop", http="httptools", lifespan="off", timeout_keep_alive=args.keep_alive)
     return 0

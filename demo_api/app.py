@@ -15,7 +15,8 @@ Every ``/api`` request needs ``X-API-Key`` (unknown or missing: 401) and is rate
 by tier (429 with ``Retry-After``; every answer carries ``X-RateLimit-Limit`` and
 ``X-RateLimit-Remaining``). Requests time out server-side after ``request_timeout_s`` (504).
 Fault injection for testing gates: a fraction of ``/api`` requests delayed by ``slow_ms``, a
-fraction answered 503, and a whole-server stall of ``stall_ms`` every ``stall_every_s``. With
+fraction answered 503, and a whole-server stall of ``stall_ms`` every ``stall_every_s``; and a
+known capacity (``capacity_rps``) for testing capacity searches. With
 ``keys`` (``--keys FILE``) only the keys of a keys file are accepted, with their tiers.
 """
 
@@ -69,6 +70,9 @@ class Settings:
     #: The whole server stops answering for ``stall_ms`` every ``stall_every_s`` seconds (0: never).
     stall_every_s: float = 0.0
     stall_ms: float = 0.0
+    #: A known capacity, for testing capacity searches: ``/api`` requests served at most
+    #: ``capacity_rps`` a second, queued beyond it (0: no such limit; see ``CapacityMiddleware``).
+    capacity_rps: float = 0.0
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -217,6 +221,25 @@ class FaultMiddleware:
         await self.app(scope, receive, send)
 
 
+class CapacityMiddleware:
+    """A service of known capacity R (``capacity_rps``): at most k ``/api`` requests in service at
+    once, each holding its slot for k/R seconds of simulated work, so it serves R a second, and a
+    request beyond that queues for a slot (its wait is in the measured latency, as in a saturated
+    server). k = ceil(R / 50): 20 ms of work a request."""
+
+    def __init__(self, app: Any, capacity_rps: float):
+        self.app = app
+        self.slots = max(1, math.ceil(capacity_rps / 50.0)) if capacity_rps > 0 else 0
+        self.hold_s = self.slots / capacity_rps if capacity_rps > 0 else 0.0
+        self.semaphore = asyncio.Semaphore(self.slots) if self.slots else None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.semaphore is not None and scope["type"] == "http" and scope["path"].startswith("/api/"):
+            async with self.semaphore:
+                await asyncio.sleep(self.hold_s)
+        await self.app(scope, receive, send)
+
+
 def stall_remaining(elapsed_s: float, every_s: float, stall_s: float) -> float:
     """Seconds left of the stall at ``elapsed_s`` since the start: stalls run ``[k × every, k × every + stall)``."""
     if every_s <= 0 or stall_s <= 0:
@@ -304,6 +327,7 @@ def create_app(settings: Settings = Settings(), *, registry: CollectorRegistry |
         Middleware(StallMiddleware, settings=settings, clock=clock),
         Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
         Middleware(FaultMiddleware, settings=settings, rng=rng or random.Random(settings.seed)),
+        Middleware(CapacityMiddleware, capacity_rps=settings.capacity_rps),
         Middleware(GZipMiddleware, minimum_size=256, compresslevel=5),
     ]
     app = Starlette(routes=routes, middleware=middleware)

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from typing import NoReturn, Sequence
 
-from loadgate import cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate, cmd_worker
+from loadgate import cmd_capacity, cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate, cmd_worker
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.procs import ProcessError
@@ -46,6 +46,8 @@ _COMMANDS = {
     "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate or run directory"),
     "run": (cmd_run, "load-test a service with Locust and grade it; exit codes as gate"),
     "demo": (cmd_demo, "load-test the bundled demo API on this machine and grade it"),
+    "capacity": (cmd_capacity, "find the highest rate at which every objective still holds; exit 0 if it meets the "
+                               "spec's throughput target, 1 if below, 3 if unknown"),
     "worker": (cmd_worker, "a Locust worker joining a loadgate run --master on another host"),
 }
 

@@ -20,7 +20,7 @@ from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-__all__ = ["objective_chart", "overview_chart", "spectrum_chart", "MAX_POINTS_PER_LINE"]
+__all__ = ["objective_chart", "overview_chart", "spectrum_chart", "capacity_chart", "MAX_POINTS_PER_LINE"]
 
 BLUE, ORANGE, VERMILION, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#555555"
 LINE_COLOURS = (BLUE, VERMILION, GREEN, ORANGE)
@@ -188,3 +188,57 @@ def spectrum_chart(spectrum: dict[str, list[list[float]]]) -> str | None:
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize=7, frameon=False)
     return _render_svg(fig, ax, "spectrum")
+
+
+def capacity_chart(steps: list[dict[str, Any]], thresholds: dict[str, float], knee: float | None,
+                   source: str = "server") -> str | None:
+    """The capacity search against the offered rate: achieved rate (with the ideal line), p50 and
+    p99 (server, and the client's corrected p99), and the error rate, each threshold drawn and the
+    knee (the capacity) marked. None without steps."""
+    graded = sorted((s for s in steps if s.get("objectives")), key=lambda s: s["rate"])
+    if not graded:
+        return None
+    rates = [s["rate"] for s in graded]
+    fig = Figure(figsize=(7.6, 6.6))
+    top, middle, bottom = fig.subplots(3, 1, sharex=True)
+
+    def line(ax: Any, values: list[float | None], label: str, colour: str, scale: float = 1.0,
+             style: str = "-") -> None:
+        points = [(r, v * scale) for r, v in zip(rates, values) if isinstance(v, (int, float)) and math.isfinite(v)]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", markersize=3,
+                    color=colour, linewidth=1.2, label=label)
+
+    def of(kind: str, field: str = "measured", quantile: str | None = None) -> list[float | None]:
+        out: list[float | None] = []
+        for s in graded:
+            found = [o for oid, o in s["objectives"].items() if o.get("kind") == kind
+                     and (quantile is None or quantile in oid)]
+            out.append(found[0].get(field) if found else None)
+        return out
+
+    top.plot([min(rates), max(rates)], [min(rates), max(rates)], ":", color=GREY, linewidth=0.8, label="offered")
+    line(top, [s.get("achieved") for s in graded], "achieved", BLUE)
+    top.set_ylabel("req/s", fontsize=7)
+    line(middle, of("latency", quantile="p50"), f"p50 ({source})", GREEN, 1000)
+    line(middle, of("latency", quantile="p99"), f"p99 ({source})", BLUE, 1000)
+    line(middle, of("latency", "client", quantile="p99"), "p99 client (corrected)", VERMILION, 1000, "--")
+    for name, value in thresholds.items():
+        if name.startswith("latency"):
+            middle.axhline(value * 1000, color=GREY, linewidth=0.8, linestyle="--")
+    middle.set_ylabel("ms", fontsize=7)
+    middle.set_yscale("log")
+    line(bottom, of("error_rate"), "error rate", VERMILION, 100)
+    if "error_rate" in thresholds:
+        bottom.axhline(thresholds["error_rate"] * 100, color=GREY, linewidth=0.8, linestyle="--", label="target")
+    bottom.set_ylabel("%", fontsize=7)
+    bottom.set_xlabel("offered rate (req/s)", fontsize=7)
+    for ax in (top, middle, bottom):
+        if knee is not None:
+            ax.axvline(knee, color=ORANGE, linewidth=1.2, label=f"capacity {knee:,.0f} req/s")
+        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, linewidth=0.3, color="#cccccc")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    return _render_svg(fig, bottom, "capacity")

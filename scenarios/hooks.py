@@ -89,6 +89,7 @@ class _State:
         #: CPU percent of this process over the last second, and of each worker over its last report.
         self.cpu_self: float | None = None
         self.worker_cpu: dict[str, float] = {}
+        self.cpu_reported: set[str] = set()
         #: When the test started (the master's clock; workers get it with their share).
         self.test_started: float | None = None
         #: A worker's share of a distributed run, from the master: (slot, of how many, test start).
@@ -206,7 +207,11 @@ def _worker_report(client_id: str, data: dict[str, Any]) -> None:
     if "loadgate_keys" in data:
         STATE.worker_keys[client_id] = data["loadgate_keys"]
     if "loadgate_cpu" in data:
-        STATE.worker_cpu[client_id] = float(data["loadgate_cpu"])
+        # A worker's first report covers its start-up (imports, spawning its users), not load
+        # generation: a worker joining mid-run would otherwise show as a saturated generator.
+        if client_id in STATE.cpu_reported:
+            STATE.worker_cpu[client_id] = float(data["loadgate_cpu"])
+        STATE.cpu_reported.add(client_id)
 
 
 class _Exporter:

@@ -18,12 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Step", "Outcome", "next_rate", "outcome", "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS"]
+__all__ = ["Step", "Outcome", "next_rate", "outcome", "step_from_verdict", "performance_table", "document",
+           "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS"]
 
 #: A step's throughput passes when this share of its offered rate arrived.
 THROUGHPUT_SHARE = 0.9
 #: Objective kinds named first when several break at once: the service answered badly.
 SERVICE_KINDS = ("latency", "error_rate", "availability")
+#: What ``capacity.json`` keeps of each objective of a step.
+STEP_FIELDS = ("status", "measured", "client", "as_sent", "kind", "unit")
 #: Validity checks that make the load generator, not the service, the limit.
 GENERATOR_CHECKS = ("generator_cpu", "generator_exit")
 
@@ -113,3 +116,75 @@ def outcome(steps: list[Step], *, max_rate: float) -> Outcome:
     last = steps[-1] if steps else None
     why = f"the step at {last.rate:g} req/s was {last.verdict}" if last else "no step ran"
     return Outcome(top, None, top is not None, f"{why}; the search could not go on")
+
+
+def step_from_verdict(rate: float, doc: dict[str, Any]) -> Step:
+    """A step from its run's ``verdict.json``: the gate's verdict, validity and objectives. The
+    achieved rate is the throughput objective's measure, else the share of the rate the load
+    generator sent (``achieved_rate``) times the offered rate."""
+    objectives = {o["id"]: {"status": o.get("status"), "measured": o.get("measured"), "kind": o.get("kind"),
+                            "required": o.get("required", True), "unit": o.get("unit"),
+                            "client": (o.get("client") or {}).get("measured"),
+                            "as_sent": _as_sent(o)}
+                  for o in doc.get("objectives", [])}
+    validity = doc.get("validity") or {}
+    checks = {c["id"]: c for c in validity.get("checks", [])}
+    achieved = next((o["measured"] for o in objectives.values() if o["kind"] == "throughput"
+                     and isinstance(o["measured"], (int, float))), None)
+    if achieved is None and isinstance((checks.get("achieved_rate") or {}).get("measured"), (int, float)):
+        achieved = float(checks["achieved_rate"]["measured"]) * rate
+    return Step(rate, achieved, str(doc.get("verdict")), bool(validity.get("valid", True)), objectives,
+                tuple(cid for cid, c in checks.items() if c.get("status") == "invalid"))
+
+
+def _as_sent(entry: dict[str, Any]) -> Any:
+    """The client's latency from the actual sends, where the verdict keeps it (its own detail when
+    the client was the source, its client figure's otherwise)."""
+    for detail in ((entry.get("detail") or {}), ((entry.get("client") or {}).get("detail") or {})):
+        if "measured_from_actual_sends" in detail:
+            return detail["measured_from_actual_sends"]
+    return None
+
+
+def performance_table(targets: list[dict[str, Any]], steps: list[Step], result: Outcome) -> list[dict[str, Any]]:
+    """The seed's table, **Metric | Target | Current | Status**: each objective of the spec as
+    written (``targets``: id, title, kind, target text, op, value), measured at the highest
+    passing step (throughput: the capacity itself), graded against its own target."""
+    top = max((s for s in steps if s.passed), key=lambda s: s.rate, default=None)
+    rows = []
+    for t in targets:
+        measured: float | None
+        if t["kind"] == "throughput":
+            measured = result.capacity_rps
+        else:
+            measured = top.objectives.get(t["id"], {}).get("measured") if top is not None else None
+        status = "n/a" if measured is None else ("pass" if _meets(float(measured), t["op"], t["value"]) else "fail")
+        rows.append({"id": t["id"], "metric": t["title"], "kind": t["kind"], "target": t["text"],
+                     "target_op": t["op"], "target_value": t["value"], "current": measured,
+                     "unit": t["unit"], "status": status,
+                     "at_rps": (top.rate if top is not None else None) if t["kind"] != "throughput" else None})
+    return rows
+
+
+def _meets(value: float, op: str, bound: float) -> bool:
+    return {"<": value < bound, "<=": value <= bound, ">": value > bound, ">=": value >= bound}[op]
+
+
+def document(steps: list[Step], result: Outcome, *, spec_name: str, spec_path: str, host: str,
+             targets: list[dict[str, Any]], search: dict[str, Any], throughput_target: float | None,
+             step_dirs: list[str], generated_at: str, interrupted: str | None = None) -> dict[str, Any]:
+    """``capacity.json``: the answer, every step, and the performance table."""
+    return {
+        "schema_version": 1,
+        "capacity_rps": result.capacity_rps, "limited_by": result.limited_by, "lower_bound": result.lower_bound,
+        "reason": result.reason, "throughput_target": throughput_target,
+        "meets_target": None if result.capacity_rps is None or throughput_target is None
+        else result.capacity_rps >= throughput_target,
+        "generated_at": generated_at, "host": host, "spec": {"name": spec_name, "path": spec_path},
+        "search": search, **({"interrupted": interrupted} if interrupted else {}),
+        "steps": [{"rate": s.rate, "achieved": s.achieved, "verdict": s.verdict, "valid": s.valid,
+                   "invalid_checks": list(s.invalid_checks), "breached": s.breached, "dir": d,
+                   "objectives": {oid: {k: o.get(k) for k in STEP_FIELDS} for oid, o in s.objectives.items()}}
+                  for s, d in zip(steps, step_dirs)],
+        "table": performance_table(targets, steps, result),
+    }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pytest
+
 from slo.capacity import Step, next_rate, outcome
 
 KINDS = {"p99": "latency", "errors": "error_rate", "rate": "throughput"}
@@ -65,3 +67,46 @@ def test_a_service_failing_from_the_first_step_has_no_capacity():
 def test_an_invalid_step_with_a_breach_of_the_service_is_a_breach_not_the_generator():
     breach = step(300, fail=("errors",), valid=False, checks=("generator_cpu",))
     assert breach.breached == ["errors"] and not breach.generator_limited
+
+
+def test_a_step_is_read_from_its_verdict_and_the_table_is_measured_at_the_highest_pass():
+    from slo.capacity import performance_table, step_from_verdict
+
+    def verdict(p99: float, status: str, achieved: float) -> dict:
+        return {"verdict": status, "validity": {"valid": True, "checks": []}, "objectives": [
+            {"id": "p99", "kind": "latency", "status": status, "measured": p99, "unit": "s",
+             "client": {"measured": p99 * 1.2, "detail": {"measured_from_actual_sends": p99}}},
+            {"id": "rate", "kind": "throughput", "status": "pass", "measured": achieved, "unit": "1/s"}]}
+
+    steps = [step_from_verdict(100, verdict(0.05, "pass", 99.5)), step_from_verdict(200, verdict(0.9, "fail", 150))]
+    assert steps[0].achieved == 99.5 and steps[0].objectives["p99"]["client"] == pytest.approx(0.06)
+    assert steps[1].breached == ["p99"]
+    result = outcome(steps, max_rate=1000)
+    targets = [{"id": "p99", "title": "P99", "kind": "latency", "op": "<", "value": 0.5, "unit": "s",
+                "text": "< 500 ms"},
+               {"id": "rate", "title": "Throughput", "kind": "throughput", "op": ">=", "value": 10_000,
+                "unit": "1/s", "text": ">= 10,000 req/s"}]
+    rows = {r["id"]: r for r in performance_table(targets, steps, result)}
+    assert (rows["p99"]["current"], rows["p99"]["status"], rows["p99"]["at_rps"]) == (0.05, "pass", 100)
+    assert (rows["rate"]["current"], rows["rate"]["status"]) == (100, "fail")
+
+
+def test_the_exit_code_says_whether_the_capacity_meets_the_throughput_target():
+    from loadgate.cmd_capacity import exit_code
+    from slo.capacity import Outcome
+
+    assert exit_code(Outcome(12_000, "p99", False, ""), 10_000) == 0
+    assert exit_code(Outcome(2_000, "p99", False, ""), 10_000) == 1
+    assert exit_code(Outcome(None, "p99", False, ""), 10_000) == 3
+    assert exit_code(Outcome(2_000, "generator", True, ""), 10_000) == 3  # at least 2,000: unknown against 10,000
+    assert exit_code(Outcome(12_000, "generator", True, ""), 10_000) == 0  # at least 12,000: meets it
+
+
+def test_capacity_usage_errors_exit_2_before_any_load(cli, tmp_path):
+    host = ("--host", "http://127.0.0.1:1", "--out", str(tmp_path / "search"))
+    for argv, said in ((("--from", "500", "--to", "100"), "--to (100) must be at least --from (500)"),
+                       (("--factor", "1"), "--factor must be between"),
+                       (("--step-duration", "3600"), "--step-duration is at most 600")):
+        result = cli("capacity", *host, *argv)
+        assert result.code == 2 and said in result.err, result.err
+    assert not (tmp_path / "search").exists()

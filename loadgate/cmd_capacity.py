@@ -1,0 +1,211 @@
+"""``loadgate capacity``: the highest rate at which every objective of the spec still holds.
+
+    loadgate capacity --host URL [--spec FILE] [--from R0] [--to RMAX] [--factor 1.5]
+                      [--step-duration S] [--step-rampup S] [--precision 0.1] [--locustfile F]
+                      [--keys FILE] [--prometheus URL | --start-prometheus] [--selector M] [--out DIR]
+
+Each step is a whole ``loadgate run`` at one offered rate (its own run directory under
+``steps/``, which ``loadgate report`` re-renders), graded against the spec with throughput
+judged against the step's own rate (90 % of it must arrive). The search (``slo/capacity.py``)
+climbs by ``--factor`` from ``--from``, bisects between the last pass and the first breach down
+to ``--precision``, and stops at ``--to`` or when the load generator becomes the limit (a lower
+bound). Exit 0: the capacity meets the spec's throughput target; 1: it is below; 3: no step
+passed, or the generator ran out before any breach; 2: usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from contract import TIER_LIMITS
+from loadgate.argtypes import fraction, non_negative, positive, positive_int
+from loadgate.cmd_run import check_keys
+from loadgate.env import Env
+from loadgate.errors import UserError
+from loadgate.outdir import out_dir_for
+from loadgate.promserver import INSTALL_HINT, binaries
+from loadgate.run import RunPlan, execute
+from loadgate.signals import Interrupted
+from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from reports.capacity import render_capacity
+from reports.write import read_json, write_json
+from scenarios.schedule import concurrency
+from scenarios.traffic import parse_mix
+from slo.capacity import THROUGHPUT_SHARE, Outcome, Step, document, next_rate, outcome, step_from_verdict
+from slo.gate import ExitCode
+from slo.model import Spec, Target
+from slo.record import rfc3339
+from slo.units import format_rate
+
+__all__ = ["add_arguments", "run", "step_spec", "exit_code"]
+
+#: Bounds on a step, so a search stays a gentle, bounded load on the target.
+MAX_STEP_S, MAX_STEP_RAMPUP_S, MAX_STEPS = 600.0, 60.0, 40
+#: The pause between steps: one interval of the slowest tier's limit, and a fifth more. Each step
+#: is a new load generator whose keys start at random phases; without it a key that sent at the
+#: end of one step could send again at the start of the next, faster than its limit allows.
+STEP_PAUSE_S = 60.0 / min(TIER_LIMITS.values()) * 1.2
+#: Users per step: enough for the rate at the spec's highest latency threshold, twice over, so
+#: the pool runs dry only once the service is slower than its objectives allow (a breach the
+#: service caused, seen in the latency from the actual sends too).
+USERS_HEADROOM = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", required=True, metavar="URL", help="base URL of the service under test")
+    parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE", help=f"SLO spec (default {DEFAULT_SPEC})")
+    parser.add_argument("--from", dest="start", type=positive, default=50.0, metavar="R0",
+                        help="the first rate offered, req/s (default 50)")
+    parser.add_argument("--to", dest="max_rate", type=positive, default=10_000.0, metavar="RMAX",
+                        help="the highest rate offered, req/s (default 10000)")
+    parser.add_argument("--factor", type=positive, default=1.5, help="each step offers this times the last "
+                                                                     "until a breach (default 1.5)")
+    parser.add_argument("--precision", type=fraction, default=0.1,
+                        help="bisect until the first breach is within this share above the last pass (default 0.1)")
+    parser.add_argument("--step-duration", type=positive, default=30.0, metavar="S",
+                        help="seconds each step holds its rate, graded (default 30)")
+    parser.add_argument("--step-rampup", type=non_negative, default=5.0, metavar="S",
+                        help="seconds each step ramps up to its rate, not graded (default 5)")
+    parser.add_argument("--processes", type=int, default=1, metavar="N", help="Locust worker processes (default 1)")
+    parser.add_argument("--mix", metavar="TIERS", help="share of traffic per tier, e.g. free=10,basic=20,pro=30,"
+                                                       "enterprise=40")
+    parser.add_argument("--users", type=positive_int, metavar="N",
+                        help="Locust users per step (default: sized from each step's rate)")
+    parser.add_argument("--keys", metavar="FILE", help="the API keys to send with (CSV: tier,key)")
+    parser.add_argument("--locustfile", metavar="FILE", help="your own Locust scenarios (see loadgate run)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--prometheus", metavar="URL", help="grade from this Prometheus")
+    source.add_argument("--start-prometheus", action="store_true",
+                        help="start a local Prometheus for each step that scrapes the host and the load generator")
+    parser.add_argument("--selector", default="", metavar="MATCHERS", help="label matchers for the service's series")
+    parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
+    parser.add_argument("--out", metavar="DIR", help="directory of the search (default runs/<UTC time>-capacity/)")
+
+
+def step_spec(spec: Spec, rate: float) -> Spec:
+    """The spec with every throughput objective judged against ``rate``: 90 % of it must arrive."""
+    objectives = tuple(dataclasses.replace(o, target=Target(">=", rate * THROUGHPUT_SHARE))
+                       if o.kind == "throughput" else o for o in spec.objectives)
+    return dataclasses.replace(spec, objectives=objectives)
+
+
+def _targets(spec: Spec) -> list[dict[str, Any]]:
+    from slo.units import format_value
+
+    out = []
+    for o in spec.objectives:
+        unit = {"latency": "s", "throughput": "1/s"}.get(o.kind, "ratio")
+        out.append({"id": o.id, "title": o.title, "kind": o.kind, "op": o.target.op, "value": o.target.value,
+                    "unit": unit, "text": f"{o.target.op} {format_value(o.target.value, unit)}"})
+    return out
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.max_rate < args.start:
+        raise UserError(f"--to ({args.max_rate:g}) must be at least --from ({args.start:g})")
+    if not 1.05 <= args.factor <= 10:
+        raise UserError(f"--factor must be between 1.05 and 10, got {args.factor:g}")
+    if not 0.01 <= args.precision < 1:
+        raise UserError(f"--precision must be between 0.01 and 1, got {args.precision:g}")
+    if args.step_duration > MAX_STEP_S:
+        raise UserError(f"--step-duration is at most {MAX_STEP_S:g} s: a capacity search is a series of short steps")
+    if args.step_rampup > MAX_STEP_RAMPUP_S:
+        raise UserError(f"--step-rampup is at most {MAX_STEP_RAMPUP_S:g} s")
+    if not 1 <= args.processes <= 64:
+        raise UserError("--processes must be between 1 and 64")
+    if args.mix:
+        try:
+            parse_mix(args.mix)
+        except ValueError as exc:
+            raise UserError(f"--mix: {exc}") from None
+    if args.locustfile and not Path(args.locustfile).is_file():
+        raise UserError(f"--locustfile: {args.locustfile}: no such file")
+    if args.start_prometheus and binaries() is None:
+        raise UserError(f"--start-prometheus: Prometheus is not installed; {INSTALL_HINT}")
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    _check(args)
+    spec = load_spec_or_fail(args.spec)
+    if args.keys:
+        check_keys(argparse.Namespace(keys=args.keys, rate=args.max_rate, processes=args.processes, mix=args.mix,
+                                      over_limit=0.0))
+    out = Path(args.out) if args.out else out_dir_for("capacity", env.clock())
+    out.mkdir(parents=True, exist_ok=True)
+    throughput_target = next((o.target.value for o in spec.objectives if o.kind == "throughput"), None)
+    search = {"from": args.start, "to": args.max_rate, "factor": args.factor, "precision": args.precision,
+              "step_duration_s": args.step_duration, "step_rampup_s": args.step_rampup,
+              "throughput_share": THROUGHPUT_SHARE, "source": "prometheus" if args.prometheus or args.start_prometheus
+              else "locust"}
+    base = RunPlan(host=args.host.rstrip("/"), spec=spec, out_dir=out, shape="ramp", processes=args.processes,
+                   prometheus_url=args.prometheus, start_prometheus=args.start_prometheus, selector=args.selector,
+                   seed=args.seed, mix=args.mix, users=args.users or 0, keys_file=args.keys,
+                   locustfile=str(Path(args.locustfile).resolve()) if args.locustfile else None,
+                   command=["loadgate", *env.argv])
+    env.stderr.write(f"loadgate: capacity of {base.host} against {spec.name}: from {args.start:g} req/s by "
+                     f"x{args.factor:g} up to {args.max_rate:g}, {args.step_duration:g}s a step "
+                     f"(+{args.step_rampup:g}s ramp-up), bisecting to {args.precision:.0%}\n")
+    ceiling = max((o.target.value for o in spec.objectives if o.kind == "latency"), default=0.5)
+    steps: list[Step] = []
+    dirs: list[str] = []
+    stopped_by: int | None = None  # a signal's exit code
+    while len(steps) < MAX_STEPS:
+        rate = next_rate(steps, start=args.start, factor=args.factor, max_rate=args.max_rate,
+                         precision=args.precision)
+        if rate is None:
+            break
+        name = f"steps/{len(steps) + 1:02d}-{rate:g}rps"
+        plan = dataclasses.replace(base, spec=step_spec(spec, rate), rate=rate, out_dir=out / name,
+                                   duration=args.step_duration + args.step_rampup, rampup=args.step_rampup,
+                                   users=args.users or concurrency(rate, ceiling, USERS_HEADROOM))
+        try:
+            if steps:
+                time.sleep(STEP_PAUSE_S)
+            env.stderr.write(f"loadgate: step {len(steps) + 1}: {format_rate(rate)}, {plan.users} users\n")
+            code, _ = execute(plan, env)
+        except UserError as exc:
+            if exc.exit_code != ExitCode.INCONCLUSIVE:
+                raise
+            env.stderr.write(f"loadgate: step {len(steps) + 1} could not be graded: {exc.message}\n")
+            steps.append(Step(rate, None, "inconclusive", False, {}, ("generator_exit",)))
+            dirs.append(name)
+            break
+        except Interrupted as exc:
+            stopped_by = exc.exit_code  # stopped in a step's ramp-up: nothing of it to grade
+            break
+        if code in (ExitCode.INTERRUPTED, ExitCode.HANGUP, ExitCode.TERMINATED):
+            stopped_by = int(code)  # the step was graded as far as it went, but is no evidence of capacity
+            break
+        step = step_from_verdict(rate, read_json(out / name / "verdict.json"))
+        steps.append(step)
+        dirs.append(name)
+        env.stderr.write(f"loadgate: step {len(steps)}: {format_rate(rate)} offered, "
+                         f"{format_rate(step.achieved)} achieved: {step.verdict}"
+                         f"{'' if step.valid else ' (invalid run: ' + ', '.join(step.invalid_checks) + ')'}"
+                         f"{'; breached ' + ', '.join(step.breached) if step.breached else ''}\n")
+    result = outcome(steps, max_rate=args.max_rate)
+    doc = document(steps, result, spec_name=spec.name, spec_path=spec.path, host=base.host,
+                   targets=_targets(spec), search=search, throughput_target=throughput_target,
+                   step_dirs=dirs, generated_at=rfc3339(env.clock()),
+                   interrupted=ExitCode(stopped_by).name.lower() if stopped_by else None)
+    write_json(out / "capacity.json", doc)
+    render_capacity(out, doc)
+    answer = "none" if result.capacity_rps is None else format_rate(result.capacity_rps)
+    env.stdout.write(f"capacity: {answer}{' (a lower bound)' if result.lower_bound else ''}; "
+                     f"limited by {result.limited_by or 'nothing found'}: {result.reason}\n")
+    env.stderr.write(f"loadgate: report {out / 'report.html'}\n")
+    return stopped_by if stopped_by is not None else exit_code(result, throughput_target)
+
+
+def exit_code(result: Outcome, throughput_target: float | None) -> int:
+    """0: the capacity meets the throughput target; 1: it is below it; 3: no step passed, or the
+    search stopped at a lower bound (the generator ran out, or --to) below the target."""
+    if result.capacity_rps is None:
+        return ExitCode.INCONCLUSIVE
+    if throughput_target is None or result.capacity_rps >= throughput_target:
+        return ExitCode.PASS
+    return ExitCode.INCONCLUSIVE if result.lower_bound else ExitCode.FAIL

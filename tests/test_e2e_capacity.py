@@ -1,0 +1,89 @@
+"""``loadgate capacity`` through the CLI, against demo APIs of known capacity on 127.0.0.1.
+
+``python -m demo_api --capacity 200`` serves at most 200 requests a second and queues the rest,
+so a search must find about 200 and name a latency objective as the limit; a service that fails
+from the first step has no capacity (exit 3). Graded from the load generator's side.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from loadgate import procs
+from tests.conftest import E2E_RUNS
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+SPEC = """version: loadgate/v1
+name: capacity test
+objectives:
+  - {id: p99_latency, title: P99 latency, kind: latency, percentile: 99, threshold: "< 500ms"}
+  - {id: error_rate, title: Error rate, kind: error_rate, threshold: "< 0.1%"}
+  - {id: throughput, title: Throughput, kind: throughput, threshold: ">= 10000/s"}
+"""
+
+
+@pytest.fixture
+def service(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A demo API started with the test's parameters (``--capacity R`` or faults)."""
+    port = procs.free_port()
+    log = tmp_path / "demo_api.log"
+    proc = procs.start([sys.executable, "-m", "demo_api", "--port", str(port), *request.param], log)
+    try:
+        procs.wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        procs.stop(proc)
+
+
+def capacity(tmp_path: Path, url: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
+    spec, out = tmp_path / "spec.yaml", tmp_path / "search"
+    spec.write_text(SPEC)
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "capacity", "--host", url, "--spec", str(spec),
+                           "--step-duration", "10", "--step-rampup", "2", "--out", str(out), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert (out / "capacity.json").is_file(), proc.stderr[-3000:]
+    E2E_RUNS.append(out)
+    return proc, json.loads((out / "capacity.json").read_text()), out
+
+
+@pytest.mark.parametrize("service", [("--capacity", "200")], indirect=True)
+def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_by_latency(tmp_path, service):
+    proc, doc, out = capacity(tmp_path, service, "--from", "100", "--factor", "2", "--to", "800")
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]  # far below the 10,000 req/s target
+    assert 150 <= doc["capacity_rps"] <= 220, json.dumps(doc["steps"], indent=1)
+    assert doc["limited_by"] == "p99_latency" and doc["lower_bound"] is False
+    rates = [s["rate"] for s in doc["steps"]]
+    assert rates[:2] == [100, 200] and len(rates) <= 8
+    breached = min(s["rate"] for s in doc["steps"] if s["breached"])
+    assert breached - doc["capacity_rps"] <= 0.1 * doc["capacity_rps"]  # bisected to 10 %
+    for step in doc["steps"]:
+        assert set(step) >= {"rate", "achieved", "verdict", "valid", "objectives"}
+        assert (out / step["dir"] / "verdict.json").is_file()
+    table = {row["metric"]: row for row in doc["table"]}
+    assert table["Throughput"]["current"] == doc["capacity_rps"] and table["Throughput"]["status"] == "fail"
+    assert table["P99 latency"]["status"] == "pass"  # at the highest rate that passed
+    summary = (out / "summary.md").read_text()
+    assert "| Metric | Target | Current | Status |" in summary and "P99 latency" in summary
+    html = (out / "report.html").read_text()
+    assert "Capacity:" in html and "<svg" in html and "capacity " in html
+    assert f"capacity: {doc['capacity_rps']:,.0f} req/s" in proc.stdout or "capacity: " in proc.stdout
+    # Any step's run directory re-renders on its own.
+    again = subprocess.run([sys.executable, "-m", "loadgate", "report", str(out / doc["steps"][0]["dir"])],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+@pytest.mark.parametrize("service", [("--error-fraction", "0.5")], indirect=True)
+def test_a_service_failing_from_the_first_step_has_no_capacity(tmp_path, service):
+    proc, doc, _ = capacity(tmp_path, service, "--from", "50", "--to", "400")
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert doc["capacity_rps"] is None and len(doc["steps"]) == 1 and doc["limited_by"] == "error_rate"
+    assert "already breached error_rate" in doc["reason"]
