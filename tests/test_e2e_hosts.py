@@ -62,7 +62,7 @@ def start_service(lab: Lab, tmp_path: Path, *faults: str) -> None:
     lab.wait_port("svc", PROM_PORT)
 
 
-def start_master(lab: Lab, out: Path, workers: int, *, duration: int = 30, rate: int = 200) -> Any:
+def start_master(lab: Lab, out: Path, workers: int, *, duration: int = 25, rate: int = 200) -> Any:
     svc, master = lab.address("svc"), lab.address("master")
     return lab.start("master", [
         sys.executable, "-m", "loadgate", "run", "--master", "--expect-workers", str(workers),
@@ -183,7 +183,7 @@ def test_a_breach_seen_before_a_worker_was_lost_still_fails(lab, tmp_path):
 def test_a_worker_joining_after_the_start_takes_a_share_and_the_rate_holds(lab, tmp_path):
     start_service(lab, tmp_path)
     out = tmp_path / "run"
-    master = start_master(lab, out, 1, duration=35)
+    master = start_master(lab, out, 1, duration=30)
     start_worker(lab, "w1", tmp_path)
     steady_seconds(out, 5)
     start_worker(lab, "w2", tmp_path)
