@@ -223,6 +223,7 @@ def capacity_chart(steps: list[dict[str, Any]], thresholds: dict[str, float], kn
     line(middle, of("latency", quantile="p50"), f"p50 ({source})", GREEN, 1000)
     line(middle, of("latency", quantile="p99"), f"p99 ({source})", BLUE, 1000)
     line(middle, of("latency", "client", quantile="p99"), "p99 client (corrected)", VERMILION, 1000, "--")
+    line(middle, of("latency", "as_sent", quantile="p99"), "p99 client as sent", ORANGE, 1000, ":")
     for name, value in thresholds.items():
         if name.startswith("latency"):
             middle.axhline(value * 1000, color=GREY, linewidth=0.8, linestyle="--")

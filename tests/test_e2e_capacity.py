@@ -8,6 +8,7 @@ from the first step has no capacity (exit 3). Graded from the load generator's s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from loadgate import procs
+from loadgate.promserver import INSTALL_HINT, binaries
 from tests.conftest import E2E_RUNS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,8 +84,29 @@ def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_b
 
 
 @pytest.mark.parametrize("service", [("--error-fraction", "0.5")], indirect=True)
-def test_a_service_failing_from_the_first_step_has_no_capacity(tmp_path, service):
-    proc, doc, _ = capacity(tmp_path, service, "--from", "50", "--to", "400")
+def test_a_service_failing_from_the_first_step_has_no_capacity_graded_from_prometheus(tmp_path, service):
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and Prometheus is not installed; {INSTALL_HINT}", pytrace=False)
+        pytest.skip(f"Prometheus is not installed; {INSTALL_HINT}")
+    proc, doc, out = capacity(tmp_path, service, "--from", "50", "--to", "400", "--start-prometheus")
     assert proc.returncode == 3, proc.stderr[-3000:]
     assert doc["capacity_rps"] is None and len(doc["steps"]) == 1 and doc["limited_by"] == "error_rate"
-    assert "already breached error_rate" in doc["reason"]
+    assert "already breached error_rate" in doc["reason"] and doc["search"]["source"] == "prometheus"
+    step = json.loads((out / doc["steps"][0]["dir"] / "verdict.json").read_text())
+    assert step["source"] == "prometheus"
+
+
+def test_a_generator_that_runs_out_first_gives_a_lower_bound_and_is_named(tmp_path, ping_service):
+    """A custom locustfile (an OpenModelUser) that burns milliseconds of CPU a request: the load
+    generator, not the service, runs out, so the answer is a lower bound (exit 3)."""
+    from tests.test_e2e_validity import HEAVY
+
+    locustfile = tmp_path / "heavy.py"
+    locustfile.write_text(HEAVY)
+    proc, doc, _ = capacity(tmp_path, ping_service.url, "--locustfile", str(locustfile), "--from", "50",
+                            "--factor", "8", "--to", "5000")
+    assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
+    assert (doc["capacity_rps"], doc["limited_by"], doc["lower_bound"]) == (50, "generator", True)
+    assert "generator_cpu" in doc["steps"][-1]["invalid_checks"] and not doc["steps"][-1]["breached"]
+    assert "(a lower bound)" in proc.stdout and "load generator ran out" in doc["reason"]

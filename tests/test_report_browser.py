@@ -96,9 +96,37 @@ def test_a_hostile_report_shows_its_script_as_text_and_runs_nothing(browser, tmp
     page.close()
 
 
+def check_capacity_report(browser, report: Path, name: str) -> None:
+    """A capacity search's report: the answer, the performance table, the chart and every step."""
+    doc = json.loads((report.parent / "capacity.json").read_text())
+    url = report.resolve().as_uri()
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        console, requests = [], []
+        page.on("console", lambda m, seen=console: seen.append(f"{m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e, seen=console: seen.append(f"pageerror: {e}"))
+        page.on("request", lambda r, seen=requests: seen.append(r.url))
+        page.goto(url)
+        assert console == [] and requests == [url], (name, width, console, requests)
+        assert "Capacity:" in page.locator(".banner").inner_text()
+        tables = page.locator("table")
+        assert tables.nth(0).locator("tbody tr").count() == len(doc["table"])
+        assert tables.nth(1).locator("tbody tr").count() == len(doc["steps"])
+        if any(s["objectives"] for s in doc["steps"]):
+            assert page.locator("svg").first.is_visible()
+        if width == 390:
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        page.close()
+
+
 def test_every_end_to_end_run_report_reads_cleanly_in_chromium(browser):
     if not E2E_RUNS:
         pytest.skip("no end-to-end run in this session (run the whole suite to include them)")
     for out in E2E_RUNS:
-        if out.exists():
+        if (out / "capacity.json").exists():
+            check_capacity_report(browser, out / "report.html", f"capacity-{out.parent.name}")
+        elif out.exists():
             check_report(browser, out / "report.html", f"run-{out.parent.name}")
