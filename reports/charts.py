@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 __all__ = ["objective_chart", "overview_chart", "spectrum_chart", "capacity_chart", "MAX_POINTS_PER_LINE"]
 
@@ -229,6 +230,9 @@ def capacity_chart(steps: list[dict[str, Any]], thresholds: dict[str, float], kn
             middle.axhline(value * 1000, color=GREY, linewidth=0.8, linestyle="--")
     middle.set_ylabel("ms", fontsize=7)
     middle.set_yscale("log")
+    # Plain numbers on the log axis: the default 10^n labels need mathtext fonts Debian may lack.
+    middle.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    middle.yaxis.set_minor_formatter(NullFormatter())
     line(bottom, of("error_rate"), "error rate", VERMILION, 100)
     if "error_rate" in thresholds:
         bottom.axhline(thresholds["error_rate"] * 100, color=GREY, linewidth=0.8, linestyle="--", label="target")
