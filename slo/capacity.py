@@ -50,15 +50,24 @@ class Step:
         return self.verdict == "pass" and self.valid
 
     @property
+    def generator_ran_out(self) -> bool:
+        """The load generator itself failed a validity check (its CPU, or it exited)."""
+        return any(c in GENERATOR_CHECKS for c in self.invalid_checks)
+
+    @property
     def breached(self) -> list[str]:
-        """The required objectives that failed, service kinds first, in the spec's order."""
+        """The required objectives that failed, service kinds first, in the spec's order; none
+        when the generator ran out (such a step is never a breach). A step invalid only because
+        its pool of users ran dry (late requests, a rate short) breached: the service slowed."""
+        if self.generator_ran_out:
+            return []
         failed = [oid for oid, o in self.objectives.items() if o.get("status") == "fail" and o.get("required", True)]
         return sorted(failed, key=lambda oid: 0 if self.objectives[oid].get("kind") in SERVICE_KINDS else 1)
 
     @property
     def generator_limited(self) -> bool:
-        """An invalid step the load generator, not the service, limited (no breach seen)."""
-        return not self.valid and not self.breached and any(c in GENERATOR_CHECKS for c in self.invalid_checks)
+        """An invalid step the load generator, not the service, limited."""
+        return not self.valid and self.generator_ran_out
 
 
 @dataclass(frozen=True)

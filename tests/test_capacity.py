@@ -64,9 +64,11 @@ def test_a_service_failing_from_the_first_step_has_no_capacity():
     assert result.capacity_rps is None and result.limited_by == "p99" and "first step" in result.reason
 
 
-def test_an_invalid_step_with_a_breach_of_the_service_is_a_breach_not_the_generator():
-    breach = step(300, fail=("errors",), valid=False, checks=("generator_cpu",))
-    assert breach.breached == ["errors"] and not breach.generator_limited
+def test_a_step_where_the_generator_ran_out_is_never_a_breach_but_a_dry_pool_is_the_services_limit():
+    saturated = step(300, fail=("errors",), valid=False, checks=("generator_cpu",))
+    assert saturated.breached == [] and saturated.generator_limited and not saturated.passed
+    dry = step(300, fail=("rate", "p99"), valid=False, checks=("late_requests", "achieved_rate"))
+    assert dry.breached == ["p99", "rate"] and not dry.generator_limited  # latency named first
 
 
 def test_a_step_is_read_from_its_verdict_and_the_table_is_measured_at_the_highest_pass():
