@@ -1,6 +1,7 @@
 """``loadgate report DIR [--baseline B]``: re-render report.html, summary.md and junit.xml.
 
-Reads ``DIR/verdict.json`` and ``DIR/series/``; needs no Prometheus. With ``--baseline`` the
+Reads ``DIR/verdict.json`` and ``DIR/series/``; needs no Prometheus. A capacity search's
+directory (``capacity.json``) gets its report.html and summary.md re-rendered instead. With ``--baseline`` the
 comparison with B is stored in ``verdict.json`` and shown (the verdict itself is not changed:
 ``--fail-on-regression`` belongs to gate and run). Exit 0 when rendered, 2 when a directory holds
 no readable record.
@@ -16,18 +17,22 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.table import print_table
 from reports.publish import OutputError, compare_stored, render_outputs
+from reports.write import read_json
 from slo.gate import ExitCode
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", metavar="DIR", help="a gate or run directory holding verdict.json")
+    parser.add_argument("directory", metavar="DIR",
+                        help="a gate or run directory holding verdict.json, or a capacity search's (capacity.json)")
     add_baseline_arguments(parser, gating=False)
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
     directory = Path(args.directory)
+    if (directory / "capacity.json").is_file() and not (directory / "verdict.json").exists():
+        return _capacity(directory, env)
     baseline = load_baseline(args)
     try:
         if baseline is not None:
@@ -37,4 +42,21 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise UserError(str(exc)) from None
     print_table(ctx, env.stdout)
     env.stderr.write(f"loadgate: re-rendered {directory / 'report.html'}, summary.md and junit.xml\n")
+    return ExitCode.PASS
+
+
+def _capacity(directory: Path, env: Env) -> int:
+    from reports.capacity import render_capacity
+
+    try:
+        doc = read_json(directory / "capacity.json")
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{directory / 'capacity.json'}: not readable: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1 or not isinstance(doc.get("steps"), list):
+        raise UserError(f"{directory / 'capacity.json'}: not a loadgate capacity record (schema_version 1)")
+    try:
+        render_capacity(directory, doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UserError(f"{directory / 'capacity.json'}: not a loadgate capacity record ({exc!r})") from None
+    env.stderr.write(f"loadgate: re-rendered {directory / 'report.html'} and summary.md of the capacity search\n")
     return ExitCode.PASS

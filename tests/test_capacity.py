@@ -112,3 +112,27 @@ def test_capacity_usage_errors_exit_2_before_any_load(cli, tmp_path):
         result = cli("capacity", *host, *argv)
         assert result.code == 2 and said in result.err, result.err
     assert not (tmp_path / "search").exists()
+
+
+def test_loadgate_report_re_renders_a_capacity_search_and_refuses_a_broken_one(cli, tmp_path):
+    import json
+
+    from slo.capacity import document
+
+    steps = search(200)
+    targets = [{"id": "p99", "title": "P99 latency", "kind": "latency", "op": "<", "value": 0.5, "unit": "s",
+                "text": "< 500 ms"}]
+    doc = document(steps, outcome(steps, max_rate=10_000), spec_name="t", spec_path="t.yaml", host="http://x",
+                   targets=targets, search={"from": 50, "to": 10_000, "factor": 1.5, "precision": 0.1,
+                                            "step_duration_s": 10, "step_rampup_s": 2, "throughput_share": 0.9,
+                                            "source": "locust"},
+                   throughput_target=10_000, step_dirs=[f"steps/{i}" for i in range(len(steps))],
+                   generated_at="2026-11-29T00:00:00Z")
+    (tmp_path / "capacity.json").write_text(json.dumps(doc))
+    result = cli("report", str(tmp_path))
+    assert result.code == 0, result.err
+    assert "Capacity:" in (tmp_path / "report.html").read_text()
+    assert "| P99 latency | < 500 ms |" in (tmp_path / "summary.md").read_text()
+    (tmp_path / "capacity.json").write_text(json.dumps({**doc, "steps": [1, 2]}))
+    result = cli("report", str(tmp_path))
+    assert result.code == 2 and "not a loadgate capacity record" in result.err and "Traceback" not in result.err
