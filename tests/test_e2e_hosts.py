@@ -192,7 +192,9 @@ def test_a_worker_joining_after_the_start_takes_a_share_and_the_rate_holds(lab, 
     assert [e["event"] for e in run["worker_events"]] == ["worker_joined"]
     late = run["worker_events"][0]["worker"]
     assert run["worker_responses"][late] > 500  # it sent its share for the last ~20 s
-    assert checks(doc)["achieved_rate"]["measured"] == pytest.approx(1.0, abs=0.05)  # not 1.5x: shares, not extra
+    # Valid (at least 90 % of the target) and never over it: the two share the rate, the joiner adds
+    # none (runs measured 0.92 to 1.0: the workers report every 3 s at their own phases).
+    assert 0.9 <= checks(doc)["achieved_rate"]["measured"] <= 1.05
     assert all(row["http_429"] == 0 for row in doc["breakdown"]["tiers"])
 
 
