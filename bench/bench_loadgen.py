@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from loadgate import procs  # noqa: E402
+from loadgate.frontend import nginx_preamble  # noqa: E402
 from scenarios.schedule import KeySchedule, concurrency  # noqa: E402
 from scenarios.tasks import KeyState, remember_etag  # noqa: E402
 from scenarios.traffic import Zipf  # noqa: E402
@@ -171,24 +172,10 @@ def nginx_config(root: Path, port: int) -> str:
     batch = json.dumps({"results": [{"status": 200} for _ in range(100)],
                         "succeeded": 100, "failed": 0}, separators=(",", ":"))
     profile = '{"id":$1,"name":"User $1","email":"user$1@example.test","bio":"' + "cached " * 60 + '"}'
-    return f"""
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    default_type application/json;
+    return nginx_preamble(root, "1", 4096) + f"""    default_type application/json;
     gzip on;
     gzip_types application/json;
     gzip_min_length 200;
-    keepalive_requests 1000000;
     map $arg_cursor $page {{
 {chr(10).join(items)}
         default '{{"items":[],"limit":50,"next_cursor":null}}';

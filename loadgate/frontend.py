@@ -17,20 +17,19 @@ from typing import Iterator, Sequence
 
 from loadgate import procs
 
-__all__ = ["nginx_config", "nginx_front", "NGINX_HINT"]
+__all__ = ["nginx_config", "nginx_front", "nginx_preamble", "NGINX_HINT"]
 
 NGINX_HINT = "install Debian's nginx (apt-get install -y nginx; make demo and make test do it)"
 
 
-def nginx_config(root: Path, port: int, upstream_ports: Sequence[int]) -> str:
-    """An nginx configuration: listen on 127.0.0.1:``port``, pass every request to the processes
-    on ``upstream_ports`` by a consistent hash of ``X-API-Key``; files under ``root``."""
-    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
-    return f"""worker_processes auto;
+def nginx_preamble(root: Path, workers: str, connections: int) -> str:
+    """The start of an nginx configuration run by an unprivileged test or demo: in the foreground,
+    every file under ``root``, no access log; it ends inside the open ``http {`` block."""
+    return f"""worker_processes {workers};
 daemon off;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
-events {{ worker_connections 8192; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     client_body_temp_path {root}/body;
@@ -39,7 +38,14 @@ http {{
     uwsgi_temp_path {root}/uwsgi;
     scgi_temp_path {root}/scgi;
     keepalive_requests 1000000;
-    upstream demo_api {{
+"""
+
+
+def nginx_config(root: Path, port: int, upstream_ports: Sequence[int]) -> str:
+    """An nginx configuration: listen on 127.0.0.1:``port``, pass every request to the processes
+    on ``upstream_ports`` by a consistent hash of ``X-API-Key``; files under ``root``."""
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
+    return nginx_preamble(root, "auto", 8192) + f"""    upstream demo_api {{
         hash $http_x_api_key consistent;
 {servers}
         keepalive 256;

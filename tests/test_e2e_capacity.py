@@ -8,7 +8,6 @@ from the first step has no capacity (exit 3). Graded from the load generator's s
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from loadgate import procs
 from loadgate.promserver import INSTALL_HINT, binaries
 from tests.conftest import E2E_RUNS
+from tests.support.require import missing
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -86,9 +86,7 @@ def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_b
 @pytest.mark.parametrize("service", [("--error-fraction", "0.5")], indirect=True)
 def test_a_service_failing_from_the_first_step_has_no_capacity_graded_from_prometheus(tmp_path, service):
     if binaries() is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and Prometheus is not installed; {INSTALL_HINT}", pytrace=False)
-        pytest.skip(f"Prometheus is not installed; {INSTALL_HINT}")
+        missing(f"Prometheus is not installed; {INSTALL_HINT}")
     proc, doc, out = capacity(tmp_path, service, "--from", "50", "--to", "400", "--start-prometheus")
     assert proc.returncode == 3, proc.stderr[-3000:]
     assert doc["capacity_rps"] is None and len(doc["steps"]) == 1 and doc["limited_by"] == "error_rate"

@@ -8,7 +8,6 @@ the gate merges several instances' series.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import requests
 from loadgate.frontend import NGINX_HINT
 from loadgate.promserver import INSTALL_HINT, PrometheusServer, binaries
 from tests.conftest import E2E_RUNS
+from tests.support.require import missing
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -30,9 +30,7 @@ def _require() -> None:
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         why = f"nginx is not installed; {NGINX_HINT}"
     if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and {why}", pytrace=False)
-        pytest.skip(why)
+        missing(why)
 
 
 def test_two_api_processes_behind_nginx_pass_the_demo_each_scraped_as_an_instance(tmp_path):
