@@ -198,6 +198,13 @@ class ClientSource:
     def promql_value(self, query: str, unit: str) -> SLIData:
         return self.promql_ratio(None, None, query)
 
+    def promql_slices(self, good: str | None, bad: str | None, total: str, slice_s: float,
+                      slice_target: float | None) -> SLIData:
+        return self.promql_ratio(good, bad, total)
+
+    def promql_threshold(self, query: str, op: str, value: float, step_s: float | None) -> SLIData:
+        return self.promql_ratio(None, None, query)
+
     def overview(self, with_latency: bool = True) -> list[Chart]:
         """Client p50/p95/p99 over 5 s windows, and the running users per tier.
 

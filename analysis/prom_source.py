@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,6 +27,7 @@ from analysis.source import LATENCY_CAPTION, LATENCY_TITLE, OVERVIEW_QUANTILES, 
 
 __all__ = ["Resolution", "PromSource"]
 
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 #: Scrape interval assumed when it cannot be inferred from ``up``.
 DEFAULT_SCRAPE_S = 15
 #: Chart series aim for about this many points.
@@ -427,6 +429,73 @@ class PromSource:
             data.series.append(Series("value", unit, tuple(sorted(points.items()))))
 
         self._chart(data, chart)
+        return data
+
+    def promql_slices(self, good: str | None, bad: str | None, total: str, slice_s: float,
+                      slice_target: float | None) -> SLIData:
+        """Slices of ``slice_s`` ending at whole slices from the window's start; see ``SLISource``."""
+        queries: list[str] = []
+        data = SLIData(queries=queries)
+        w = self.window
+        width = max(1, int(round(slice_s)))
+        n = int(w.seconds // width)
+        if n < 1:
+            data.problem = Problem(sli.SHORT_WINDOW, f"the window ({w.seconds:g}s) is shorter than one {width}s slice")
+            return data
+        ends = [w.start + (i + 1) * width for i in range(n)]
+        numerator = good if good is not None else bad
+        assert numerator is not None
+        num = _by_time(self._range(data, q.render_template(numerator, self.sel, width), ends[0], ends[-1], width))
+        tot = _by_time(self._range(data, q.render_template(total, self.sel, width), ends[0], ends[-1], width))
+        ratios: list[tuple[float, float]] = []
+        for end in ends:
+            n_total = tot.get(end, 0.0)
+            if n_total > 0:
+                share = num.get(end, 0.0) / n_total
+                ratios.append((end, share if good is not None else 1.0 - share))
+        data.detail.update({"slice_seconds": width, "slices": n, "slices_with_events": len(ratios),
+                            "budgeting": "Timeslices" if slice_target is not None else "RatioTimeslices"})
+        if not ratios:
+            data.problem = Problem(sli.NO_EVENTS, f"none of the {n} slices of {width}s counted any events")
+            return data
+        data.events = float(len(ratios))
+        if slice_target is not None:
+            bad_slices = [t for t, r in ratios if r < slice_target and not math.isclose(r, slice_target, rel_tol=1e-9)]
+            data.bad = float(len(bad_slices))
+            data.value = 1.0 - len(bad_slices) / len(ratios)
+            data.detail.update({"slice_target": slice_target, "bad_slices": len(bad_slices)})
+        else:
+            data.value = sum(r for _, r in ratios) / len(ratios)
+            data.bad = (1.0 - data.value) * len(ratios)
+        data.series.append(Series("slice good ratio", "ratio", tuple(ratios)))
+        return data
+
+    def promql_threshold(self, query: str, op: str, value: float, step_s: float | None) -> SLIData:
+        """Points of the query from the window's start, one a step; see ``SLISource``."""
+        data = SLIData()
+        w = self.window
+        step = max(1, int(round(step_s))) if step_s else self.resolution().scrape_s
+        if w.seconds < step:
+            data.problem = Problem(sli.SHORT_WINDOW, f"the window ({w.seconds:g}s) is shorter than one {step}s step")
+            return data
+        series = self._range(data, q.render_template(query, self.sel, step), w.start + step, w.end, step)
+        if not series:
+            data.problem = Problem(sli.NO_SERIES, "the query returned no data")
+            return data
+        if len(series) > 1:
+            data.problem = Problem(sli.NOT_ONE_SERIES, f"the query returned {len(series)} series; aggregate it to "
+                                   "one (sum, max, ...)", "inconclusive")
+            return data
+        points = [(t, v) for t, v in series[0][1] if not math.isnan(v)]
+        if not points:
+            data.problem = Problem(sli.NO_EVENTS, "the query returned only NaN")
+            return data
+        bad = [t for t, v in points if not _OPS[op](v, value)]
+        data.events, data.bad = float(len(points)), float(len(bad))
+        data.value = 1.0 - len(bad) / len(points)
+        data.detail.update({"points": len(points), "bad_points": len(bad), "step_seconds": step,
+                            "point_condition": f"{op} {value:g}"})
+        data.series.append(Series("value", "", tuple(points)))
         return data
 
 

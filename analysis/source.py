@@ -81,6 +81,18 @@ class SLISource(Protocol):
 
     def promql_value(self, query: str, unit: str) -> SLIData: ...
 
+    def promql_slices(self, good: str | None, bad: str | None, total: str, slice_s: float,
+                      slice_target: float | None) -> SLIData:
+        """A ratio over time slices: with ``slice_target``, the share of slices whose good ratio
+        reaches it (OpenSLO ``Timeslices``); without, the mean of the slices' good ratios
+        (``RatioTimeslices``). Slices without events are not counted."""
+        ...
+
+    def promql_threshold(self, query: str, op: str, value: float, step_s: float | None) -> SLIData:
+        """The share of the query's points, one every ``step_s`` (None: the scrape interval), that
+        meet ``point <op> value`` (OpenSLO ``thresholdMetric``)."""
+        ...
+
     def overview(self, with_latency: bool) -> list[Chart]:
         """Charts beside the objectives (latency percentiles, users per tier); never raises."""
         ...

@@ -130,7 +130,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace, env: Env) -> int:
     _check(args)
-    spec = load_spec_or_fail(args.spec)
+    spec = load_spec_or_fail(args.spec, args.selector)
     if args.keys:
         check_keys(argparse.Namespace(keys=args.keys, rate=args.max_rate, processes=args.processes, mix=args.mix,
                                       over_limit=0.0))

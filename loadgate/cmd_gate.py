@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         start, end = resolve_window(args.start, args.end, args.last, now)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    spec = load_spec_or_fail(args.spec)
+    spec = load_spec_or_fail(args.spec, args.selector)
     try:
         selector = Selector.parse(spec.selector, args.selector)
     except SelectorError as exc:

@@ -135,7 +135,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
         PromConfig.from_env(extra.get("prometheus_url") or "http://127.0.0.1", env.environ)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    spec = load_spec_or_fail(args.spec)
+    spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""))
     return RunPlan(host=host.rstrip("/"), spec=spec,
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,

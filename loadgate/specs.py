@@ -6,6 +6,7 @@ from pathlib import Path
 
 from loadgate.errors import UserError
 from slo.model import Spec
+from slo.openslo import refuse_selector
 from slo.spec import SpecError, read_spec
 
 __all__ = ["DEFAULT_SPEC", "resolve_spec_path", "load_spec_or_fail"]
@@ -24,9 +25,16 @@ def resolve_spec_path(path: str) -> Path:
     return _PACKAGED / given.name
 
 
-def load_spec_or_fail(path: str) -> Spec:
-    """Read a spec, turning every located problem into one ``UserError`` (exit 2)."""
+def load_spec_or_fail(path: str, selector: str = "") -> Spec:
+    """Read a spec, turning every located problem into one ``UserError`` (exit 2). A ``selector``
+    (``--selector``) that an objective's literal PromQL cannot take is refused here (exit 2),
+    never silently left out."""
     try:
-        return read_spec(resolve_spec_path(path))
+        spec = read_spec(resolve_spec_path(path))
     except SpecError as exc:
         raise UserError(str(exc)) from None
+    for given, flag in ((selector, "--selector"), (spec.selector, f"{spec.path}: selector")):
+        refusal = refuse_selector(spec, given, flag)
+        if refusal:
+            raise UserError(refusal)
+    return spec

@@ -52,7 +52,15 @@ def measure(source: SLISource, objective: Objective) -> SLIData:
         return source.availability(objective.slice_seconds, objective.slice_max_error_ratio)
     if kind == model.PROMQL_RATIO:
         assert objective.total is not None
+        if objective.budgeting != model.OCCURRENCES:
+            assert objective.slice_seconds is not None
+            return source.promql_slices(objective.good, objective.bad, objective.total, objective.slice_seconds,
+                                        objective.slice_target if objective.budgeting == model.TIMESLICES else None)
         return source.promql_ratio(objective.good, objective.bad, objective.total)
+    if kind == model.PROMQL_THRESHOLD:
+        assert objective.query is not None and objective.point_op is not None and objective.point_value is not None
+        return source.promql_threshold(objective.query, objective.point_op, objective.point_value,
+                                       objective.slice_seconds if objective.budgeting == model.TIMESLICES else None)
     if kind == model.PROMQL_VALUE:
         assert objective.query is not None
         return source.promql_value(objective.query, objective.unit)

@@ -137,6 +137,10 @@ def grade(objective: Objective, data: SLIData, *, require_evidence: bool = False
             reason = (f"{reason}; but {_count(data.events)} events cannot demonstrate it "
                       f"(needs at least {_count(ev.events_needed or 0)} with no bad events)")
 
+    if objective.note:
+        # How the SLI was read when it is not exact (OpenSLO subqueries, gauges): said in the verdict.
+        detail["approximation"] = objective.note
+        reason = f"{reason} (approximate: {objective.note})"
     budget = _budget(objective, data) if allowed is not None else None
     margin = _margin(data.value, objective.target)
     if objective.kind == model.LATENCY and "fraction_at_or_below" in detail:

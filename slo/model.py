@@ -25,6 +25,7 @@ __all__ = [
     "Objective",
     "Spec",
     "unit_of",
+    "BUDGETING_METHODS",
 ]
 
 LATENCY = "latency"
@@ -34,16 +35,28 @@ CACHE_HIT_RATE = "cache_hit_rate"
 AVAILABILITY = "availability"
 PROMQL_RATIO = "promql_ratio"
 PROMQL_VALUE = "promql_value"
+#: The share of a query's points (or time slices) that meet a per-point comparison: OpenSLO's
+#: ``thresholdMetric``. Only an OpenSLO spec makes one.
+PROMQL_THRESHOLD = "promql_threshold"
 
-KINDS = (LATENCY, ERROR_RATE, THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_VALUE)
+KINDS = (LATENCY, ERROR_RATE, THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_VALUE, PROMQL_THRESHOLD)
 #: Kinds whose SLI is a ratio of events, so they get evidence and an error budget.
-RATIO_KINDS = (LATENCY, ERROR_RATE, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO)
+RATIO_KINDS = (LATENCY, ERROR_RATE, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_THRESHOLD)
+
+#: How an objective counts its budget (OpenSLO's ``budgetingMethod``): good events over all
+#: events; good time slices over all slices (a slice is good when its own ratio meets
+#: ``slice_target``); or the mean of the slices' ratios.
+OCCURRENCES = "Occurrences"
+TIMESLICES = "Timeslices"
+RATIO_TIMESLICES = "RatioTimeslices"
+BUDGETING_METHODS = (OCCURRENCES, TIMESLICES, RATIO_TIMESLICES)
 #: Kinds where smaller is better: the target is an upper bound.
 UPPER_BOUND_KINDS = (LATENCY, ERROR_RATE)
 #: Kinds where bigger is better: the target is a lower bound.
-LOWER_BOUND_KINDS = (THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY)
+LOWER_BOUND_KINDS = (THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_THRESHOLD)
 #: The operator an objective gets when its threshold names none.
-DEFAULT_OPS = {LATENCY: "<", ERROR_RATE: "<", THROUGHPUT: ">=", CACHE_HIT_RATE: ">", AVAILABILITY: ">="}
+DEFAULT_OPS = {LATENCY: "<", ERROR_RATE: "<", THROUGHPUT: ">=", CACHE_HIT_RATE: ">", AVAILABILITY: ">=",
+               PROMQL_THRESHOLD: ">="}
 
 
 def unit_of(kind: str, declared: str | None = None) -> str:
@@ -55,6 +68,7 @@ def unit_of(kind: str, declared: str | None = None) -> str:
     if kind == PROMQL_VALUE:
         return declared or ""
     return "ratio"
+
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,22 @@ class Objective:
     query: str | None = None
     unit: str = ""
     line: int = 0
+    #: ``OCCURRENCES`` for every loadgate/v1 kind; OpenSLO's method for ``promql_ratio`` and
+    #: ``promql_threshold`` (``slice_seconds`` then holds ``timeSliceWindow``).
+    budgeting: str = OCCURRENCES
+    #: A slice is good when its good ratio is at least this (``Timeslices`` of a ratio).
+    slice_target: float | None = None
+    #: ``promql_threshold``: a point (or slice) is good when ``query <point_op> point_value``.
+    point_op: str | None = None
+    point_value: float | None = None
+    #: How the objective is read when that is not exact (a subquery, a gauge summed), in one sentence.
+    note: str = ""
+    #: The SLO's own period in seconds (OpenSLO ``timeWindow``); the default of ``loadgate rules``.
+    period_s: float | None = None
+    #: False when the queries are a user's literal expressions a selector cannot be added to.
+    takes_selector: bool = True
+    #: The objective's origin for messages: ``spec.yaml:12`` or an OpenSLO document's name.
+    origin: str = ""
 
     @property
     def allowed_bad_ratio(self) -> float | None:
@@ -112,7 +142,7 @@ class Objective:
             return self.target.value
         if self.kind in (CACHE_HIT_RATE, AVAILABILITY):
             return round(1.0 - self.target.value, 12)
-        if self.kind == PROMQL_RATIO:
+        if self.kind in (PROMQL_RATIO, PROMQL_THRESHOLD):
             return self.target.value if self.target.is_upper_bound else round(1.0 - self.target.value, 12)
         return None
 
@@ -129,3 +159,7 @@ class Spec:
     selector: str = ""
     description: str = ""
     source_text: str = ""
+    #: ``loadgate/v1``, or ``openslo/v1`` for a set of OpenSLO documents.
+    format: str = "loadgate/v1"
+    #: What was read but is not used (an OpenSLO alert policy, a data source's URL), one line each.
+    notes: tuple[str, ...] = ()

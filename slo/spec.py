@@ -51,15 +51,16 @@ _PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PLACEHOLDERS = {"window", "selector"}
 
 _TOP_FIELDS = ("version", "name", "description", "selector", "metrics", "objectives")
-_COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description")
+_COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.LATENCY: ("percentile",),
     model.ERROR_RATE: (),
     model.THROUGHPUT: (),
     model.CACHE_HIT_RATE: (),
     model.AVAILABILITY: ("slice", "slice_max_error_ratio"),
-    model.PROMQL_RATIO: ("good", "bad", "total"),
+    model.PROMQL_RATIO: ("good", "bad", "total", "budgeting", "slice", "slice_target"),
     model.PROMQL_VALUE: ("query", "unit"),
+    model.PROMQL_THRESHOLD: ("query", "point", "budgeting", "slice"),
 }
 _METRIC_FIELDS = ("requests", "duration", "cache_hits", "cache_misses", "up", "code_label")
 
@@ -86,22 +87,44 @@ class SpecError(Exception):
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
-def read_spec(path: str | Path) -> Spec:
-    """Read and parse the spec file at ``path``; a missing or unreadable file is a ``SpecError``."""
+def _read(path: Path) -> bytes:
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise SpecError([SpecIssue(name, 0, "(file)", "no such file")]) from None
-    except IsADirectoryError:
-        raise SpecError([SpecIssue(name, 0, "(file)", "is a directory, not a spec file")]) from None
     except OSError as exc:
         raise SpecError([SpecIssue(name, 0, "(file)", f"cannot read: {exc.strerror}")]) from None
-    return load_spec(data, name)
+
+
+def read_spec(path: str | Path) -> Spec:
+    """Read and parse the spec at ``path``: a ``loadgate/v1`` file, a file of OpenSLO v1 documents,
+    or a directory whose ``*.yaml``/``*.yml`` files are one set of OpenSLO documents (an SLO may
+    then refer to an SLI in another file). Problems are a ``SpecError``."""
+    given = Path(path)
+    if given.is_dir():
+        from slo.openslo import is_openslo, load_openslo
+
+        files = sorted(p for p in given.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise SpecError([SpecIssue(str(given), 0, "(directory)", "no *.yaml or *.yml files in it")])
+        found = [(str(f), _read(f)) for f in files]
+        plain = [name for name, data in found if not is_openslo(data.decode("utf-8", "replace"))]
+        if plain:
+            raise SpecError([SpecIssue(name, 0, "(file)", "a directory of specs holds OpenSLO documents only "
+                                                          "(apiVersion: openslo/v1); give a loadgate/v1 spec as "
+                                                          "its own file") for name in plain])
+        return load_openslo(found)
+    return load_spec(_read(given), str(given))
 
 
 def load_spec(data: bytes, filename: str = "<spec>") -> Spec:
-    """Parse spec bytes into a ``Spec``, or raise ``SpecError`` listing every problem."""
+    """Parse spec bytes (``loadgate/v1``, or OpenSLO v1 documents) into a ``Spec``, or raise
+    ``SpecError`` listing every problem."""
+    from slo.openslo import is_openslo, load_openslo
+
+    if is_openslo(data.decode("utf-8", "replace")):
+        return load_openslo([(filename, data)])
     return _Parser(data, filename).parse()
 
 
@@ -109,8 +132,10 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
-class _Parser:
-    """Walks the YAML node tree (not plain dicts) so every value keeps its line number."""
+class NodeParser:
+    """Reads a YAML node tree (not plain dicts) so every value keeps its line number; collects
+    every problem as a located ``SpecIssue`` instead of stopping at the first. Shared by the
+    ``loadgate/v1`` parser here and the OpenSLO one (``slo.openslo``)."""
 
     def __init__(self, data: bytes, filename: str):
         self.data = data
@@ -178,21 +203,33 @@ class _Parser:
             self.error(node, path, str(exc))
             return None
 
-    # -- the document ------------------------------------------------------------------------
-    def parse(self) -> Spec:
+    def text(self) -> str:
+        """The file as UTF-8 text, or a ``SpecError``."""
         try:
-            text = self.data.decode("utf-8")
+            return self.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SpecError([SpecIssue(self.file, 0, "(file)", f"not UTF-8 text ({exc.reason})")]) from None
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
+
+    def yaml_error(self, exc: yaml.YAMLError) -> SpecError:
+        """A YAML syntax error, located."""
+        if isinstance(exc, yaml.MarkedYAMLError):
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 0
             problem = exc.problem or exc.context or "invalid YAML"
-            raise SpecError([SpecIssue(self.file, line, "(yaml)", f"YAML syntax error: {problem}")]) from None
+            return SpecError([SpecIssue(self.file, line, "(yaml)", f"YAML syntax error: {problem}")])
+        return SpecError([SpecIssue(self.file, 0, "(yaml)", f"YAML error: {exc}")])
+
+
+class _Parser(NodeParser):
+    """The ``loadgate/v1`` format."""
+
+    # -- the document ------------------------------------------------------------------------
+    def parse(self) -> Spec:
+        text = self.text()
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
-            raise SpecError([SpecIssue(self.file, 0, "(yaml)", f"YAML error: {exc}")]) from None
+            raise self.yaml_error(exc) from None
         if root is None:
             raise SpecError([SpecIssue(self.file, 1, "(document)", "the file is empty")])
 
@@ -323,8 +360,17 @@ class _Parser:
 
         if len(self.issues) != before or oid is None or kind is None or target is None:
             return None
+        if kind in (model.PROMQL_RATIO, model.PROMQL_VALUE, model.PROMQL_THRESHOLD):
+            templates = [str(extra[k]) for k in ("good", "bad", "total", "query") if extra.get(k)]
+            extra["takes_selector"] = all("{{selector}}" in re.sub(r"\s+", "", t) for t in templates)
+        if "period" in fields:
+            parsed = self.unit_value(fields["period"][1], f"{path}.period", parse_duration)
+            if parsed is None:
+                return None
+            extra["period_s"] = parsed[1]
         return Objective(id=oid, title=title or oid.replace("_", " ").capitalize(), kind=kind, target=target,
-                         warn=warn, required=required, description=description, line=_line(node), **extra)
+                         warn=warn, required=required, description=description, line=_line(node),
+                         origin=f"{self.file}:{_line(node)}", **extra)
 
     def _kind_fields(self, kind: str, fields: dict[str, tuple[Node, Node]], node: Node,
                      path: str) -> dict[str, Any]:
@@ -368,14 +414,59 @@ class _Parser:
                     extra[key] = self._promql(fields[key][1], f"{path}.{key}")
             if "total" not in fields:
                 self.error(node, f"{path}.total", "missing; a ratio needs a total query")
-        elif kind == model.PROMQL_VALUE:
+            self._budgeting(fields, node, path, extra, ratio=True)
+        elif kind in (model.PROMQL_VALUE, model.PROMQL_THRESHOLD):
             if "query" not in fields:
-                self.error(node, f"{path}.query", "missing; a promql_value objective needs a query")
+                self.error(node, f"{path}.query", f"missing; a {kind} objective needs a query")
             else:
                 extra["query"] = self._promql(fields["query"][1], f"{path}.query")
             if "unit" in fields:
                 extra["unit"] = self.string(fields["unit"][1], f"{path}.unit") or ""
+        if kind == model.PROMQL_THRESHOLD:
+            if "point" not in fields:
+                self.error(node, f"{path}.point", "missing; the comparison each point must meet, such as '< 0.5'")
+            else:
+                parsed = self.unit_value(fields["point"][1], f"{path}.point", parse_number)
+                if parsed is not None and parsed[0] is None:
+                    self.error(fields["point"][1], f"{path}.point", "needs an operator, such as '< 0.5' or '>= 100'")
+                elif parsed is not None:
+                    extra["point_op"], extra["point_value"] = parsed
+            self._budgeting(fields, node, path, extra, ratio=False)
         return extra
+
+    def _budgeting(self, fields: dict[str, tuple[Node, Node]], node: Node, path: str, extra: dict[str, Any],
+                   ratio: bool) -> None:
+        """``budgeting`` (OpenSLO's method), ``slice`` and ``slice_target`` of the PromQL kinds."""
+        methods = model.BUDGETING_METHODS if ratio else (model.OCCURRENCES, model.TIMESLICES)
+        method = model.OCCURRENCES
+        if "budgeting" in fields:
+            value = self.string(fields["budgeting"][1], f"{path}.budgeting")
+            if value is not None and value not in methods:
+                self.error(fields["budgeting"][1], f"{path}.budgeting",
+                           f"unknown {value!r}; one of {', '.join(methods)}")
+            elif value is not None:
+                method = value
+        extra["budgeting"] = method
+        sliced = method != model.OCCURRENCES
+        if sliced and "slice" not in fields:
+            self.error(node, f"{path}.slice", f"missing; {method} needs the slice length, such as 60s")
+        if not sliced:
+            for key in ("slice", "slice_target"):
+                if key in fields:
+                    self.error(fields[key][0], f"{path}.{key}", "applies with budgeting Timeslices or RatioTimeslices")
+        if sliced and "slice" in fields:
+            parsed = self.unit_value(fields["slice"][1], f"{path}.slice", parse_duration)
+            if parsed is not None:
+                extra["slice_seconds"] = parsed[1]
+        if ratio and method == model.TIMESLICES:
+            if "slice_target" not in fields:
+                self.error(node, f"{path}.slice_target", "missing; the good ratio a slice needs, such as 99%")
+            else:
+                parsed = self.unit_value(fields["slice_target"][1], f"{path}.slice_target", parse_ratio)
+                if parsed is not None:
+                    extra["slice_target"] = parsed[1]
+        elif "slice_target" in fields and method == model.RATIO_TIMESLICES:
+            self.error(fields["slice_target"][0], f"{path}.slice_target", "applies with budgeting Timeslices only")
 
     def _promql(self, node: Node, path: str) -> str | None:
         text = self.string(node, path)
@@ -405,7 +496,9 @@ class _Parser:
             if kind in model.DEFAULT_OPS:
                 op = model.DEFAULT_OPS[kind]
             elif kind == model.PROMQL_RATIO:
-                op = ">=" if extra.get("good") else "<="
+                op = ">=" if extra.get("good") or extra.get("budgeting", model.OCCURRENCES) != model.OCCURRENCES \
+                    else "<="
+
             else:
                 self.error(node, path, "a promql_value threshold needs an operator, such as '< 3' or '>= 100'")
                 return None
@@ -414,6 +507,10 @@ class _Parser:
             return None
         if kind in model.LOWER_BOUND_KINDS and op not in (">", ">="):
             self.error(node, path, f"{kind} objectives are lower bounds; use > or >=, not {op}")
+            return None
+        if kind == model.PROMQL_RATIO and extra.get("budgeting", model.OCCURRENCES) != model.OCCURRENCES \
+                and op not in (">", ">="):
+            self.error(node, path, "a sliced promql_ratio measures the good share of its slices; use >= or >")
             return None
         if kind == model.LATENCY and value <= 0:
             self.error(node, path, "a latency threshold must be above 0")

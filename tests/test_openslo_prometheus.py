@@ -1,0 +1,65 @@
+"""OpenSLO documents graded on the backfilled Prometheus: the same verdicts as their loadgate/v1 twin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.situations import WINDOW
+
+pytestmark = pytest.mark.prometheus
+
+HERE = Path(__file__).resolve().parent / "openslo"
+
+
+def verdicts(cli, prometheus: str, out: Path, spec: Path, job: str) -> tuple[int, dict[str, dict]]:
+    result = cli("gate", "--prometheus", prometheus, "--start", WINDOW[0], "--end", WINDOW[1],
+                 "--selector", f'job="{job}"', "--spec", str(spec), "--out", str(out))
+    assert result.code in (0, 1, 3), result.err
+    doc = json.loads((out / "verdict.json").read_text())
+    return result.code, {o["id"]: o for o in doc["objectives"]}
+
+
+@pytest.mark.parametrize("job", ["healthy", "p99_breach", "p50_breach", "error_breach", "cache_breach", "brownout",
+                                 "counter_reset", "multi_instance"])
+def test_an_openslo_document_and_its_loadgate_twin_give_the_same_verdicts(cli, prometheus, tmp_path, job):
+    code, openslo = verdicts(cli, prometheus, tmp_path / "openslo", HERE / "user-api.yaml", job)
+    twin_code, twin = verdicts(cli, prometheus, tmp_path / "twin", HERE / "user-api.loadgate.yaml", job)
+    assert {k: v["status"] for k, v in openslo.items()} == {k: v["status"] for k, v in twin.items()}
+    assert code == twin_code
+    # The same numbers, each side in its own orientation (a good share, or the bad share).
+    assert openslo["error_rate"]["measured"] == pytest.approx(twin["error_rate"]["measured"], rel=1e-9)
+    for oid in ("p99_latency", "p50_latency"):
+        assert openslo[oid]["measured"] == pytest.approx(twin[oid]["detail"]["fraction_at_or_below"], rel=1e-9)
+    assert openslo["cache_hit_rate"]["measured"] == pytest.approx(twin["cache_hit_rate"]["measured"], rel=1e-9)
+    assert openslo["availability"]["measured"] == pytest.approx(twin["availability"]["measured"], rel=1e-9)
+
+
+def test_an_outage_fails_loadgate_availability_but_not_the_openslo_slices_which_know_only_5xx(
+        cli, prometheus, tmp_path):
+    _, openslo = verdicts(cli, prometheus, tmp_path / "openslo", HERE / "user-api.yaml", "outage")
+    _, twin = verdicts(cli, prometheus, tmp_path / "twin", HERE / "user-api.loadgate.yaml", "outage")
+    assert twin["availability"]["status"] == "fail"
+    assert openslo["availability"]["status"] == "pass"
+    assert openslo["availability"]["detail"]["slices_with_events"] < openslo["availability"]["detail"]["slices"]
+
+
+def test_threshold_metrics_and_ratio_timeslices_grade_their_slices_from_literal_queries(cli, prometheus, tmp_path):
+    out = tmp_path / "quantile"
+    result = cli("gate", "--prometheus", prometheus, "--start", WINDOW[0], "--end", WINDOW[1],
+                 "--spec", str(HERE / "quantile.yaml"), "--out", str(out))
+    doc = json.loads((out / "verdict.json").read_text())
+    by_id = {o["id"]: o for o in doc["objectives"]}
+    strict, loose, success = by_id["p99_under_500ms_strict"], by_id["p99_under_500ms_loose"], \
+        by_id["success_by_minute"]
+    # p99_breach: 3 % of requests above 500 ms in every minute, none above 1 s.
+    assert strict["status"] == "fail" and strict["measured"] == 0.0
+    assert strict["detail"]["points"] == 30 and strict["detail"]["step_seconds"] == 60
+    assert loose["status"] == "pass" and loose["measured"] == 1.0
+    # brownout: 2 of 30 minutes at 20 % 5xx, the rest at 0.01 %: the mean of the minutes' ratios.
+    assert success["measured"] == pytest.approx((28 * 0.9999 + 2 * 0.8) / 30, abs=2e-3)
+    assert success["status"] == "fail"
+    assert "approximate" in success["reason"] and success["detail"]["approximation"]
+    assert result.code == 1
