@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from typing import NoReturn, Sequence
 
-from loadgate import cmd_capacity, cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate, cmd_worker
+from loadgate import cmd_capacity, cmd_convert, cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate, cmd_worker
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.procs import ProcessError
@@ -42,6 +42,7 @@ class _Exit(Exception):
 
 _COMMANDS = {
     "validate": (cmd_validate, "check SLO spec files and print their objectives"),
+    "convert": (cmd_convert, "print a spec in the other format: OpenSLO v1 to loadgate/v1, or --to openslo"),
     "gate": (cmd_gate, "grade a Prometheus window against a spec; exit 0 pass, 1 fail, 3 inconclusive"),
     "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate or run directory"),
     "run": (cmd_run, "load-test a service with Locust and grade it; exit codes as gate"),

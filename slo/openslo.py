@@ -240,6 +240,7 @@ class _SetParser:
     def __init__(self, files: list[tuple[str, bytes]]):
         self.parsers = [_FileParser(data, name) for name, data in files]
         self.notes: list[str] = []
+        self.services: set[str] = set()
 
     @property
     def issues(self) -> list[SpecIssue]:
@@ -277,7 +278,9 @@ class _SetParser:
             raise SpecError(self.issues)
         names = [n for n in (doc.name for doc in by_kind["SLO"].values())]
         files = [p.file for p in self.parsers]
-        return Spec(version=API_VERSION, name=names[0] if len(names) == 1 else Path(files[0]).stem,
+        name = names[0] if len(names) == 1 else \
+            next(iter(self.services)) if len(self.services) == 1 else Path(files[0]).stem
+        return Spec(version=API_VERSION, name=name,
                     path=files[0] if len(files) == 1 else str(Path(files[0]).parent), objectives=tuple(objectives),
                     description="; ".join(d for d in (self._description(doc) for doc in by_kind["SLO"].values())
                                           if d),
@@ -320,7 +323,9 @@ class _SetParser:
         if "service" not in spec:
             p.error(node, f"{where}.spec.service", "missing; an SLO names the service it is about")
         else:
-            p.string(spec["service"][1], f"{where}.spec.service")
+            service = p.string(spec["service"][1], f"{where}.spec.service")
+            if service:
+                self.services.add(service)
         if "alertPolicies" in spec:
             self.notes.append(f"{p.file}:{spec['alertPolicies'][0].start_mark.line + 1}: {where}: alertPolicies "
                               "are not read; 'loadgate rules' generates the burn-rate alerts")
@@ -433,6 +438,8 @@ class _SetParser:
                         "raw ratios (a precomputed ratio metric) cannot be graded: loadgate needs good or bad "
                         "events and their total")
             counter = False
+            if "raw" in ratio or "rawType" in ratio:
+                return None
             if "counter" not in ratio:
                 p.error(rnode, f"{path}.ratioMetric.counter", "missing; true for counters, false for gauges")
             else:
@@ -641,14 +648,15 @@ def _source(query: str) -> dict[str, Any]:
 def _slo_doc(spec: Spec, o: Objective, indicator: dict[str, Any], target: float,
              extra: dict[str, Any] | None = None) -> dict[str, Any]:
     name = o.id.replace("_", "-")
-    body: dict[str, Any] = {
-        "description": o.description or f"{o.title} (from loadgate spec {spec.name})",
+    body: dict[str, Any] = {"description": o.description} if o.description else {}
+    body.update({
         "service": spec.name,
         "indicator": {"metadata": {"name": name}, "spec": indicator},
-        "timeWindow": [{"duration": "28d", "isRolling": True}],
+        # loadgate/v1 objectives without a period alert over 30 days, as 'loadgate rules' does.
+        "timeWindow": [{"duration": format_duration(o.period_s or 30 * 86400) or "30d", "isRolling": True}],
         "budgetingMethod": model.OCCURRENCES,
         "objectives": [{"displayName": o.title, "target": target}],
-    }
+    })
     if extra:
         body.update(extra)
     return {"apiVersion": API_VERSION, "kind": "SLO", "metadata": {"name": name, "displayName": o.title},
@@ -662,8 +670,21 @@ _BACK = [(re.compile(r"^sum\(increase\((?P<q>.*)\[\{\{window\}\}\]\)\)$", re.S),
          (re.compile(r"^sum\(sum_over_time\(\((?P<q>.*)\)\[\{\{window\}\}:\]\)\)$", re.S), False, True)]
 
 
+_TERM_RE = re.compile(r"^\(sum\((?P<fn>increase|sum_over_time)\((?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)"
+                      r"\{(?P<rest>.*?)\{\{selector\}\}\}\[\{\{window\}\}\]\)\) or vector\(0\)\)$")
+
+
 def _query_back(template: str) -> tuple[str, bool] | None:
     """The OpenSLO query and counter flag behind a template ``ratio_template`` wrote, else None."""
+    terms = [_TERM_RE.match(t.strip()) for t in template.split(" + ")]
+    if len(terms) > 1 and all(terms):
+        found = [t for t in terms if t is not None]
+        rests = {t.group("rest").strip().rstrip(",").strip() for t in found}
+        fns = {t.group("fn") for t in found}
+        if len(rests) == 1 and len(fns) == 1:
+            rest = rests.pop()
+            names = "|".join(t.group("name") for t in found)
+            return f'{{__name__=~"{names}"{", " + rest if rest else ""}}}', fns.pop() == "increase"
     for pattern, counter, literal in _BACK:
         match = pattern.match(template.strip())
         if match:

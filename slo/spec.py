@@ -40,7 +40,7 @@ from slo import model
 from slo.model import Metrics, Objective, Spec, Target
 from slo.units import UnitError, parse_comparison, parse_duration, parse_number, parse_rate, parse_ratio
 
-__all__ = ["SPEC_VERSION", "SpecIssue", "SpecError", "load_spec", "read_spec"]
+__all__ = ["SPEC_VERSION", "SpecIssue", "SpecError", "load_spec", "read_spec", "dump_spec"]
 
 SPEC_VERSION = "loadgate/v1"
 
@@ -51,7 +51,7 @@ _PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PLACEHOLDERS = {"window", "selector"}
 
 _TOP_FIELDS = ("version", "name", "description", "selector", "metrics", "objectives")
-_COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period")
+_COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period", "note")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.LATENCY: ("percentile",),
     model.ERROR_RATE: (),
@@ -363,6 +363,8 @@ class _Parser(NodeParser):
         if kind in (model.PROMQL_RATIO, model.PROMQL_VALUE, model.PROMQL_THRESHOLD):
             templates = [str(extra[k]) for k in ("good", "bad", "total", "query") if extra.get(k)]
             extra["takes_selector"] = all("{{selector}}" in re.sub(r"\s+", "", t) for t in templates)
+        if "note" in fields:
+            extra["note"] = self.string(fields["note"][1], f"{path}.note") or ""
         if "period" in fields:
             parsed = self.unit_value(fields["period"][1], f"{path}.period", parse_duration)
             if parsed is None:
@@ -544,3 +546,72 @@ def _describe(node: Node, value: Any = None) -> str:
     if value is None:
         return "nothing" if node.value in ("", "~", "null") else repr(node.value)
     return f"{type(value).__name__} {value!r}"
+
+
+def _threshold_text(kind: str, op: str | None, value: float) -> str:
+    """A threshold as the spec writes it: ``< 500ms``, ``>= 99.9%``, ``>= 180/s``, ``< 3``."""
+    if kind == model.LATENCY:
+        text = f"{value * 1000:.12g}ms"
+    elif kind == model.THROUGHPUT:
+        text = f"{value:.12g}/s"
+    elif kind == model.PROMQL_VALUE:
+        text = f"{value:.12g}"
+    else:
+        text = f"{value * 100:.12g}%"
+    return f"{op} {text}" if op else text
+
+
+def _seconds(value: float) -> str:
+    if value >= 86400 and value % 86400 == 0:
+        return f"{value / 86400:.12g}d"
+    return f"{value:.12g}s"
+
+
+def dump_spec(spec: Spec, header: str = "") -> str:
+    """``spec`` written as a ``loadgate/v1`` file that ``load_spec`` reads back to the same
+    objectives (the reverse of ``load_spec``); ``header`` lines become comments on top."""
+    top: dict[str, Any] = {"version": SPEC_VERSION, "name": spec.name}
+    if spec.description:
+        top["description"] = spec.description
+    if spec.selector:
+        top["selector"] = spec.selector
+    defaults = Metrics()
+    changed = {f: getattr(spec.metrics, f) for f in _METRIC_FIELDS if getattr(spec.metrics, f) != getattr(defaults, f)}
+    if changed:
+        top["metrics"] = changed
+    objectives = []
+    for o in spec.objectives:
+        item: dict[str, Any] = {"id": o.id, "title": o.title, "kind": o.kind}
+        if o.kind == model.LATENCY and o.quantile is not None:
+            item["percentile"] = float(f"{o.quantile * 100:.12g}")
+        item["threshold"] = _threshold_text(o.kind, o.target.op, o.target.value)
+        if o.warn is not None:
+            item["warn"] = _threshold_text(o.kind, None, o.warn)
+        if not o.required:
+            item["required"] = False
+        if o.description:
+            item["description"] = o.description
+        if o.kind == model.AVAILABILITY:
+            item["slice"] = _seconds(o.slice_seconds or 60.0)
+            item["slice_max_error_ratio"] = _threshold_text(o.kind, None, o.slice_max_error_ratio or 0.0)
+        for key in ("good", "bad", "total", "query"):
+            if getattr(o, key):
+                item[key] = getattr(o, key)
+        if o.kind == model.PROMQL_VALUE and o.unit:
+            item["unit"] = o.unit
+        if o.kind == model.PROMQL_THRESHOLD and o.point_op is not None and o.point_value is not None:
+            item["point"] = f"{o.point_op} {o.point_value:.12g}"
+        if o.kind in (model.PROMQL_RATIO, model.PROMQL_THRESHOLD) and o.budgeting != model.OCCURRENCES:
+            item["budgeting"] = o.budgeting
+            if o.slice_seconds is not None:
+                item["slice"] = _seconds(o.slice_seconds)
+            if o.slice_target is not None:
+                item["slice_target"] = _threshold_text(model.PROMQL_RATIO, None, o.slice_target)
+        if o.period_s is not None:
+            item["period"] = _seconds(o.period_s)
+        if o.note:
+            item["note"] = o.note
+        objectives.append(item)
+    top["objectives"] = objectives
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + yaml.safe_dump(top, sort_keys=False, allow_unicode=True, width=120)

@@ -115,3 +115,10 @@ def test_a_run_graded_from_the_load_generators_series_writes_the_golden_record(t
     series = {p.name: json.loads(p.read_text()) for p in sorted((out / "series").glob("*.json"))}
     check_golden("run/verdict.json", {"verdict.json": mask(doc), "series": series})
     check_golden("run/summary.md", (out / "summary.md").read_text())
+
+
+def test_validate_prints_the_openslo_test_documents_as_its_golden_file_says(cli):
+    docs = [REPO / "tests" / "openslo" / name for name in ("user-api.yaml", "quantile.yaml")]
+    result = cli("validate", *map(str, docs))
+    assert result.code == 0, result.err
+    check_golden("specs/openslo-valid.txt", result.out.replace(str(REPO) + "/", ""))

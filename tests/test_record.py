@@ -74,6 +74,13 @@ class StandIn:
     def promql_value(self, query: str, unit: str) -> SLIData:
         return SLIData(problem=Problem(NO_SERIES, "none"))
 
+    def promql_slices(self, good: str | None, bad: str | None, total: str, slice_s: float,
+                      slice_target: float | None) -> SLIData:
+        return SLIData(problem=Problem(NO_SERIES, "none"))
+
+    def promql_threshold(self, query: str, op: str, value: float, step_s: float | None) -> SLIData:
+        return SLIData(problem=Problem(NO_SERIES, "none"))
+
     def overview(self, with_latency: bool) -> list[Chart]:
         return [Chart("latency", "Latency", "s", (Series("server p99", "s", ((1500.0, 0.1),)),))]
 
