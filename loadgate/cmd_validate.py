@@ -9,8 +9,8 @@ import argparse
 
 from loadgate.env import Env
 from loadgate.errors import UserError
-from slo.gate import ExitCode
 from slo import model
+from slo.gate import ExitCode
 from slo.model import Objective, unit_of
 from slo.spec import SpecError, read_spec
 from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
