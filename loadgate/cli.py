@@ -12,7 +12,8 @@ import dataclasses
 import sys
 from typing import NoReturn, Sequence
 
-from loadgate import cmd_capacity, cmd_convert, cmd_demo, cmd_gate, cmd_report, cmd_run, cmd_validate, cmd_worker
+from loadgate import (cmd_capacity, cmd_convert, cmd_demo, cmd_gate, cmd_report, cmd_rules, cmd_run, cmd_validate,
+                      cmd_worker)
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.procs import ProcessError
@@ -49,6 +50,7 @@ _COMMANDS = {
     "demo": (cmd_demo, "load-test the bundled demo API on this machine and grade it"),
     "capacity": (cmd_capacity, "find the highest rate at which every objective still holds; exit 0 if it meets the "
                                "spec's throughput target, 1 if below, 3 if unknown"),
+    "rules": (cmd_rules, "write Prometheus burn-rate alerting rules (and promtool tests) for a spec"),
     "worker": (cmd_worker, "a Locust worker joining a loadgate run --master on another host"),
 }
 

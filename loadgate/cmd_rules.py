@@ -1,0 +1,74 @@
+"""``loadgate rules --spec FILE [--selector M] [--period 30d] [--out rules.yaml] [--tests]``.
+
+Writes Prometheus recording and multi-window, multi-burn-rate alerting rules for the spec's
+ratio objectives (``slo.rules``): to stdout, or to ``--out`` (atomically). With ``--tests`` (needs
+``--out``) it also writes ``<out>.test.yaml`` beside it, ``promtool test rules`` unit tests in
+which a breach fires and a healthy series stays silent. Objectives that get no rules are named
+on stderr with the reason. Exit 0 when written, 2 for a bad spec or flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.queries import Selector, SelectorError
+from loadgate.env import Env
+from loadgate.errors import UserError
+from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from reports.write import write_text
+from slo.gate import ExitCode
+from slo.rules import build_rules, render_rules, render_tests
+from slo.units import UnitError, parse_duration
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE",
+                        help=f"SLO spec: loadgate/v1 or OpenSLO v1 (default {DEFAULT_SPEC})")
+    parser.add_argument("--selector", default="", metavar="MATCHERS",
+                        help="label matchers added to every series the rules read; equality matchers also label "
+                             "the recorded series and the alerts")
+    parser.add_argument("--period", metavar="D",
+                        help="the SLO period the windows scale with, such as 30d, 7d or 1d (default: each "
+                             "objective's own, an OpenSLO timeWindow, else 30d)")
+    parser.add_argument("--out", metavar="FILE", help="write the rule file here instead of stdout")
+    parser.add_argument("--tests", action="store_true",
+                        help="with --out: also write promtool unit tests beside it (<out stem>.test.yaml)")
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    if args.tests and not args.out:
+        raise UserError("--tests needs --out: the tests name the rule file they load")
+    period = None
+    if args.period:
+        try:
+            period = parse_duration(args.period)
+        except UnitError as exc:
+            raise UserError(f"--period: {exc}") from None
+        if period < 3600:
+            raise UserError(f"--period {args.period}: at least 1h (its page windows would be under 5 seconds)")
+    spec = load_spec_or_fail(args.spec, args.selector)
+    try:
+        selector = Selector.parse(spec.selector, args.selector)
+    except SelectorError as exc:
+        raise UserError(f"--selector: {exc}") from None
+    rules = build_rules(spec, selector, period_s=period)
+    if not rules.windows:
+        raise UserError(f"{spec.path}: no objective has a ratio of bad events to alert on: "
+                        + "; ".join(f"{oid}: {why}" for oid, why in rules.skipped))
+    text = render_rules(rules, spec)
+    for oid, why in rules.skipped:
+        env.stderr.write(f"loadgate: {oid}: no rules: {why}\n")
+    if not args.out:
+        env.stdout.write(text)
+        return ExitCode.PASS
+    out = Path(args.out)
+    write_text(out, text)
+    env.stderr.write(f"loadgate: wrote {out} ({len(rules.windows)} objectives alerting)\n")
+    if args.tests:
+        tests = out.with_name(f"{out.stem}.test.yaml")
+        write_text(tests, render_tests(rules, spec, out.name))
+        env.stderr.write(f"loadgate: wrote {tests}; run: promtool test rules {tests}\n")
+    return ExitCode.PASS

@@ -1,0 +1,323 @@
+"""Prometheus recording and burn-rate alerting rules from a spec, and ``promtool test rules`` for them. Pure.
+
+For every objective whose SLI is a ratio of events (latency as "requests slower than T",
+error rate, cache misses, availability as the 5xx ratio, a ``promql_ratio``):
+
+* recording rules ``slo:sli_error:ratio_rate<W>{slo="<id>"}``: the bad share of events over each
+  window W the alerts need;
+* one alert ``ErrorBudgetBurn{slo, severity="page"}`` firing when the budget burns 14.4x over 1h
+  and 5m, or 6x over 6h and 30m; one ``severity="ticket"`` at 3x over 1d and 2h, or 1x over 3d and
+  6h (the Google SRE workbook's multi-window, multi-burn-rate alerts; each severity's two
+  conditions joined with ``or``, so no two alerts share their labels).
+
+The windows are the workbook's for a 30-day period, scaled by period/30d as pyrra scales them,
+never below ``min_window_s``. Labels: ``slo``, ``severity`` and the selector's equality matchers.
+Objectives with no event ratio (throughput, a single value, a per-point threshold) get no rules,
+and ``build_rules`` says why for each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+import contract
+from analysis import queries as q
+from analysis.queries import Matcher, Metrics, Selector
+from slo import model
+from slo.model import Objective, Spec
+from slo.units import OP_SYMBOLS, format_value
+
+__all__ = ["PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
+           "render_tests", "expected_alerts", "ALERT_NAME", "RECORD_PREFIX"]
+
+PERIOD_S = 30 * 86400.0
+ALERT_NAME = "ErrorBudgetBurn"
+RECORD_PREFIX = "slo:sli_error:ratio_rate"
+#: (severity, burn factor, long window, short window) for a 30-day period.
+_WORKBOOK = (("page", 14.4, 3600, 300), ("page", 6.0, 21600, 1800),
+             ("ticket", 3.0, 86400, 7200), ("ticket", 1.0, 259200, 21600))
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    """One alert condition: the bad ratio above ``factor`` x budget over both windows (seconds)."""
+
+    severity: str
+    factor: float
+    long_s: int
+    short_s: int
+
+
+def burn_windows(period_s: float = PERIOD_S, min_window_s: int = 1) -> tuple[BurnWindow, ...]:
+    """The workbook's conditions with windows scaled by ``period_s``/30d, whole seconds, at least ``min_window_s``."""
+    scale = period_s / PERIOD_S
+    return tuple(BurnWindow(sev, factor, max(min_window_s, int(round(long * scale))),
+                            max(min_window_s, int(round(short * scale)))) for sev, factor, long, short in _WORKBOOK)
+
+
+def prom_duration(seconds: int) -> str:
+    """``3600`` -> ``1h``, ``8640`` -> ``2h24m``, ``36`` -> ``36s`` (Prometheus's composite durations)."""
+    out = ""
+    rest = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out or "0s"
+
+
+def _le_matcher(bound: float) -> Matcher:
+    """The bucket at ``bound`` however a client library spells it (``1.0`` in Python, ``1`` in Go)."""
+    spellings = sorted({contract.format_le(bound), f"{bound:g}"})
+    return Matcher("le", "=", spellings[0]) if len(spellings) == 1 else Matcher("le", "=~", "|".join(spellings))
+
+
+def _ratio(objective: Objective, metrics: Metrics, sel: Selector, window_s: int) -> str | None:
+    """The bad share of events over the window, as PromQL; None for kinds with no event ratio."""
+    kind = objective.kind
+    if kind in (model.ERROR_RATE, model.AVAILABILITY):
+        bad = q.requests_5xx(metrics.requests, sel, window_s, metrics.code_label)
+        return f"({bad}) / ({q.requests_total(metrics.requests, sel, window_s)})"
+    if kind == model.LATENCY:
+        total = q.latency_count(metrics.duration, sel, window_s)
+        within = q.counter_increase(f"{metrics.duration}_bucket", sel, window_s, _le_matcher(objective.target.value))
+        return f"(({total}) - ({within})) / ({total})"
+    if kind == model.CACHE_HIT_RATE:
+        misses = q.counter_increase(metrics.cache_misses, sel, window_s)
+        return f"({misses}) / (({q.counter_increase(metrics.cache_hits, sel, window_s)}) + ({misses}))"
+    if kind == model.PROMQL_RATIO:
+        assert objective.total is not None
+        total = q.render_template(objective.total, sel, window_s)
+        if objective.good is not None:
+            return f"1 - ({q.render_template(objective.good, sel, window_s)}) / ({total})"
+        assert objective.bad is not None
+        return f"({q.render_template(objective.bad, sel, window_s)}) / ({total})"
+    return None
+
+
+def _skip_reason(objective: Objective) -> str:
+    if objective.kind == model.THROUGHPUT:
+        return "a throughput floor is no ratio of bad events, so it has no error budget to burn"
+    if objective.kind == model.PROMQL_THRESHOLD:
+        return "a per-point threshold (OpenSLO thresholdMetric) has no events to burn a budget with"
+    return f"a {objective.kind} objective has no ratio of bad events to burn a budget with"
+
+
+def _target_text(o: Objective) -> str:
+    unit = model.unit_of(o.kind, o.unit)
+    text = f"{OP_SYMBOLS[o.target.op]} {format_value(o.target.value, unit)}"
+    return f"p{o.quantile * 100:g} {text}" if o.kind == model.LATENCY and o.quantile is not None else text
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A rule file's document, what was left out and why, and each alerting objective's windows and budget."""
+
+    doc: dict[str, Any]
+    skipped: tuple[tuple[str, str], ...]
+    windows: dict[str, tuple[BurnWindow, ...]]
+    budgets: dict[str, float]
+    labels: dict[str, str]
+    periods: dict[str, float]
+    #: Whether every selector matcher is an equality, so test series can carry them as labels.
+    labels_select: bool = True
+
+
+def _num(value: float) -> str:
+    return f"{value:.10g}"
+
+
+def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None, min_window_s: int = 1) -> Rules:
+    """Recording and alerting rules for every ratio objective of ``spec``. ``period_s`` overrides
+    each objective's own period (OpenSLO ``timeWindow``; 30 days when it has none)."""
+    labels = {m.name: m.value for m in selector.matchers if m.op == "=" and m.name != "__name__"}
+    groups: list[dict[str, Any]] = []
+    skipped: list[tuple[str, str]] = []
+    windows: dict[str, tuple[BurnWindow, ...]] = {}
+    budgets: dict[str, float] = {}
+    periods: dict[str, float] = {}
+    for o in spec.objectives:
+        budget = o.allowed_bad_ratio
+        period = period_s or o.period_s or PERIOD_S
+        if budget is None or _ratio(o, spec.metrics, selector, 60) is None:
+            skipped.append((o.id, _skip_reason(o)))
+            continue
+        if budget <= 0:
+            skipped.append((o.id, "its error budget is zero (a 100 % target): any bad event would page"))
+            continue
+        conditions = burn_windows(period, min_window_s)
+        windows[o.id], budgets[o.id], periods[o.id] = conditions, budget, period
+        own = {"slo": o.id, **labels}
+        seen: list[int] = []
+        records = []
+        for w in sorted({s for c in conditions for s in (c.long_s, c.short_s)}):
+            if w in seen:
+                continue
+            seen.append(w)
+            expr = _ratio(o, spec.metrics, selector, w)
+            records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr, "labels": dict(own)})
+        alerts = []
+        for severity in ("page", "ticket"):
+            parts = []
+            for c in (c for c in conditions if c.severity == severity):
+                threshold = _num(c.factor * budget)
+                series = f'{{slo="{o.id}"}}'
+                parts.append(f"({RECORD_PREFIX}{prom_duration(c.long_s)}{series} > {threshold} and "
+                             f"{RECORD_PREFIX}{prom_duration(c.short_s)}{series} > {threshold})")
+            described = ", or ".join(f"{_num(c.factor)}x over {prom_duration(c.long_s)} and {prom_duration(c.short_s)}"
+                                     for c in conditions if c.severity == severity)
+            alerts.append({
+                "alert": ALERT_NAME,
+                "expr": "\nor\n".join(parts),
+                "labels": {**own, "severity": severity},
+                "annotations": {
+                    "title": o.title,
+                    "target": _target_text(o),
+                    "summary": f"{o.title} is burning its error budget ({severity}: {described}; budget "
+                               f"{_num(budget * 100)} % of events over {prom_duration(int(period))})",
+                    "runbook": f"Objective {o.id} of spec {spec.name} ({o.origin or spec.path}). Check the "
+                               f"{o.title} chart for when it started, recent deploys and dependencies; reproduce with "
+                               f"'loadgate run --spec {spec.path} --alert-rules'.",
+                },
+            })
+        groups.append({"name": f"loadgate-slo-{o.id}-recordings", "rules": records})
+        groups.append({"name": f"loadgate-slo-{o.id}-alerts", "rules": alerts})
+    return Rules({"groups": groups}, tuple(skipped), windows, budgets, labels, periods,
+                 labels_select=all(m.op == "=" and m.name != "__name__" for m in selector.matchers))
+
+
+class _Literal(str):
+    """A string written as a YAML block (``|``), so multi-line PromQL stays readable."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Literal, _literal)
+
+
+def _blocks(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (_Literal(v) if k == "expr" and isinstance(v, str) else _blocks(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blocks(v) for v in value]
+    return value
+
+
+def render_rules(rules: Rules, spec: Spec) -> str:
+    """The rule file's text, with a header saying where it came from and what has no rules."""
+    head = [f"# Prometheus rules generated by loadgate from {spec.path} ({spec.format}).",
+            f"# Alerts: {ALERT_NAME}{{slo, severity=page|ticket}}; multi-window, multi-burn-rate (SRE workbook)."]
+    for oid, period in rules.periods.items():
+        described = "; ".join(f"{c.severity} {_num(c.factor)}x over {prom_duration(c.long_s)} and "
+                              f"{prom_duration(c.short_s)}" for c in rules.windows[oid])
+        head.append(f"# {oid}: period {prom_duration(int(period))}, budget {_num(rules.budgets[oid] * 100)} %: "
+                    f"{described}")
+        reach = [c for c in rules.windows[oid] if c.factor * rules.budgets[oid] >= 1]
+        if reach:
+            head.append(f"#   {oid}: a bad ratio cannot exceed 1, so the {' and '.join(sorted({c.severity for c in reach}))} "
+                        f"condition(s) at {', '.join(_num(c.factor) + 'x' for c in reach)} can never fire")
+    for oid, why in rules.skipped:
+        head.append(f"# {oid}: no rules: {why}")
+    body = yaml.dump(_blocks(rules.doc), Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)
+    return "\n".join(head) + "\n" + body
+
+
+def expected_alerts(rules: Rules, oid: str, bad_ratio: float) -> list[str]:
+    """The severities that fire when every window's bad ratio is ``bad_ratio``."""
+    fired = {c.severity for c in rules.windows[oid] if bad_ratio > c.factor * rules.budgets[oid]}
+    return [s for s in ("page", "ticket") if s in fired]
+
+
+def _series(spec: Spec, o: Objective, labels: dict[str, str], bad: int, total: int, n: int,
+            rules: Rules, ratio: float) -> list[dict[str, str]]:
+    m = spec.metrics
+
+    def name(metric: str, **extra: str) -> str:
+        both = {**labels, **extra}
+        inner = ", ".join(f'{k}="{q.escape_label_value(v)}"' for k, v in both.items())
+        return f"{metric}{{{inner}}}"
+
+    def grow(step: int) -> str:
+        return f"0+{step}x{n}"
+
+    if not rules.labels_select:
+        pass  # a regex selector: no invented label value is sure to match it, so feed the ratios
+    elif o.kind in (model.ERROR_RATE, model.AVAILABILITY):
+        return [{"series": name(m.requests, **{m.code_label: "500"}), "values": grow(bad)},
+                {"series": name(m.requests, **{m.code_label: "200"}), "values": grow(total - bad)}]
+    elif o.kind == model.LATENCY:
+        return [{"series": name(f"{m.duration}_bucket", le=contract.format_le(o.target.value)),
+                 "values": grow(total - bad)},
+                {"series": name(f"{m.duration}_bucket", le="+Inf"), "values": grow(total)},
+                {"series": name(f"{m.duration}_count"), "values": grow(total)}]
+    elif o.kind == model.CACHE_HIT_RATE:
+        return [{"series": name(m.cache_hits), "values": grow(total - bad)},
+                {"series": name(m.cache_misses), "values": grow(bad)}]
+    # A user's PromQL: the recorded ratios are fed in directly (its series cannot be invented).
+    windows = sorted({w for c in rules.windows[o.id] for w in (c.long_s, c.short_s)})
+    return [{"series": name(f"{RECORD_PREFIX}{prom_duration(w)}", slo=o.id), "values": f"{_num(ratio)}x{n}"}
+            for w in windows]
+
+
+def _reads(o: Objective) -> str:
+    """Which raw counters a native objective's test feeds ('' for a user's PromQL)."""
+    if o.kind in (model.ERROR_RATE, model.AVAILABILITY):
+        return "requests"
+    if o.kind == model.LATENCY:
+        return f"latency<={o.target.value:g}"
+    return "cache" if o.kind == model.CACHE_HIT_RATE else ""
+
+
+def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
+    """``promtool test rules`` tests: for each alerting objective, a breach (every window's bad
+    ratio 20x its budget, capped at 1) fires the severities that can fire, and a healthy series
+    (half its budget) fires nothing. Native kinds are fed their raw counters, so the recording
+    rules are tested too; a user's PromQL is fed its recorded ratios."""
+    tests = []
+    alerts = {(a["labels"]["slo"], a["labels"]["severity"]): a for g in rules.doc["groups"] for a in g["rules"]
+              if "alert" in a}
+    by_id = {o.id: o for o in spec.objectives}
+    total = 100_000
+    for oid, conditions in rules.windows.items():
+        o = by_id[oid]
+        shortest = min(min(c.short_s for c in conditions), min(c.long_s for c in conditions))
+        interval = max(1, shortest // 5)
+        page_long = min(c.long_s for c in conditions if c.severity == "page")
+        eval_s = page_long + 10 * interval
+        n = eval_s // interval + 5
+        budget = rules.budgets[oid]
+        for case, ratio in (("breach", min(1.0, 20 * budget)), ("healthy", budget / 2)):
+            bad = int(round(total * ratio))
+            actual = bad / total
+            # Objectives reading the same counters (error rate and availability both read the 5xx
+            # share of requests) see the same bad ratio, and fire by their own budgets.
+            readers = [other for other in rules.windows if _reads(by_id[other]) == _reads(o)] \
+                if _reads(o) and rules.labels_select else [oid]
+            firing = [(other, sev) for other in readers for sev in expected_alerts(rules, other, actual)]
+            fired = [sev for other, sev in firing if other == oid]
+            tests.append({
+                "name": f"{oid}: {case} (bad ratio {_num(actual)}, budget {_num(budget)}) fires "
+                        f"{', '.join(fired) or 'nothing'}" + "".join(
+                            f"; {other} (same counters) fires {', '.join(sev for o2, sev in firing if o2 == other)}"
+                            for other in dict.fromkeys(o2 for o2, _ in firing if o2 != oid)),
+                "interval": prom_duration(interval),
+                "input_series": _series(spec, o, rules.labels, bad, total, n, rules, actual),
+                "alert_rule_test": [{
+                    "eval_time": prom_duration(eval_s), "alertname": ALERT_NAME,
+                    "exp_alerts": [{"exp_labels": alerts[key]["labels"], "exp_annotations": alerts[key]["annotations"]}
+                                   for key in firing],
+                }],
+            })
+    doc = {"rule_files": [rule_file], "evaluation_interval": prom_duration(
+        max(1, min((min(c.short_s for c in w) for w in rules.windows.values()), default=300) // 5)), "tests": tests}
+    head = f"# promtool test rules for {rule_file}, generated by loadgate: a breach fires, a healthy series stays silent.\n"
+    return head + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)

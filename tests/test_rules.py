@@ -1,0 +1,99 @@
+"""``loadgate rules``: burn-rate windows, the naming contract, and promtool's verdict on the output."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.queries import Selector
+from slo.rules import build_rules, burn_windows, expected_alerts, prom_duration
+from slo.spec import read_spec
+from tests.support.require import missing
+
+REPO = Path(__file__).resolve().parent.parent
+SPECS = sorted((REPO / "slo" / "targets").glob("*.yaml")) + sorted((REPO / "tests" / "openslo").glob("*.yaml"))
+
+
+def test_the_workbook_windows_for_30_days_and_scaled_by_the_period_as_pyrra_scales_them():
+    thirty = [(w.severity, w.factor, w.long_s, w.short_s) for w in burn_windows()]
+    assert thirty == [("page", 14.4, 3600, 300), ("page", 6.0, 21600, 1800),
+                      ("ticket", 3.0, 86400, 7200), ("ticket", 1.0, 259200, 21600)]
+    one_day = [(w.long_s, w.short_s) for w in burn_windows(86400)]
+    assert one_day == [(120, 10), (720, 60), (2880, 240), (8640, 720)]
+    assert [w.short_s for w in burn_windows(3600, min_window_s=4)] == [4, 4, 10, 30]
+
+
+@pytest.mark.parametrize("seconds, text", [(3600, "1h"), (300, "5m"), (8640, "2h24m"), (36, "36s"), (90061, "1d1h1m1s")])
+def test_durations_are_written_as_prometheus_composite_durations(seconds, text):
+    assert prom_duration(seconds) == text
+
+
+def test_every_alert_is_error_budget_burn_with_slo_severity_and_the_selectors_labels():
+    spec = read_spec(REPO / "slo" / "targets" / "production.yaml")
+    rules = build_rules(spec, Selector.parse('job="api", env=~"prod.*"'))
+    alerts = [r for g in rules.doc["groups"] for r in g["rules"] if "alert" in r]
+    assert {r["alert"] for r in alerts} == {"ErrorBudgetBurn"}
+    keys = [tuple(sorted(r["labels"].items())) for r in alerts]
+    assert len(keys) == len(set(keys)) == 10  # 5 objectives x page and ticket, no two alike
+    assert all(r["labels"]["job"] == "api" and "env" not in r["labels"] for r in alerts)
+    page = next(r for r in alerts if r["labels"] == {"slo": "error_rate", "job": "api", "severity": "page"})
+    assert page["expr"] == ('(slo:sli_error:ratio_rate1h{slo="error_rate"} > 0.0144 and '
+                            'slo:sli_error:ratio_rate5m{slo="error_rate"} > 0.0144)\nor\n'
+                            '(slo:sli_error:ratio_rate6h{slo="error_rate"} > 0.006 and '
+                            'slo:sli_error:ratio_rate30m{slo="error_rate"} > 0.006)')
+    assert page["annotations"]["title"] == "Error rate (5xx)" and page["annotations"]["target"] == "< 0.1 %"
+    assert "runbook" in page["annotations"]
+    assert [oid for oid, _ in rules.skipped] == ["throughput"]
+
+
+def test_latency_burns_on_requests_slower_than_the_threshold_bucket():
+    spec = read_spec(REPO / "slo" / "targets" / "production.yaml")
+    rules = build_rules(spec, Selector.parse('job="api"'), period_s=86400)
+    records = {r["record"]: r for g in rules.doc["groups"] if "p99" in g["name"] for r in g["rules"] if "record" in r}
+    expr = records["slo:sli_error:ratio_rate10s"]["expr"]
+    assert 'http_request_duration_seconds_bucket{job="api",le="0.5"}[10s]' in expr
+    assert expr.startswith('((sum(increase(http_request_duration_seconds_count{job="api"}[10s])))')
+
+
+def test_a_budget_above_one_fourteenth_can_page_never_and_the_expectation_says_so():
+    spec = read_spec(REPO / "slo" / "targets" / "production.yaml")
+    rules = build_rules(spec, Selector())
+    assert expected_alerts(rules, "p50_latency", 1.0) == ["ticket"]
+    assert expected_alerts(rules, "error_rate", 0.02) == ["page", "ticket"]
+    assert expected_alerts(rules, "error_rate", 0.0025) == ["ticket"]
+    assert expected_alerts(rules, "error_rate", 0.0005) == []
+
+
+def test_rules_tests_need_out_and_a_spec_without_ratios_has_nothing_to_write(cli, tmp_path):
+    assert cli("rules", "--tests").code == 2
+    spec = tmp_path / "t.yaml"
+    spec.write_text("version: loadgate/v1\nobjectives: [{id: t, kind: throughput, threshold: '>= 5/s'}]\n")
+    result = cli("rules", "--spec", str(spec))
+    assert result.code == 2 and "no objective has a ratio of bad events" in result.err
+    assert cli("rules", "--period", "10m").code == 2
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize("spec", SPECS, ids=[p.name for p in SPECS])
+@pytest.mark.parametrize("extra", [(), ("--selector", 'job="api",env=~"prod.*"', "--period", "1d")],
+                         ids=["30d", "selector-1d"])
+def test_promtool_lints_the_rules_clean_and_their_tests_pass(cli, tmp_path, spec, extra):
+    if shutil.which("promtool") is None:
+        missing("promtool is not installed (Debian's prometheus package)")
+    if "quantile" in spec.name and "--selector" in extra:
+        extra = extra[2:]  # its literal PromQL refuses a selector (tested in test_openslo.py)
+    out = tmp_path / "rules.yaml"
+    result = cli("rules", "--spec", str(spec), "--out", str(out), "--tests", *extra)
+    assert result.code == 0, result.err
+    check = subprocess.run(["promtool", "check", "rules", "--lint-fatal", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    tests = tmp_path / "rules.test.yaml"
+    names = [t["name"] for t in yaml.safe_load(tests.read_text())["tests"]]
+    assert any("breach" in n and "fires nothing" not in n for n in names)
+    assert any("healthy" in n and n.endswith("fires nothing") for n in names)
+    run = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
