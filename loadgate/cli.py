@@ -12,8 +12,17 @@ import dataclasses
 import sys
 from typing import NoReturn, Sequence
 
-from loadgate import (cmd_capacity, cmd_convert, cmd_demo, cmd_gate, cmd_report, cmd_rules, cmd_run, cmd_validate,
-                      cmd_worker)
+from loadgate import (
+    cmd_capacity,
+    cmd_convert,
+    cmd_demo,
+    cmd_gate,
+    cmd_report,
+    cmd_rules,
+    cmd_run,
+    cmd_validate,
+    cmd_worker,
+)
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.procs import ProcessError

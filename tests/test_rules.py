@@ -27,7 +27,8 @@ def test_the_workbook_windows_for_30_days_and_scaled_by_the_period_as_pyrra_scal
     assert [w.short_s for w in burn_windows(3600, min_window_s=4)] == [4, 4, 10, 30]
 
 
-@pytest.mark.parametrize("seconds, text", [(3600, "1h"), (300, "5m"), (8640, "2h24m"), (36, "36s"), (90061, "1d1h1m1s")])
+@pytest.mark.parametrize("seconds, text", [(3600, "1h"), (300, "5m"), (8640, "2h24m"), (36, "36s"),
+                                           (90061, "1d1h1m1s")])
 def test_durations_are_written_as_prometheus_composite_durations(seconds, text):
     assert prom_duration(seconds) == text
 
