@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig
+from analysis.queries import Selector
 from contract.keys import KeysError, read_keys
 from loadgate.argtypes import fraction, non_negative, positive, positive_int
 from loadgate.baselines import add_baseline_arguments, load_baseline
@@ -36,6 +37,8 @@ from scenarios.keys import keys_needed, shortfall
 from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import SHAPES
 from scenarios.traffic import DEFAULT_MIX, parse_mix, read_ids
+from slo.alerts import ExpectationError, parse_expectations
+from slo.rules import build_rules
 
 __all__ = ["add_arguments", "add_load_arguments", "run", "plan_from_args"]
 
@@ -76,6 +79,13 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--allow-invalid", action="store_true",
                         help="a run that could not deliver its load (generator died or saturated, rate short, "
                              "requests late, workers lost) is graded with warnings instead of inconclusive")
+    alerting = parser.add_argument_group("alerts proven under load (needs the local Prometheus)")
+    alerting.add_argument("--alert-rules", action="store_true",
+                          help="load the spec's burn-rate alert rules (loadgate rules) into the local Prometheus, "
+                               "their windows scaled to the run, and record which alerts fired and when")
+    alerting.add_argument("--expect-alerts", metavar="SLO:SEV,...",
+                          help="a drill: pass only if each named alert fired (e.g. error_rate:page); 'none': fail if "
+                               "any alert fired. Implies --alert-rules")
     add_baseline_arguments(parser)
 
 
@@ -136,7 +146,21 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
     except ValueError as exc:
         raise UserError(str(exc)) from None
     spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""))
-    return RunPlan(host=host.rstrip("/"), spec=spec,
+    alert_rules = bool(args.alert_rules or args.expect_alerts)
+    expected = None
+    if alert_rules:
+        if not extra.get("start_prometheus"):
+            raise UserError("--alert-rules and --expect-alerts need the local Prometheus (--start-prometheus; the "
+                            "demo starts one unless --no-prometheus): loadgate loads the rules into it")
+        alerting = build_rules(spec, Selector()).windows
+        if not alerting:
+            raise UserError(f"--alert-rules: {spec.path} has no objective with a ratio of bad events to alert on")
+        if args.expect_alerts:
+            try:
+                expected = parse_expectations(args.expect_alerts, alerting)
+            except ExpectationError as exc:
+                raise UserError(f"--expect-alerts: {exc}") from None
+    return RunPlan(alert_rules=alert_rules, expect_alerts=expected,host=host.rstrip("/"), spec=spec,
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,

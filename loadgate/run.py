@@ -43,6 +43,7 @@ from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from analysis.validity import assess
 from loadgate import procs
+from loadgate.alertwatch import AlertWatcher
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.progress import Progress
@@ -51,13 +52,15 @@ from loadgate.signals import Interrupted, deferred
 from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
-from reports.write import read_json
+from reports.write import read_json, write_text
 from scenarios.schedule import DEFAULT_MAX_LATE_S
+from slo.alerts import check, spans
 from slo.compare import Baseline
 from slo.evaluate import Graded, grade_source
 from slo.gate import ExitCode, Interruption
 from slo.model import Spec
 from slo.record import build_record, rfc3339
+from slo.rules import build_rules, prom_duration, render_rules
 
 __all__ = ["RUN_SCHEMA_VERSION", "LOCUSTFILE", "RunPlan", "RunFacts", "prometheus_config", "locust_command",
            "steady_window", "local_prometheus", "locust_child", "read_series", "run_record", "execute"]
@@ -110,6 +113,10 @@ class RunPlan:
     metrics_port: int = 0
     #: What a local Prometheus scrapes as the service (``host:port`` each; default: ``host``'s).
     scrape_targets: tuple[str, ...] = ()
+    #: Load the spec's burn-rate rules into the local Prometheus and record the alerts that fire.
+    alert_rules: bool = False
+    #: ``--expect-alerts``: None for no expectation, ``()`` for none at all, else (slo, severity) pairs.
+    expect_alerts: tuple[tuple[str, str], ...] | None = None
 
     @property
     def generator_processes(self) -> int:
@@ -140,12 +147,14 @@ class RunFacts:
     versions: dict[str, str]
 
 
-def prometheus_config(service: str | Sequence[str], loadgen: str, scrape_s: int = SCRAPE_S) -> str:
+def prometheus_config(service: str | Sequence[str], loadgen: str, scrape_s: int = SCRAPE_S,
+                      rule_file: Path | None = None) -> str:
     """Scrape the service's /metrics (job ``SERVICE_JOB``; one instance per target) and the load
-    generator (``contract.CLIENT_JOB``)."""
+    generator (``contract.CLIENT_JOB``); evaluate ``rule_file``'s rules every scrape."""
     targets = ", ".join(f"'{t}'" for t in ([service] if isinstance(service, str) else service))
+    rules = f"rule_files: ['{rule_file}']\n" if rule_file is not None else ""
     return (f"global:\n  scrape_interval: {scrape_s}s\n  scrape_timeout: {scrape_s}s\n"
-            f"  evaluation_interval: {scrape_s}s\n"
+            f"  evaluation_interval: {scrape_s}s\n{rules}"
             f"scrape_configs:\n"
             f"  - job_name: {SERVICE_JOB}\n    static_configs:\n      - targets: [{targets}]\n"
             f"  - job_name: {contract.CLIENT_JOB}\n    static_configs:\n      - targets: ['{loadgen}']\n")
@@ -196,12 +205,14 @@ def steady_window(series: ClientSeries, rampup: float, duration: float, until: f
 
 # -- processes ---------------------------------------------------------------------------------
 @contextmanager
-def local_prometheus(out: Path, host: str, metrics_port: int, targets: Sequence[str] = ()) -> Iterator[str]:
+def local_prometheus(out: Path, host: str, metrics_port: int, targets: Sequence[str] = (),
+                     rule_file: Path | None = None) -> Iterator[str]:
     """A Prometheus on 127.0.0.1 scraping ``host`` (or each of ``targets``) and the load generator
     every second; yields its URL once it has scraped the service once, so the first seconds are not lost."""
     target = urlsplit(host)
     service = list(targets) or [f"{target.hostname}:{target.port or (443 if target.scheme == 'https' else 80)}"]
-    with PrometheusServer(out / "prometheus", prometheus_config(service, f"127.0.0.1:{metrics_port}")) as server:
+    config = prometheus_config(service, f"127.0.0.1:{metrics_port}", rule_file=rule_file)
+    with PrometheusServer(out / "prometheus", config) as server:
         _wait_first_scrape(server.url)
         yield server.url
 
@@ -438,6 +449,48 @@ def _load_model_facts(plan: RunPlan, series: ClientSeries, window: Window) -> di
     return facts
 
 
+# -- alerts ------------------------------------------------------------------------------------
+#: The scaled period is this many times the graded seconds: the page's long window (1h of 30d)
+#: is then half the graded window, so a breach from the start pages within the run.
+ALERT_PERIOD_PER_GRADED_S = 360.0
+#: No window below four scrapes, so every rate sees several samples.
+MIN_ALERT_WINDOW_S = 4 * SCRAPE_S
+
+
+def write_alert_rules(plan: RunPlan, selector: Selector, stderr: TextIO) -> dict[str, Any]:
+    """Write ``alert-rules.yaml`` into the run directory (the spec's rules, the period scaled so the
+    page's long window is half the graded window); returns what ``run.json`` says of them."""
+    graded = max(1.0, plan.duration - plan.rampup)
+    period = graded * ALERT_PERIOD_PER_GRADED_S
+    rules = build_rules(plan.spec, selector, period_s=period, min_window_s=MIN_ALERT_WINDOW_S)
+    path = (plan.out_dir / "alert-rules.yaml").resolve()
+    write_text(path, render_rules(rules, plan.spec))
+    windows = {oid: [{"severity": w.severity, "factor": w.factor, "long": prom_duration(w.long_s),
+                      "short": prom_duration(w.short_s)} for w in ws] for oid, ws in rules.windows.items()}
+    stderr.write(f"loadgate: alert rules for {', '.join(rules.windows)} loaded into the local Prometheus, period "
+                 f"scaled to {prom_duration(int(period))} (page at 14.4x over "
+                 f"{next(iter(windows.values()))[0]['long']} and {next(iter(windows.values()))[0]['short']})\n")
+    return {"file": path, "period": prom_duration(int(period)), "windows": windows,
+            "skipped": dict(rules.skipped)}
+
+
+def alert_record(alerting: dict[str, Any], watcher: AlertWatcher,
+                 expected: tuple[tuple[str, str], ...] | None, graded_start: float) -> dict[str, Any]:
+    """What ``build_record`` needs of the alerts: their firing spans, the expectation and its failures.
+
+    A span that ended before the graded window (a cold cache missing during the ramp-up, say) is
+    listed with ``graded: false`` and, like the ramp-up itself, decides nothing."""
+    seen = [{**s, "graded": s["last_firing"] >= graded_start} for s in spans(watcher.polls)]
+    unread = None if watcher.answered else \
+        "the local Prometheus never answered /api/v1/alerts, so whether alerts fired is unknown"
+    return {"spans": seen, "file": alerting["file"].name, "period": alerting["period"],
+            "windows": alerting["windows"], "no_rules": alerting["skipped"], "polls": watcher.answered,
+            "expected": [list(p) for p in expected] if expected else ([] if expected is not None else None),
+            "failures": check(expected, [s for s in seen if s["graded"]]) if expected is not None and not unread
+            else [],
+            "unread": unread if expected is not None else None}
+
+
 # -- the chain ---------------------------------------------------------------------------------
 def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
     """Run the load test of ``plan`` and grade it; returns the gate's exit code and the report model."""
@@ -446,15 +499,21 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
     series_file, json_file = out / "client_series.jsonl", out / "locust.json"
     series_file.unlink(missing_ok=True)
     metrics_port = plan.metrics_port or procs.free_port()
+    default_selector = f'job="{SERVICE_JOB}"' if plan.start_prometheus else ""
+    try:
+        selector = Selector.parse(plan.spec.selector, plan.selector or default_selector)
+    except SelectorError as exc:
+        raise UserError(f"--selector: {exc}") from None
+    alerting = write_alert_rules(plan, selector, env.stderr) if plan.alert_rules else None
     with ExitStack() as stack:
-        local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port, plan.scrape_targets)) \
+        local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port, plan.scrape_targets,
+                                                          alerting["file"] if alerting else None)) \
             if plan.start_prometheus else None
         prom_url = local_prom or plan.prometheus_url
-        default_selector = f'job="{SERVICE_JOB}"' if local_prom else ""
-        try:
-            selector = Selector.parse(plan.spec.selector, plan.selector or default_selector)
-        except SelectorError as exc:
-            raise UserError(f"--selector: {exc}") from None
+        watcher = None
+        if alerting and local_prom:
+            watcher = AlertWatcher(local_prom).start()
+            stack.callback(watcher.stop)
         env.stderr.write(f"loadgate: {plan.shape} to {plan.rate:g} req/s for {plan.duration:g}s "
                          f"(ramp-up {plan.rampup:g}s) against {plan.host}"
                          f"{f' with {plan.processes} worker processes' if plan.processes > 1 else ''}\n")
@@ -508,6 +567,10 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                 primary = grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
                                                              chart_start=chart_start),
                                        require_evidence=plan.require_evidence)
+            alerts = None
+            if alerting is not None and watcher is not None:
+                watcher.stop()
+                alerts = alert_record(alerting, watcher, plan.expect_alerts, window.start)
             facts = gather_facts(out, locust.returncode, local_prom,
                                  f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
             run = run_record(plan, series, window, facts, source=primary.source,
@@ -527,6 +590,6 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
                          "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
                 breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
                 interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid,
-                co_located=_on_loopback(plan.host))
+                co_located=_on_loopback(plan.host), alerts=alerts)
             return record.exit_code, publish(out, record)
 

@@ -63,7 +63,7 @@ def _downsample(series: pd.Series, limit: int = MAX_POINTS_PER_LINE) -> pd.Serie
 
 
 def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: float, end: float,
-                    graded_start: float | None = None) -> str | None:
+                    graded_start: float | None = None, alerts: list[dict[str, Any]] | None = None) -> str | None:
     """An SVG chart for one ``verdict.json`` objective entry and its stored series, or None if empty.
 
     When the series begin before ``graded_start`` (a run's ramp-up), that stretch is shaded and
@@ -93,6 +93,15 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         ax.set_ylabel(label)
         low, high = ax.get_ylim()
         ax.set_ylim(min(0.0, low), max(high, target * 1.1 if target > 0 else high))
+    for i, span in enumerate(a for a in alerts or () if a.get("slo") == entry["id"]):
+        # Each firing span of this objective's burn-rate alert; a page darker than a ticket.
+        page = span.get("severity") == "page"
+        shade: Any = ax  # matplotlib's stubs want floats; dates are what the time axis takes
+        shade.axvspan(datetime.fromtimestamp(float(span["first_firing_unix"]), tz=timezone.utc),
+                   datetime.fromtimestamp(max(float(span["last_firing_unix"]), float(span["first_firing_unix"]) + 1),
+                                          tz=timezone.utc),
+                   color="#c62828", alpha=0.25 if page else 0.12, linewidth=0,
+                   label=f"{span.get('severity')} alert firing" if i < 2 else None)
     return _finish(fig, ax, entry["id"], start, end, graded_start)
 
 

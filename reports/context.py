@@ -94,6 +94,10 @@ class ReportContext:
     endpoint_rows: tuple[tuple[str, ...], ...] = ()
     tier_rows: tuple[tuple[str, ...], ...] = ()
     evidence_rows: tuple[tuple[str, str, str], ...] = ()
+    #: ``--alert-rules``: one line on how the alerts were watched (empty when they were not), and
+    #: one row per firing span: objective, severity, first and last firing, for how long, graded.
+    alerts_text: str = ""
+    alert_rows: tuple[tuple[str, str, str, str, str, str], ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -309,11 +313,41 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             evidence_rows=tuple((e["title"], budget_text(e) or "n/a", demonstration(e)) for e in doc["objectives"]
                                 if e.get("evidence")),
             tier_rows=tier_rows(doc.get("breakdown") or {}, (doc.get("run") or {}).get("tier_limits_per_min") or {}),
+            alerts_text=_alerts_text(doc), alert_rows=_alert_rows(doc.get("alerts") or ()),
         )
     except KeyError as exc:
         raise UnsupportedDocument(f"not a loadgate verdict: the field {exc} is missing") from None
     except (TypeError, AttributeError, ValueError) as exc:
         raise UnsupportedDocument(f"not a loadgate verdict: a field of the wrong type ({exc})") from None
+
+
+def _alerts_text(doc: dict[str, Any]) -> str:
+    """How the alerts were watched and what was expected of them, in one sentence."""
+    rules = doc.get("alert_rules")
+    if not isinstance(rules, dict):
+        return ""
+    expected = rules.get("expected")
+    want = "no expectation" if expected is None else "expected: none" if not expected else \
+        "expected: " + ", ".join(f"{slo}:{sev}" for slo, sev in expected)
+    fired = len(doc.get("alerts") or ())
+    text = (f"ErrorBudgetBurn rules from the spec ({rules.get('file', 'alert-rules.yaml')}) ran in the local "
+            f"Prometheus with the period scaled to {rules.get('period', '?')}; /api/v1/alerts polled "
+            f"{rules.get('polls', 0)} times; {fired} firing span{'s' if fired != 1 else ''}; {want}.")
+    if rules.get("unread"):
+        text += f" {rules['unread']}."
+    for failure in rules.get("failures") or ():
+        text += f" {failure}."
+    return text
+
+
+def _alert_rows(spans: Any) -> tuple[tuple[str, str, str, str, str, str], ...]:
+    rows = []
+    for s in spans:
+        seconds = float(s.get("last_firing_unix", 0)) - float(s.get("first_firing_unix", 0))
+        rows.append((str(s.get("slo", "")), str(s.get("severity", "")), str(s.get("first_firing", "")),
+                     str(s.get("last_firing", "")), f"{seconds:.0f} s",
+                     "yes" if s.get("graded", True) else "no (during the ramp-up)"))
+    return tuple(rows)
 
 
 def _invalid_text(validity: Any, *, enforced: bool) -> str:

@@ -106,7 +106,8 @@ def render_outputs(directory: str | Path) -> ReportContext:
         except (OSError, json.JSONDecodeError):
             continue
         lines = stored.get("series", []) + _baseline_lines(doc, relative)
-        svg = objective_chart(entry, lines, stored.get("start_unix", start), end, graded_start=start)
+        svg = objective_chart(entry, lines, stored.get("start_unix", start), end, graded_start=start,
+                              alerts=doc.get("alerts"))
         if svg:
             charts[entry["id"]] = svg
     overview: list[tuple[str, str, str]] = []

@@ -66,8 +66,15 @@ class GateResult:
 
 def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool = False,
            source_error: str | None = None, regressions: dict[str, str] | None = None,
-           interrupted: Interruption | None = None, invalid: tuple[str, ...] = ()) -> GateResult:
+           interrupted: Interruption | None = None, invalid: tuple[str, ...] = (),
+           alert_failures: tuple[str, ...] = (), drill: bool = False, alerts_unread: str | None = None) -> GateResult:
     """Combine objective verdicts into the gate's result.
+
+    ``alert_failures`` (from ``--expect-alerts``: an expected alert that did not fire, or any that
+    fired when none was expected) fail the gate. In a ``drill`` (alerts expected to fire) the
+    objectives' breaches are the fault injected on purpose: the alerts alone decide, pass when
+    every expected one fired. Alerts that could not be read (``alerts_unread``) decide nothing:
+    inconclusive.
 
     ``regressions`` (objective id -> reason), given with ``--fail-on-regression``, fail the gate
     for required objectives even when their absolute targets pass.
@@ -76,6 +83,16 @@ def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool 
         return GateResult(tuple(verdicts), INCONCLUSIVE, interrupted.exit_code,
                           f"interrupted by {interrupted.signal}: the run did not finish; the window up to the "
                           "signal is graded below, but decides nothing")
+    if drill:
+        if invalid:
+            return GateResult(tuple(verdicts), INCONCLUSIVE, _EXIT[INCONCLUSIVE],
+                              "drill on an invalid run: " + "; ".join(invalid))
+        if alerts_unread:
+            return GateResult(tuple(verdicts), INCONCLUSIVE, _EXIT[INCONCLUSIVE], alerts_unread)
+        if alert_failures:
+            return GateResult(tuple(verdicts), FAIL, _EXIT[FAIL], "drill: " + "; ".join(alert_failures))
+        return GateResult(tuple(verdicts), PASS, _EXIT[PASS],
+                          "drill: every expected alert fired (the objectives' breaches below are the injected fault)")
     required = [v for v in verdicts if v.objective.required]
     failed = [v for v in required if v.status == FAIL or (fail_on_warn and v.status == WARN)]
     regressions = regressions or {}
@@ -88,9 +105,11 @@ def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool 
             return GateResult(tuple(verdicts), FAIL, _EXIT[FAIL],
                               "; ".join(v.reason for v in breached) + f" (seen although the run was {why})")
         return GateResult(tuple(verdicts), INCONCLUSIVE, _EXIT[INCONCLUSIVE], why)
-    if failed or regressed:
+    if failed or regressed or alert_failures:
         status = FAIL
-        reason = "; ".join([v.reason for v in failed] + regressed)
+        reason = "; ".join([v.reason for v in failed] + regressed + list(alert_failures))
+    elif alerts_unread:
+        status, reason = INCONCLUSIVE, alerts_unread
     elif source_error:
         status, reason = INCONCLUSIVE, source_error
     elif undecided:

@@ -174,7 +174,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
                  run: dict[str, Any] | None = None, baseline: Baseline | None = None,
                  breakdown: dict[str, Any] | None = None, chart_start: float | None = None,
                  interrupted: Interruption | None = None, validity: Validity | None = None,
-                 allow_invalid: bool = False, co_located: bool = False) -> Record:
+                 allow_invalid: bool = False, co_located: bool = False,
+                 alerts: dict[str, Any] | None = None) -> Record:
     """The record of ``primary``'s verdicts over ``window``.
 
     ``client`` is the load generator's grading of the same spec (its figures join each
@@ -185,6 +186,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     (``validity``) has its throughput objectives made inconclusive, as it cannot measure them, and
     is decided by ``decide(invalid=...)``, unless ``allow_invalid`` turns its checks into warnings.
     ``co_located``: the service runs on the load generator's machine (``_unmeasurable``).
+    ``alerts`` (``--alert-rules``): ``{"spans": [...], "expected": [[slo, severity]] or None,
+    "failures": [...], "unread": reason or None, ...}``; ``spans`` become ``verdict.json``'s ``alerts``.
     """
     other = client if client is not None and client is not primary else None
     enforce = validity is not None and not validity.valid and not allow_invalid
@@ -218,7 +221,10 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     result = decide(primary.verdicts, fail_on_warn=fail_on_warn,
                     source_error=primary.source_error,
                     regressions=regressions if baseline is not None and baseline.fail_on_regression else None,
-                    interrupted=interrupted, invalid=validity.reasons if enforce and validity else ())
+                    interrupted=interrupted, invalid=validity.reasons if enforce and validity else (),
+                    alert_failures=tuple(alerts.get("failures") or ()) if alerts else (),
+                    drill=bool(alerts and alerts.get("expected")),
+                    alerts_unread=alerts.get("unread") if alerts else None)
     doc: dict[str, Any] = clean({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "loadgate", "version": tool_version},
@@ -238,6 +244,11 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     })
     if interrupted is not None:
         doc["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
+    if alerts is not None:
+        doc["alerts"] = [{**s, "first_firing": rfc3339(s["first_firing"]), "last_firing": rfc3339(s["last_firing"]),
+                          "first_firing_unix": s["first_firing"], "last_firing_unix": s["last_firing"]}
+                         for s in alerts.get("spans", [])]
+        doc["alert_rules"] = clean({k: v for k, v in alerts.items() if k != "spans"})
     if validity is not None:
         doc["validity"] = {**validity.to_dict(), "enforced": not allow_invalid}
     if compared is not None:

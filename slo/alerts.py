@@ -1,0 +1,74 @@
+"""Alerts seen during a run: polls of Prometheus's ``/api/v1/alerts`` folded into firing spans,
+and ``--expect-alerts`` checked against them. Pure.
+
+A span is one alert (``alertname``, ``slo``, ``severity``) from the first poll that saw it firing
+to the last; a gap of more than ``gap_s`` between two firing polls starts a new span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+__all__ = ["Poll", "spans", "parse_expectations", "check", "ExpectationError", "NONE"]
+
+NONE = "none"
+SEVERITIES = ("page", "ticket")
+
+
+class ExpectationError(ValueError):
+    """A ``--expect-alerts`` value that is not ``none`` or ``slo:severity,...``."""
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One answer of ``/api/v1/alerts`` at Unix time ``t``: the label sets of the alerts firing then."""
+
+    t: float
+    firing: tuple[dict[str, str], ...]
+
+
+def spans(polls: Iterable[Poll], gap_s: float = 5.0) -> list[dict[str, Any]]:
+    """``[{"alertname", "slo", "severity", "first_firing", "last_firing"}]`` (Unix seconds), by first firing."""
+    open_: dict[tuple[str, str, str], dict[str, Any]] = {}
+    done: list[dict[str, Any]] = []
+    for poll in sorted(polls, key=lambda p: p.t):
+        for labels in poll.firing:
+            key = (labels.get("alertname", ""), labels.get("slo", ""), labels.get("severity", ""))
+            span = open_.get(key)
+            if span is not None and poll.t - span["last_firing"] > gap_s:
+                done.append(open_.pop(key))
+                span = None
+            if span is None:
+                open_[key] = {"alertname": key[0], "slo": key[1], "severity": key[2], "first_firing": poll.t,
+                              "last_firing": poll.t}
+            else:
+                span["last_firing"] = poll.t
+    return sorted(done + list(open_.values()), key=lambda s: (s["first_firing"], s["slo"], s["severity"]))
+
+
+def parse_expectations(text: str, alerting: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """``none`` -> ``()``; ``error_rate:page,p99_latency:ticket`` -> pairs, each slo one with alert rules."""
+    known = set(alerting)
+    if text.strip().lower() == NONE:
+        return ()
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        slo, _, severity = item.partition(":")
+        if not slo or severity not in SEVERITIES:
+            raise ExpectationError(f"{item!r}: expected slo:severity with severity page or ticket, or 'none'")
+        if slo not in known:
+            raise ExpectationError(f"{item!r}: no alert rules for objective {slo!r} (alerting objectives: "
+                                   f"{', '.join(sorted(known)) or 'none'})")
+        pairs.append((slo, severity))
+    return tuple(dict.fromkeys(pairs))
+
+
+def check(expected: tuple[tuple[str, str], ...], seen: list[dict[str, Any]]) -> list[str]:
+    """Why the alerts did not behave as expected (empty when they did): an expected alert that
+    never fired, or, when none was expected (``()``), every alert that fired."""
+    fired = {(s["slo"], s["severity"]) for s in seen}
+    if not expected:
+        return [f"alert {slo}:{sev} fired although none was expected (--expect-alerts none)"
+                for slo, sev in sorted(fired)]
+    return [f"expected alert {slo}:{sev} did not fire" for slo, sev in expected if (slo, sev) not in fired]
