@@ -494,7 +494,7 @@ class PromSource:
         data.events, data.bad = float(len(points)), float(len(bad))
         data.value = 1.0 - len(bad) / len(points)
         data.detail.update({"points": len(points), "bad_points": len(bad), "step_seconds": step,
-                            "point_condition": f"{op} {value:g}"})
+                            "point_condition": f"{op} {value:g}", "point_op": op, "point_value": value})
         data.series.append(Series("value", "", tuple(points)))
         return data
 

@@ -46,6 +46,13 @@ class AlertWatcher:
             self.poll_once()
             self._stop.wait(self.interval_s)
 
+    def firing_now(self) -> str:
+        """``  alerts: error_rate:page, availability:ticket`` as of the last poll, or "" when none fire."""
+        if not self.polls or not self.polls[-1].firing:
+            return ""
+        names = sorted({f"{a.get('slo', '?')}:{a.get('severity', '?')}" for a in self.polls[-1].firing})
+        return "  alerts: " + ", ".join(names)
+
     def start(self) -> "AlertWatcher":
         self._thread.start()
         return self

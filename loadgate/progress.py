@@ -50,9 +50,9 @@ class Progress:
             self._live = Live(Text(""), console=Console(file=stream), refresh_per_second=4, transient=False)
             self._live.start()
 
-    def update(self, before: Snapshot | None, last: Snapshot | None) -> None:
+    def update(self, before: Snapshot | None, last: Snapshot | None, suffix: str = "") -> None:
         elapsed = time.monotonic() - self.started
-        line = progress_line(elapsed, self.total_s, before, last)
+        line = progress_line(elapsed, self.total_s, before, last) + suffix
         if self._live is not None:
             self._live.update(Text(line))
         elif elapsed - self._last_plain >= 10:

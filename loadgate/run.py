@@ -28,7 +28,7 @@ import time
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TextIO
+from typing import Any, Callable, Iterator, Sequence, TextIO
 from urllib.parse import urlsplit
 
 import requests
@@ -251,8 +251,10 @@ def _read_new(path: Path, offset: int) -> tuple[list[str], int]:
     return complete.splitlines(), offset + len(complete.encode("utf-8"))
 
 
-def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, stderr: TextIO) -> None:
-    """Wait for Locust, showing progress from its series file; give up if it overruns by 90 s."""
+def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, stderr: TextIO,
+           status: Callable[[], str] | None = None) -> None:
+    """Wait for Locust, showing progress from its series file (and ``status()``, the alerts firing,
+    after it); give up if it overruns by 90 s."""
     progress = Progress(duration_s, stderr)
     reader = SeriesReader(series_file.name, keep=2)
     offset = 0
@@ -268,7 +270,8 @@ def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, 
             except SeriesError:
                 pass  # the graded read after the run names the line
             snaps = reader.snapshots[-2:]
-            progress.update(snaps[0] if len(snaps) == 2 else None, snaps[-1] if snaps else None)
+            progress.update(snaps[0] if len(snaps) == 2 else None, snaps[-1] if snaps else None,
+                            status() if status else "")
             time.sleep(0.5)
     finally:
         progress.close()
@@ -525,7 +528,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
         with locust_child(locust_command(plan, series_file, json_file, metrics_port), out / "locust.log") as locust:
             try:
                 follow(locust, series_file, plan.duration + (plan.workers_timeout if plan.master else 0),
-                       env.stderr)
+                       env.stderr, watcher.firing_now if watcher else None)
             except Interrupted as exc:
                 # Leaving this block stops Locust (it writes its last counts); what was measured is graded.
                 signalled = exc

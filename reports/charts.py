@@ -77,7 +77,10 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
     if entry["kind"] == "availability":
         _slice_strip(ax, lines[0][1], entry)
     else:
-        factor, label = _scale(entry["unit"])
+        detail = entry.get("detail") or {}
+        per_point = entry["kind"] == "promql_threshold" and detail.get("point_value") is not None
+        # A thresholdMetric charts the query's own values against the per-point condition.
+        factor, label = (1.0, "") if per_point else _scale(entry["unit"])
         for i, (meta, frame) in enumerate(lines):
             shown = _downsample(frame) * factor
             if meta.get("baseline"):  # an earlier run, overlaid: grey and dotted
@@ -85,8 +88,16 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
                 continue
             ax.plot(shown.index, shown.values, color=LINE_COLOURS[i % len(LINE_COLOURS)], linewidth=1.4,
                     label=meta["name"])
-        target = entry["target"]["value"] * factor
-        ax.axhline(target, color="black", linewidth=1.0, label=f"threshold {target:g} {label}")
+        if per_point:
+            target = float(detail["point_value"])
+            ax.axhline(target, color="black", linewidth=1.0, label=f"good when {detail.get('point_op', '')} {target:g}")
+        elif detail.get("slice_target") is not None:
+            # Timeslices: each slice's good ratio against the share a slice needs to be good.
+            target = float(detail["slice_target"]) * factor
+            ax.axhline(target, color="black", linewidth=1.0, label=f"slice target {target:g} {label}")
+        else:
+            target = entry["target"]["value"] * factor
+            ax.axhline(target, color="black", linewidth=1.0, label=f"threshold {target:g} {label}")
         if entry.get("warn") is not None:
             warn = entry["warn"] * factor
             ax.axhline(warn, color=ORANGE, linewidth=1.0, linestyle="--", label=f"warn {warn:g} {label}")

@@ -98,6 +98,10 @@ class ReportContext:
     #: one row per firing span: objective, severity, first and last firing, for how long, graded.
     alerts_text: str = ""
     alert_rows: tuple[tuple[str, str, str, str, str, str], ...] = ()
+    #: ``--expect-alerts``: one (test name, failure message or "") per expectation; ``drill`` when
+    #: alerts were expected to fire, so the objectives' breaches are the injected fault.
+    alert_cases: tuple[tuple[str, str], ...] = ()
+    drill: bool = False
 
     @property
     def has_baseline(self) -> bool:
@@ -314,6 +318,8 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
                                 if e.get("evidence")),
             tier_rows=tier_rows(doc.get("breakdown") or {}, (doc.get("run") or {}).get("tier_limits_per_min") or {}),
             alerts_text=_alerts_text(doc), alert_rows=_alert_rows(doc.get("alerts") or ()),
+            alert_cases=_alert_cases(doc.get("alert_rules")),
+            drill=bool((doc.get("alert_rules") or {}).get("expected")),
         )
     except KeyError as exc:
         raise UnsupportedDocument(f"not a loadgate verdict: the field {exc} is missing") from None
@@ -338,6 +344,21 @@ def _alerts_text(doc: dict[str, Any]) -> str:
     for failure in rules.get("failures") or ():
         text += f" {failure}."
     return text
+
+
+def _alert_cases(rules: Any) -> tuple[tuple[str, str], ...]:
+    """The ``--expect-alerts`` expectations as (name, failure) pairs for JUnit; empty without any."""
+    if not isinstance(rules, dict) or rules.get("expected") is None:
+        return ()
+    failures = [str(f) for f in rules.get("failures") or ()]
+    unread = str(rules.get("unread") or "")
+    if not rules["expected"]:
+        return (("alerts: none fires", unread or "; ".join(failures)),)
+    cases = []
+    for slo, severity in rules["expected"]:
+        mine = [f for f in failures if f"{slo}:{severity}" in f]
+        cases.append((f"alert {slo}:{severity} fires", unread or "; ".join(mine)))
+    return tuple(cases)
 
 
 def _alert_rows(spans: Any) -> tuple[tuple[str, str, str, str, str, str], ...]:

@@ -47,7 +47,9 @@ def render_junit(ctx: ReportContext) -> str:
     """One testcase per objective: ``fail`` is a failure, ``no_data``/``inconclusive`` an error.
 
     A warning is a failure only when the gate ran with ``--fail-on-warn``. Optional objectives
-    that do not pass are reported as skipped, since they do not decide the gate.
+    that do not pass are reported as skipped, since they do not decide the gate. Each
+    ``--expect-alerts`` expectation is a testcase too; in a drill (alerts expected to fire) the
+    objectives' breaches are the injected fault, reported as output, never as failures.
     """
     fail_on_warn = bool(ctx.options.get("fail_on_warn"))
     suite = ET.Element("testsuite", name=f"loadgate {ctx.spec_name}", timestamp=ctx.generated_at)
@@ -57,7 +59,10 @@ def render_junit(ctx: ReportContext) -> str:
         case = ET.SubElement(suite, "testcase", classname=f"loadgate.{ctx.spec_name}",
                              name=f"{row.id}: {row.title}", time="0")
         message = f"{row.label}: {row.reason}"
-        if not row.required and row.status != "pass":
+        if ctx.drill:
+            ET.SubElement(case, "system-out").text = f"drill (the injected fault decides nothing): {message}\n" \
+                + _case_text(row)
+        elif not row.required and row.status != "pass":
             ET.SubElement(case, "skipped", message=f"optional objective, {message}")
             counts["skipped"] += 1
         elif row.status == "fail" or (row.status == "warn" and fail_on_warn):
@@ -68,6 +73,14 @@ def render_junit(ctx: ReportContext) -> str:
             counts["errors"] += 1
         else:
             ET.SubElement(case, "system-out").text = _case_text(row)
+    for name, failure in ctx.alert_cases:
+        counts["tests"] += 1
+        case = ET.SubElement(suite, "testcase", classname=f"loadgate.{ctx.spec_name}", name=name, time="0")
+        if failure:
+            ET.SubElement(case, "failure", message=failure, type="alerts").text = ctx.alerts_text
+            counts["failures"] += 1
+        else:
+            ET.SubElement(case, "system-out").text = ctx.alerts_text
     if ctx.invalid:
         # The run itself is a test a release gate should see fail: its load was not delivered.
         counts["tests"] += 1

@@ -226,11 +226,16 @@ class _FileParser(NodeParser):
         return docs
 
     def meta_field(self, doc: _Doc, key: str) -> str | None:
-        meta = self.mapping(doc.fields["metadata"][1], "", ("name", "displayName", "labels", "annotations",
-                                                             "namespace")) or {}
-        if key in meta and isinstance(meta[key][1], ScalarNode):
-            value = self.scalar(meta[key][1])
-            return str(value) if value is not None else None
+        return self.peek(doc.fields["metadata"][1], key)
+
+    def peek(self, node: Node, key: str) -> str | None:
+        """A scalar field of a mapping read a second time, without reporting its problems again."""
+        if not isinstance(node, MappingNode):
+            return None
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key and isinstance(value_node, ScalarNode):
+                value = self.scalar(value_node)
+                return str(value) if value is not None else None
         return None
 
 
@@ -288,10 +293,7 @@ class _SetParser:
                     format=API_VERSION, notes=tuple(self.notes))
 
     def _description(self, doc: _Doc) -> str:
-        spec = doc.parser.mapping(doc.fields["spec"][1], "", _SLO_FIELDS) or {}
-        if "description" in spec and isinstance(spec["description"][1], ScalarNode):
-            return str(doc.parser.scalar(spec["description"][1]) or "")
-        return ""
+        return doc.parser.peek(doc.fields["spec"][1], "description") or ""
 
     def _data_source(self, doc: _Doc) -> str | None:
         p = doc.parser
@@ -573,11 +575,9 @@ class _SetParser:
             origin=f"{p.file}:{line}", slice_seconds=slice_s, slice_target=slice_target)
         if threshold:
             assert op is not None and value is not None
-            query = indicator["query"]
-            plain = plain_selector(query) is not None
-            return Objective(kind=model.PROMQL_THRESHOLD, target=Target(">=", target), query=query,
-                             point_op=op, point_value=value, takes_selector=False,
-                             note="" if plain else "", **common)
+            # The query is used as written (a selector is refused, never added to it).
+            return Objective(kind=model.PROMQL_THRESHOLD, target=Target(">=", target), query=indicator["query"],
+                             point_op=op, point_value=value, takes_selector=False, **common)
         counter = indicator["counter"]
         parts: dict[str, str] = {}
         notes: list[str] = []

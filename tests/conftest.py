@@ -7,7 +7,6 @@ command, except under CI (``CI`` set), where a missing Prometheus fails the run.
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from loadgate.cli import Env, main
 from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binaries
 from tests.support import situations
 from tests.support.ping import PingService
+from tests.support.require import missing
 from tests.support.synthetic import openmetrics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,10 +52,7 @@ def cli() -> Callable[..., CliResult]:
 
 def _require_prometheus() -> None:
     if binaries() is None:
-        message = f"Prometheus is not installed; {INSTALL_HINT}"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and {message}", pytrace=False)
-        pytest.skip(message)
+        missing(f"Prometheus is not installed; {INSTALL_HINT}")
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,7 @@ def test_a_fault_drill_pages_for_the_error_rate_and_passes_as_a_gate(tmp_path):
     page = next(a for a in doc["alerts"] if (a["slo"], a["severity"]) == ("error_rate", "page"))
     assert set(page) >= {"alertname", "slo", "severity", "first_firing", "last_firing"}
     assert page["alertname"] == "ErrorBudgetBurn" and page["graded"]
+    assert "alerts: " in proc.stderr and "error_rate:page" in proc.stderr  # shown live with the progress
     assert doc["window"]["start_unix"] - 10 <= page["first_firing_unix"] <= doc["window"]["end_unix"]
     out = tmp_path / "demo"
     rules = yaml.safe_load((out / "alert-rules.yaml").read_text())
@@ -55,6 +56,8 @@ def test_a_fault_drill_pages_for_the_error_rate_and_passes_as_a_gate(tmp_path):
     report = (out / "report.html").read_text()
     assert "Alerts during the run" in report and "page alert firing" in report
     assert "`error_rate` page:" in (out / "summary.md").read_text()
+    junit = (out / "junit.xml").read_text()
+    assert 'failures="0"' in junit and 'name="alert error_rate:page fires"' in junit
     if shutil.which("promtool"):
         check = subprocess.run(["promtool", "check", "rules", "--lint-fatal", str(out / "alert-rules.yaml")],
                                capture_output=True, text=True)
@@ -72,6 +75,8 @@ def test_a_healthy_demo_fires_nothing_and_expecting_a_page_that_never_comes_fail
                      "--duration", "15", "--rampup", "5")
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert doc["reason"] == "drill: expected alert error_rate:page did not fire"
+    junit = (tmp_path / "drill" / "demo" / "junit.xml").read_text()
+    assert 'failures="1"' in junit and 'message="expected alert error_rate:page did not fire"' in junit
 
 
 def test_alert_flags_without_a_local_prometheus_or_with_unknown_objectives_are_usage_errors(tmp_path):
@@ -81,3 +86,6 @@ def test_alert_flags_without_a_local_prometheus_or_with_unknown_objectives_are_u
     bad = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--expect-alerts", "throughput:page"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no alert rules for objective 'throughput'" in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "loadgate", "run", "--host", "http://127.0.0.1:9", "--alert-rules"],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--start-prometheus" in bad.stderr

@@ -16,6 +16,7 @@ import pytest
 
 from loadgate.promserver import INSTALL_HINT, binaries
 from tests.conftest import E2E_RUNS
+from tests.support.require import missing
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -26,11 +27,7 @@ def _prometheus_installed(request: pytest.FixtureRequest) -> None:
     if "no_prometheus" in request.keywords:
         return
     if binaries() is None:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and Prometheus is not installed; {INSTALL_HINT}", pytrace=False)
-        pytest.skip(f"Prometheus is not installed; {INSTALL_HINT}")
+        missing(f"Prometheus is not installed; {INSTALL_HINT}")
 
 
 def demo(tmp_path: Path, *args: str, duration: int = 25, rampup: int = 8) -> tuple[subprocess.CompletedProcess[str],

@@ -17,6 +17,7 @@ import pytest
 
 from loadgate.promserver import INSTALL_HINT, binaries
 from tests.conftest import E2E_RUNS
+from tests.support.require import missing
 from tests.test_e2e_lifecycle import descendants
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,9 +26,7 @@ pytestmark = pytest.mark.e2e
 
 def needs_prometheus() -> None:
     if binaries() is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and Prometheus is not installed; {INSTALL_HINT}", pytrace=False)
-        pytest.skip(f"Prometheus is not installed; {INSTALL_HINT}")
+        missing(f"Prometheus is not installed; {INSTALL_HINT}")
 
 
 def cmdline(pid: int) -> str:

@@ -9,7 +9,6 @@ readable, no sideways scrolling on a 390 px phone, and screenshots at 1280 and 3
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +16,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import E2E_RUNS, REPO
+from tests.support.require import missing
 from tests.support.situations import WINDOW
 
 pytestmark = pytest.mark.browser
@@ -27,10 +27,7 @@ ARTIFACTS = REPO / "test-artifacts" / "screenshots"
 def browser() -> Iterator[object]:
     chromium = shutil.which("chromium")
     if chromium is None:
-        message = "Chromium is not installed; sudo apt-get install -y chromium"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and {message}", pytrace=False)
-        pytest.skip(message)
+        missing("Chromium is not installed; sudo apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
