@@ -66,3 +66,28 @@ def test_an_alert_when_none_was_expected_fails_an_otherwise_passing_gate():
     ok = Verdict(objective, "pass", 0.0, "fine")
     result = decide([ok], alert_failures=("alert e:ticket fired although none was expected",))
     assert (result.status, int(result.exit_code)) == ("fail", 1) and "fired although none" in result.reason
+
+
+def _drill_doc(failures: list[str]) -> dict:
+    from tests.test_outputs import fixed_document
+
+    doc = fixed_document()
+    doc["alert_rules"] = {"file": "alert-rules.yaml", "period": "2h", "polls": 30,
+                          "expected": [["error_rate", "page"]], "failures": failures, "unread": None}
+    doc["alerts"] = [{"alertname": "ErrorBudgetBurn", "slo": "error_rate", "severity": "page",
+                      "first_firing": "2026-01-01T00:20:00Z", "last_firing": "2026-01-01T00:40:00Z",
+                      "first_firing_unix": 1767226800.0, "last_firing_unix": 1767228000.0, "graded": True}]
+    return doc
+
+
+def test_junit_of_a_drill_has_a_testcase_per_expected_alert_and_no_failure_for_the_injected_fault():
+    from reports.context import build_context
+    from reports.render import render_junit, render_markdown
+
+    ctx = build_context(_drill_doc([]))
+    junit = render_junit(ctx)
+    assert 'name="alert error_rate:page fires"' in junit and 'failures="0"' in junit
+    assert "drill (the injected fault decides nothing)" in junit
+    assert "`error_rate` page: 2026-01-01T00:20:00Z → 2026-01-01T00:40:00Z (1200 s)" in render_markdown(ctx)
+    missed = render_junit(build_context(_drill_doc(["expected alert error_rate:page did not fire"])))
+    assert 'failures="1"' in missed and 'message="expected alert error_rate:page did not fire"' in missed

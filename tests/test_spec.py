@@ -165,3 +165,48 @@ def test_a_duplicate_key_is_reported_not_silently_overwritten():
 def test_non_utf8_bytes_are_refused():
     with pytest.raises(SpecError, match="not UTF-8"):
         load_spec(b"\xff\xfe", "spec.yaml")
+
+
+def test_loadgate_v1_holds_openslos_slices_and_per_point_thresholds():
+    spec = load_spec(b"""version: loadgate/v1
+objectives:
+  - id: minutes_ok
+    kind: promql_ratio
+    good: 'sum(increase(ok_total{ {{selector}} }[{{window}}]))'
+    total: 'sum(increase(all_total{ {{selector}} }[{{window}}]))'
+    threshold: ">= 99%"
+    budgeting: Timeslices
+    slice: 60s
+    slice_target: 95%
+    period: 28d
+  - id: p99_points
+    kind: promql_threshold
+    query: 'histogram_quantile(0.99, sum by (le) (rate(x_bucket[1m])))'
+    point: "<= 0.5"
+    threshold: 90%
+    note: the quantile is an estimate
+""")
+    sliced, points = spec.objectives
+    assert (sliced.budgeting, sliced.slice_seconds, sliced.slice_target, sliced.period_s) == \
+        ("Timeslices", 60.0, 0.95, 28 * 86400.0)
+    assert sliced.takes_selector and not points.takes_selector
+    assert (points.point_op, points.point_value, points.target.op, points.note) == \
+        ("<=", 0.5, ">=", "the quantile is an estimate")
+
+
+@pytest.mark.parametrize("objective, message", [
+    ("{id: x, kind: promql_ratio, good: a, total: b, threshold: 99%, budgeting: Timeslices}", "needs the slice length"),
+    ("{id: x, kind: promql_ratio, good: a, total: b, threshold: 99%, budgeting: Timeslices, slice: 60s}",
+     "slice_target: missing"),
+    ("{id: x, kind: promql_ratio, good: a, total: b, threshold: 99%, slice: 60s}", "applies with budgeting"),
+    ("{id: x, kind: promql_ratio, good: a, total: b, threshold: 99%, budgeting: Daily}", "unknown 'Daily'"),
+    ("{id: x, kind: promql_threshold, query: up, threshold: 99%}", "point: missing"),
+    ("{id: x, kind: promql_threshold, query: up, point: '0.5', threshold: 99%}", "needs an operator"),
+    ("{id: x, kind: promql_threshold, query: up, point: '< 1', threshold: 99%, budgeting: RatioTimeslices, "
+     "slice: 60s}", "one of Occurrences, Timeslices"),
+    ("{id: x, kind: promql_ratio, bad: a, total: b, threshold: '<= 1%', budgeting: RatioTimeslices, slice: 60s}",
+     "a sliced promql_ratio measures the good share"),
+])
+def test_the_new_promql_fields_are_checked_and_located(objective, message):
+    found = issues(f"version: loadgate/v1\nobjectives:\n  - {objective}\n")
+    assert any(message in line and line.startswith("spec.yaml:3:") for line in found), found
