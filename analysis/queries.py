@@ -35,6 +35,7 @@ __all__ = [
     "up_min",
     "up_samples",
     "render_template",
+    "unbalanced",
 ]
 
 
@@ -246,3 +247,40 @@ def render_template(template: str, selector: Selector, window_s: float) -> str:
     """
     out = re.sub(r"\{\{\s*window\s*\}\}", duration(window_s), template)
     return re.sub(r"\{\{\s*selector\s*\}\}", lambda _: selector.inner(), out)
+
+
+_CLOSE = {")": "(", "]": "[", "}": "{"}
+
+
+def unbalanced(query: str) -> str | None:
+    """Why ``query`` cannot be PromQL because its brackets or quotes do not pair up, or None.
+
+    Not a parser: a cheap check that catches an unclosed ``(`` or quote before Prometheus (or
+    ``promtool``) sees the query, so the spec's line can be named."""
+    stack: list[tuple[str, int]] = []
+    quote: str | None = None
+    i = 0
+    while i < len(query):
+        ch = query[i]
+        if quote:
+            if ch == "\\" and quote != "`":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+            start = i
+        elif ch in "([{":
+            stack.append((ch, i))
+        elif ch in ")]}":
+            if not stack or stack[-1][0] != _CLOSE[ch]:
+                return f"unexpected {ch!r} at column {i + 1}"
+            stack.pop()
+        i += 1
+    if quote:
+        return f"unclosed quote {quote} opened at column {start + 1}"
+    if stack:
+        ch, at = stack[-1]
+        return f"unclosed {ch!r} opened at column {at + 1}"
+    return None

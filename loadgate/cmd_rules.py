@@ -18,7 +18,8 @@ from loadgate.errors import UserError
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from reports.write import write_text
 from slo.gate import ExitCode
-from slo.rules import build_rules, render_rules, render_tests
+from slo.openslo import parse_duration as parse_openslo_duration
+from slo.rules import build_rules, never_fire, render_rules, render_tests
 from slo.units import UnitError, parse_duration
 
 __all__ = ["add_arguments", "run"]
@@ -33,34 +34,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period", metavar="D",
                         help="the SLO period the windows scale with, such as 30d, 7d or 1d (default: each "
                              "objective's own, an OpenSLO timeWindow, else 30d)")
+    parser.add_argument("--min-window", default="1m", metavar="D",
+                        help="no window shorter than this (default 1m: four scrapes at 15s); a shorter period's "
+                             "short windows are raised to it, and the file's header says so")
     parser.add_argument("--out", metavar="FILE", help="write the rule file here instead of stdout")
     parser.add_argument("--tests", action="store_true",
                         help="with --out: also write promtool unit tests beside it (<out stem>.test.yaml)")
 
 
+def _duration(flag: str, text: str) -> float:
+    """``30d``, ``90s``, or OpenSLO's ``1w``/``1M``/``1Q`` (a month is 30 days), in seconds."""
+    try:
+        return parse_duration(text)
+    except UnitError:
+        try:
+            return parse_openslo_duration(text)
+        except ValueError:
+            raise UserError(f"{flag}: {text!r} is not a duration such as 90s, 1h, 30d, 1w or 1M") from None
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     if args.tests and not args.out:
         raise UserError("--tests needs --out: the tests name the rule file they load")
-    period = None
-    if args.period:
-        try:
-            period = parse_duration(args.period)
-        except UnitError as exc:
-            raise UserError(f"--period: {exc}") from None
-        if period < 3600:
-            raise UserError(f"--period {args.period}: at least 1h (its page windows would be under 5 seconds)")
+    period = _duration("--period", args.period) if args.period else None
+    if period is not None and period < 3600:
+        raise UserError(f"--period {args.period}: at least 1h (shorter periods scale the windows below a "
+                        "Prometheus scrape)")
+    min_window = _duration("--min-window", args.min_window)
+    if min_window < 1:
+        raise UserError("--min-window: at least 1s")
     spec = load_spec_or_fail(args.spec, args.selector)
     try:
         selector = Selector.parse(spec.selector, args.selector)
     except SelectorError as exc:
         raise UserError(f"--selector: {exc}") from None
-    rules = build_rules(spec, selector, period_s=period)
+    rules = build_rules(spec, selector, period_s=period, min_window_s=int(min_window))
     if not rules.windows:
         raise UserError(f"{spec.path}: no objective has a ratio of bad events to alert on: "
                         + "; ".join(f"{oid}: {why}" for oid, why in rules.skipped))
     text = render_rules(rules, spec)
     for oid, why in rules.skipped:
         env.stderr.write(f"loadgate: {oid}: no rules: {why}\n")
+    for line in never_fire(rules):
+        env.stderr.write(f"loadgate: {line}\n")
     if not args.out:
         env.stdout.write(text)
         return ExitCode.PASS

@@ -38,7 +38,7 @@ from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import SHAPES
 from scenarios.traffic import DEFAULT_MIX, parse_mix, read_ids
 from slo.alerts import ExpectationError, parse_expectations
-from slo.rules import build_rules
+from slo.rules import build_rules, impossible
 
 __all__ = ["add_arguments", "add_load_arguments", "run", "plan_from_args"]
 
@@ -146,18 +146,19 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
     except ValueError as exc:
         raise UserError(str(exc)) from None
     spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""))
-    alert_rules = bool(args.alert_rules or args.expect_alerts)
+    alert_rules = bool(args.alert_rules or args.expect_alerts is not None)
     expected = None
     if alert_rules:
         if not extra.get("start_prometheus"):
             raise UserError("--alert-rules and --expect-alerts need the local Prometheus (--start-prometheus; the "
                             "demo starts one unless --no-prometheus): loadgate loads the rules into it")
-        alerting = build_rules(spec, Selector()).windows
-        if not alerting:
+        rules = build_rules(spec, Selector())
+        if not rules.windows:
             raise UserError(f"--alert-rules: {spec.path} has no objective with a ratio of bad events to alert on")
-        if args.expect_alerts:
+        if args.expect_alerts is not None:
+            never = [(oid, sev) for oid in rules.windows for sev in ("page", "ticket") if impossible(rules, oid, sev)]
             try:
-                expected = parse_expectations(args.expect_alerts, alerting)
+                expected = parse_expectations(args.expect_alerts, rules.windows, never)
             except ExpectationError as exc:
                 raise UserError(f"--expect-alerts: {exc}") from None
     return RunPlan(alert_rules=alert_rules, expect_alerts=expected,host=host.rstrip("/"), spec=spec,

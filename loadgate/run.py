@@ -478,12 +478,16 @@ def write_alert_rules(plan: RunPlan, selector: Selector, stderr: TextIO) -> dict
 
 
 def alert_record(alerting: dict[str, Any], watcher: AlertWatcher,
-                 expected: tuple[tuple[str, str], ...] | None, graded_start: float) -> dict[str, Any]:
+                 expected: tuple[tuple[str, str], ...] | None, window: Window) -> dict[str, Any]:
     """What ``build_record`` needs of the alerts: their firing spans, the expectation and its failures.
 
-    A span that ended before the graded window (a cold cache missing during the ramp-up, say) is
-    listed with ``graded: false`` and, like the ramp-up itself, decides nothing."""
-    seen = [{**s, "graded": s["last_firing"] >= graded_start} for s in spans(watcher.polls)]
+    A span outside the graded window (a cold cache missing during the ramp-up, say, or an alert
+    that began after the load stopped) is listed with ``graded: false`` and, like the ramp-up
+    itself, decides nothing. Each span says whether it was ``expected``."""
+    wanted = set(expected or ())
+    seen = [{**s, "graded": s["first_firing"] <= window.end and s["last_firing"] >= window.start,
+             "since_rampup": s["first_firing"] < window.start,
+             "expected": (s["slo"], s["severity"]) in wanted} for s in spans(watcher.polls)]
     unread = None if watcher.answered else \
         "the local Prometheus never answered /api/v1/alerts, so whether alerts fired is unknown"
     return {"spans": seen, "file": alerting["file"].name, "period": alerting["period"],
@@ -573,7 +577,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[ExitCode, ReportContext]:
             alerts = None
             if alerting is not None and watcher is not None:
                 watcher.stop()
-                alerts = alert_record(alerting, watcher, plan.expect_alerts, window.start)
+                alerts = alert_record(alerting, watcher, plan.expect_alerts, window)
             facts = gather_facts(out, locust.returncode, local_prom,
                                  f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
             run = run_record(plan, series, window, facts, source=primary.source,

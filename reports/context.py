@@ -102,6 +102,8 @@ class ReportContext:
     #: alerts were expected to fire, so the objectives' breaches are the injected fault.
     alert_cases: tuple[tuple[str, str], ...] = ()
     drill: bool = False
+    #: The objectives that had burn-rate alert rules in the run (their charts shade the alerts).
+    alerting_ids: tuple[str, ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -320,6 +322,7 @@ def build_context(doc: dict[str, Any]) -> ReportContext:
             alerts_text=_alerts_text(doc), alert_rows=_alert_rows(doc.get("alerts") or ()),
             alert_cases=_alert_cases(doc.get("alert_rules")),
             drill=bool((doc.get("alert_rules") or {}).get("expected")),
+            alerting_ids=tuple((doc.get("alert_rules") or {}).get("windows") or ()),
         )
     except KeyError as exc:
         raise UnsupportedDocument(f"not a loadgate verdict: the field {exc} is missing") from None
@@ -365,9 +368,11 @@ def _alert_rows(spans: Any) -> tuple[tuple[str, str, str, str, str, str], ...]:
     rows = []
     for s in spans:
         seconds = float(s.get("last_firing_unix", 0)) - float(s.get("first_firing_unix", 0))
+        graded = "yes" if s.get("graded", True) else "no (outside the graded window)"
+        if "expected" in s:
+            graded += ", expected" if s["expected"] else ", not expected"
         rows.append((str(s.get("slo", "")), str(s.get("severity", "")), str(s.get("first_firing", "")),
-                     str(s.get("last_firing", "")), f"{seconds:.0f} s",
-                     "yes" if s.get("graded", True) else "no (during the ramp-up)"))
+                     str(s.get("last_firing", "")), f"{seconds:.0f} s", graded))
     return tuple(rows)
 
 

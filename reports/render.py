@@ -73,6 +73,13 @@ def render_junit(ctx: ReportContext) -> str:
             counts["errors"] += 1
         else:
             ET.SubElement(case, "system-out").text = _case_text(row)
+    for slo, sev, first, last, took, counted in ctx.alert_rows:
+        if ctx.drill and "not expected" in counted:
+            # An alert the drill did not ask for: shown, never failed (only 'none' forbids alerts).
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname=f"loadgate.{ctx.spec_name}",
+                                 name=f"alert {slo}:{sev} (not expected)", time="0")
+            ET.SubElement(case, "system-out").text = f"fired {first} to {last} ({took}); counted: {counted}"
     for name, failure in ctx.alert_cases:
         counts["tests"] += 1
         case = ET.SubElement(suite, "testcase", classname=f"loadgate.{ctx.spec_name}", name=name, time="0")

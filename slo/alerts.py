@@ -47,9 +47,14 @@ def spans(polls: Iterable[Poll], gap_s: float = 5.0) -> list[dict[str, Any]]:
     return sorted(done + list(open_.values()), key=lambda s: (s["first_firing"], s["slo"], s["severity"]))
 
 
-def parse_expectations(text: str, alerting: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """``none`` -> ``()``; ``error_rate:page,p99_latency:ticket`` -> pairs, each slo one with alert rules."""
+def parse_expectations(text: str, alerting: Iterable[str],
+                       impossible: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
+    """``none`` -> ``()``; ``error_rate:page,p99_latency:ticket`` -> pairs, each slo one with alert
+    rules, and none of the ``impossible`` (slo, severity) pairs, which can never fire."""
     known = set(alerting)
+    never = set(impossible)
+    if not text.strip():
+        raise ExpectationError("empty; give slo:severity pairs such as error_rate:page, or 'none'")
     if text.strip().lower() == NONE:
         return ()
     pairs = []
@@ -60,6 +65,9 @@ def parse_expectations(text: str, alerting: Iterable[str]) -> tuple[tuple[str, s
         if slo not in known:
             raise ExpectationError(f"{item!r}: no alert rules for objective {slo!r} (alerting objectives: "
                                    f"{', '.join(sorted(known)) or 'none'})")
+        if (slo, severity) in never:
+            raise ExpectationError(f"{item!r} can never fire: its budget is so large that no bad ratio reaches "
+                                   f"the {severity} burn rates")
         pairs.append((slo, severity))
     return tuple(dict.fromkeys(pairs))
 
@@ -69,6 +77,9 @@ def check(expected: tuple[tuple[str, str], ...], seen: list[dict[str, Any]]) -> 
     never fired, or, when none was expected (``()``), every alert that fired."""
     fired = {(s["slo"], s["severity"]) for s in seen}
     if not expected:
+        early = {(s["slo"], s["severity"]) for s in seen if s.get("since_rampup")}
         return [f"alert {slo}:{sev} fired although none was expected (--expect-alerts none)"
+                + ("; it was firing since the ramp-up (a cold start? the run-scaled windows reach back to the "
+                   "start of the run: a longer ramp-up lets them recover)" if (slo, sev) in early else "")
                 for slo, sev in sorted(fired)]
     return [f"expected alert {slo}:{sev} did not fire" for slo, sev in expected if (slo, sev) not in fired]

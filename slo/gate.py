@@ -92,7 +92,8 @@ def decide(verdicts: list[Verdict] | tuple[Verdict, ...], *, fail_on_warn: bool 
         if alert_failures:
             return GateResult(tuple(verdicts), FAIL, _EXIT[FAIL], "drill: " + "; ".join(alert_failures))
         return GateResult(tuple(verdicts), PASS, _EXIT[PASS],
-                          "drill: every expected alert fired (the objectives' breaches below are the injected fault)")
+                          "drill: every expected alert fired; the objectives below are graded as measured and "
+                          "decide nothing in a drill")
     required = [v for v in verdicts if v.objective.required]
     failed = [v for v in required if v.status == FAIL or (fail_on_warn and v.status == WARN)]
     regressions = regressions or {}

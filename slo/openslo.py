@@ -35,7 +35,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 import contract
-from analysis.queries import SelectorError, parse_selector
+from analysis.queries import SelectorError, parse_selector, unbalanced
 from slo import model
 from slo.model import Objective, Spec, Target
 from slo.spec import NodeParser, SpecError, SpecIssue
@@ -454,9 +454,10 @@ class _SetParser:
             for key in ("good", "bad", "total"):
                 if key in ratio:
                     out[key] = self._metric(p, ratio[key][1], f"{path}.ratioMetric.{key}")
+        clean = len(p.issues) == before
         if not report:
             del p.issues[before:]
-        return out if len(p.issues) == before else None
+        return out if clean else None
 
     def _metric(self, p: _FileParser, node: Node, path: str) -> str | None:
         part = p.mapping(node, path, ("metricSource",))
@@ -497,7 +498,12 @@ class _SetParser:
         if "query" not in qspec:
             p.error(src["spec"][1], f"{path}.metricSource.spec.query", "missing")
             return None
-        return p.string(qspec["query"][1], f"{path}.metricSource.spec.query")
+        query = p.string(qspec["query"][1], f"{path}.metricSource.spec.query")
+        problem = unbalanced(query) if query is not None else None
+        if problem:
+            p.error(qspec["query"][1], f"{path}.metricSource.spec.query", f"not PromQL: {problem}")
+            return None
+        return query
 
     # -- one objective ------------------------------------------------------------------------------
     def _objective(self, doc: _Doc, node: Node, path: str, index: int, count: int, method: str,
@@ -555,6 +561,10 @@ class _SetParser:
                 else:
                     slice_target = self._fraction(p, fields["timeSliceTarget"][1], f"{path}.timeSliceTarget",
                                                   upper=1.0, closed=True)
+            if "timeSliceTarget" in fields and (threshold or method == model.RATIO_TIMESLICES):
+                p.error(fields["timeSliceTarget"][0], f"{path}.timeSliceTarget",
+                        "applies to Timeslices of a ratioMetric only (a thresholdMetric slice is good when it meets "
+                        "op and value; RatioTimeslices averages the slices' ratios)")
             if method == model.RATIO_TIMESLICES and threshold:
                 p.error(node, f"{path}", "RatioTimeslices needs a ratioMetric (the mean of the slices' ratios); "
                                          "use Timeslices with a thresholdMetric")
@@ -638,19 +648,26 @@ def load_openslo(files: list[tuple[str, bytes]]) -> Spec:
 
 # -- writing -----------------------------------------------------------------------------------------
 def _le(bound: float) -> str:
-    return contract.format_le(bound)
+    """A matcher for the bucket at ``bound`` however a client spells it (``1.0`` in Python, ``1`` in Go)."""
+    spellings = sorted({contract.format_le(bound), f"{bound:g}"})
+    return f'le="{spellings[0]}"' if len(spellings) == 1 else f'le=~"{"|".join(spellings)}"'
 
 
 def _source(query: str) -> dict[str, Any]:
     return {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
 
 
+def _name(text: str) -> str:
+    """An OpenSLO name (lower case letters, digits and single '-') for a loadgate id or spec name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "slo"
+
+
 def _slo_doc(spec: Spec, o: Objective, indicator: dict[str, Any], target: float,
              extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    name = o.id.replace("_", "-")
+    name = _name(o.id)
     body: dict[str, Any] = {"description": o.description} if o.description else {}
     body.update({
-        "service": spec.name,
+        "service": _name(spec.name),
         "indicator": {"metadata": {"name": name}, "spec": indicator},
         # loadgate/v1 objectives without a period alert over 30 days, as 'loadgate rules' does.
         "timeWindow": [{"duration": format_duration(o.period_s or 30 * 86400) or "30d", "isRolling": True}],
@@ -751,7 +768,7 @@ def to_openslo(spec: Spec) -> tuple[str, list[str]]:
         if o.kind == model.LATENCY:
             assert o.quantile is not None
             docs.append(_slo_doc(spec, o, {"ratioMetric": {
-                "counter": True, "good": _source(q(f"{m.duration}_bucket", f'le="{_le(o.target.value)}"')),
+                "counter": True, "good": _source(q(f"{m.duration}_bucket", _le(o.target.value))),
                 "total": _source(q(f"{m.duration}_count"))}}, o.quantile))
             if o.warn is not None:
                 warnings.append(f"{where}: the warn threshold has no OpenSLO equivalent and was left out")

@@ -30,7 +30,8 @@ from slo import model
 from slo.model import Objective, Spec
 from slo.units import OP_SYMBOLS, format_value
 
-__all__ = ["PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
+__all__ = ["impossible", "never_fire", "sliced",
+           "PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
            "render_tests", "expected_alerts", "ALERT_NAME", "RECORD_PREFIX"]
 
 PERIOD_S = 30 * 86400.0
@@ -76,26 +77,53 @@ def _le_matcher(bound: float) -> Matcher:
 
 
 def _ratio(objective: Objective, metrics: Metrics, sel: Selector, window_s: int) -> str | None:
-    """The bad share of events over the window, as PromQL; None for kinds with no event ratio."""
+    """The bad share of events over the window, as PromQL; None for kinds with no event ratio.
+    A window without events has no ratio (its total is filtered with ``> 0``), never NaN."""
     kind = objective.kind
     if kind in (model.ERROR_RATE, model.AVAILABILITY):
         bad = q.requests_5xx(metrics.requests, sel, window_s, metrics.code_label)
-        return f"({bad}) / ({q.requests_total(metrics.requests, sel, window_s)})"
+        return f"({bad}) / ({q.requests_total(metrics.requests, sel, window_s)} > 0)"
     if kind == model.LATENCY:
         total = q.latency_count(metrics.duration, sel, window_s)
         within = q.counter_increase(f"{metrics.duration}_bucket", sel, window_s, _le_matcher(objective.target.value))
-        return f"(({total}) - ({within})) / ({total})"
+        return f"(({total}) - ({within})) / ({total} > 0)"
     if kind == model.CACHE_HIT_RATE:
         misses = q.counter_increase(metrics.cache_misses, sel, window_s)
-        return f"({misses}) / (({q.counter_increase(metrics.cache_hits, sel, window_s)}) + ({misses}))"
+        return f"({misses}) / ((({q.counter_increase(metrics.cache_hits, sel, window_s)}) + ({misses})) > 0)"
     if kind == model.PROMQL_RATIO:
         assert objective.total is not None
-        total = q.render_template(objective.total, sel, window_s)
+        total = f"(({q.render_template(objective.total, sel, window_s)}) > 0)"
         if objective.good is not None:
-            return f"1 - ({q.render_template(objective.good, sel, window_s)}) / ({total})"
+            # No good series at all (every request failed) is a bad ratio of 1, not no data.
+            return f"1 - (({q.render_template(objective.good, sel, window_s)}) or vector(0)) / {total}"
         assert objective.bad is not None
-        return f"({q.render_template(objective.bad, sel, window_s)}) / ({total})"
+        return f"(({q.render_template(objective.bad, sel, window_s)}) or vector(0)) / {total}"
     return None
+
+
+SLICE_PREFIX = "slo:slice_bad:"
+
+
+def sliced(objective: Objective) -> bool:
+    """Whether the objective's budget counts time slices (availability, OpenSLO Timeslices and
+    RatioTimeslices): its burn rate is then the share of bad slices, never of bad events."""
+    return objective.kind == model.AVAILABILITY or (
+        objective.kind == model.PROMQL_RATIO and objective.budgeting != model.OCCURRENCES)
+
+
+def _slice_bad(objective: Objective, metrics: Metrics, sel: Selector, slice_s: int) -> str:
+    """PromQL for "the slice ending now is bad": 1 or 0 (the bad share of the slice for RatioTimeslices)."""
+    ratio = _ratio(objective, metrics, sel, slice_s)
+    if objective.kind == model.AVAILABILITY:
+        assert objective.slice_max_error_ratio is not None
+        down = f"min(min_over_time({metrics.up}{sel.braces()}[{q.duration(slice_s)}])) < bool 1"
+        # Bad when either part is: the larger of the two, and no sample at all when neither has data.
+        return (f'max(label_replace(({ratio}) > bool {_num(objective.slice_max_error_ratio)}, "part", "5xx", "", "") '
+                f'or label_replace({down}, "part", "up", "", ""))')
+    if objective.budgeting == model.TIMESLICES:
+        assert objective.slice_target is not None
+        return f"({ratio}) > bool {_num(round(1.0 - objective.slice_target, 12))}"
+    return f"{ratio}"
 
 
 def _skip_reason(objective: Objective) -> str:
@@ -151,20 +179,23 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
         conditions = burn_windows(period, min_window_s)
         windows[o.id], budgets[o.id], periods[o.id] = conditions, budget, period
         own = {"slo": o.id, **labels}
-        seen: list[int] = []
         records = []
+        slice_s = int(round(o.slice_seconds or 60)) if sliced(o) else 0
+        if slice_s:
+            records.append({"record": f"{SLICE_PREFIX}{prom_duration(slice_s)}",
+                            "expr": _slice_bad(o, spec.metrics, selector, slice_s), "labels": dict(own)})
+        mine = "{" + ", ".join(f'{k}="{q.escape_label_value(v)}"' for k, v in own.items()) + "}"
         for w in sorted({s for c in conditions for s in (c.long_s, c.short_s)}):
-            if w in seen:
-                continue
-            seen.append(w)
-            expr = _ratio(o, spec.metrics, selector, w)
+            # A sliced objective burns by its share of bad slices over the window.
+            expr = f"avg_over_time({SLICE_PREFIX}{prom_duration(slice_s)}{mine}[{q.duration(w)}])" if slice_s \
+                else _ratio(o, spec.metrics, selector, w) or ""
             records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr, "labels": dict(own)})
         alerts = []
         for severity in ("page", "ticket"):
             parts = []
             for c in (c for c in conditions if c.severity == severity):
                 threshold = _num(c.factor * budget)
-                series = f'{{slo="{o.id}"}}'
+                series = mine
                 parts.append(f"({RECORD_PREFIX}{prom_duration(c.long_s)}{series} > {threshold} and "
                              f"{RECORD_PREFIX}{prom_duration(c.short_s)}{series} > {threshold})")
             described = ", or ".join(f"{_num(c.factor)}x over {prom_duration(c.long_s)} and {prom_duration(c.short_s)}"
@@ -177,10 +208,12 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
                     "title": o.title,
                     "target": _target_text(o),
                     "summary": f"{o.title} is burning its error budget ({severity}: {described}; budget "
-                               f"{_num(budget * 100)} % of events over {prom_duration(int(period))})",
+                               f"{_num(budget * 100)} % of "
+                               f"{f'{prom_duration(slice_s)} slices' if slice_s else 'events'} over "
+                               f"{prom_duration(int(period))})",
                     "runbook": f"Objective {o.id} of spec {spec.name} ({o.origin or spec.path}). Check the "
                                f"{o.title} chart for when it started, recent deploys and dependencies; reproduce with "
-                               f"'loadgate run --spec {spec.path} --alert-rules'.",
+                               f"'loadgate run --host URL --start-prometheus --spec {spec.path} --alert-rules'.",
                 },
             })
         groups.append({"name": f"loadgate-slo-{o.id}-recordings", "rules": records})
@@ -212,6 +245,25 @@ def _blocks(value: Any) -> Any:
     return value
 
 
+def impossible(rules: Rules, oid: str, severity: str) -> bool:
+    """Whether no condition of ``severity`` can fire: each needs a bad ratio above 1."""
+    return all(c.factor * rules.budgets[oid] >= 1 for c in rules.windows[oid] if c.severity == severity)
+
+
+def never_fire(rules: Rules, oid: str | None = None) -> list[str]:
+    """One line per objective with conditions that can never fire (a 50 % budget cannot burn 14.4x)."""
+    out = []
+    for key in [oid] if oid else list(rules.windows):
+        reach = [c for c in rules.windows[key] if c.factor * rules.budgets[key] >= 1]
+        if reach:
+            severities = " and ".join(sorted({c.severity for c in reach}))
+            out.append(f"{key}: a bad ratio cannot exceed 1, so its {severities} condition(s) at "
+                       f"{', '.join(_num(c.factor) + 'x' for c in reach)} can never fire"
+                       + (f" ({', '.join(s for s in ('page', 'ticket') if impossible(rules, key, s))} never)"
+                          if any(impossible(rules, key, s) for s in ("page", "ticket")) else ""))
+    return out
+
+
 def render_rules(rules: Rules, spec: Spec) -> str:
     """The rule file's text, with a header saying where it came from and what has no rules."""
     head = [f"# Prometheus rules generated by loadgate from {spec.path} ({spec.format}).",
@@ -221,11 +273,7 @@ def render_rules(rules: Rules, spec: Spec) -> str:
                               f"{prom_duration(c.short_s)}" for c in rules.windows[oid])
         head.append(f"# {oid}: period {prom_duration(int(period))}, budget {_num(rules.budgets[oid] * 100)} %: "
                     f"{described}")
-        reach = [c for c in rules.windows[oid] if c.factor * rules.budgets[oid] >= 1]
-        if reach:
-            severities = " and ".join(sorted({c.severity for c in reach}))
-            head.append(f"#   {oid}: a bad ratio cannot exceed 1, so the {severities} "
-                        f"condition(s) at {', '.join(_num(c.factor) + 'x' for c in reach)} can never fire")
+        head.extend(f"#   {line}" for line in never_fire(rules, oid))
     for oid, why in rules.skipped:
         head.append(f"# {oid}: no rules: {why}")
     body = yaml.dump(_blocks(rules.doc), Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)
@@ -254,7 +302,8 @@ def _series(spec: Spec, o: Objective, labels: dict[str, str], bad: int, total: i
         pass  # a regex selector: no invented label value is sure to match it, so feed the ratios
     elif o.kind in (model.ERROR_RATE, model.AVAILABILITY):
         return [{"series": name(m.requests, **{m.code_label: "500"}), "values": grow(bad)},
-                {"series": name(m.requests, **{m.code_label: "200"}), "values": grow(total - bad)}]
+                {"series": name(m.requests, **{m.code_label: "200"}), "values": grow(total - bad)},
+                {"series": name(m.up), "values": f"1x{n}"}]
     elif o.kind == model.LATENCY:
         return [{"series": name(f"{m.duration}_bucket", le=contract.format_le(o.target.value)),
                  "values": grow(total - bad)},
@@ -265,7 +314,8 @@ def _series(spec: Spec, o: Objective, labels: dict[str, str], bad: int, total: i
                 {"series": name(m.cache_misses), "values": grow(bad)}]
     # A user's PromQL: the recorded ratios are fed in directly (its series cannot be invented).
     windows = sorted({w for c in rules.windows[o.id] for w in (c.long_s, c.short_s)})
-    return [{"series": name(f"{RECORD_PREFIX}{prom_duration(w)}", slo=o.id), "values": f"{_num(ratio)}x{n}"}
+    value = _num(_effective(o, ratio))
+    return [{"series": name(f"{RECORD_PREFIX}{prom_duration(w)}", slo=o.id), "values": f"{value}x{n}"}
             for w in windows]
 
 
@@ -278,6 +328,33 @@ def _reads(o: Objective) -> str:
     return "cache" if o.kind == model.CACHE_HIT_RATE else ""
 
 
+def _shortest(rules: Rules, o: Objective) -> int:
+    shortest = min(min(c.short_s for c in rules.windows[o.id]), min(c.long_s for c in rules.windows[o.id]))
+    if sliced(o) and o.slice_seconds:
+        shortest = min(shortest, int(o.slice_seconds))
+    return shortest
+
+
+def _cases(o: Objective, budget: float) -> tuple[tuple[str, float], ...]:
+    """The bad ratio of a breach and of a healthy series: 20x and half the budget, or for
+    availability fed raw counters, twice and half the error ratio that makes a slice bad."""
+    if o.kind == model.AVAILABILITY and o.slice_max_error_ratio is not None:
+        return (("breach", min(1.0, 2 * o.slice_max_error_ratio)), ("healthy", o.slice_max_error_ratio / 2))
+    return (("breach", min(1.0, 20 * budget)), ("healthy", budget / 2))
+
+
+def _effective(o: Objective, ratio: float) -> float:
+    """The burn ratio an objective sees when its counters' bad ratio is ``ratio`` everywhere: every
+    slice bad or none for availability, the ratio itself otherwise."""
+    if o.kind == model.AVAILABILITY and o.slice_max_error_ratio is not None:
+        return 1.0 if ratio > o.slice_max_error_ratio else 0.0
+    return ratio
+
+
+def _slice_note(o: Objective, ratio: float) -> str:
+    return f", so {'every' if _effective(o, ratio) else 'no'} slice is bad" if o.kind == model.AVAILABILITY else ""
+
+
 def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
     """``promtool test rules`` tests: for each alerting objective, a breach (every window's bad
     ratio 20x its budget, capped at 1) fires the severities that can fire, and a healthy series
@@ -288,25 +365,30 @@ def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
               if "alert" in a}
     by_id = {o.id: o for o in spec.objectives}
     total = 100_000
-    for oid, conditions in rules.windows.items():
+    # One interval for every test (promtool evaluates all rules at one interval): five samples
+    # in the shortest window or slice of any objective.
+    every = max(1, min((_shortest(rules, by_id[oid]) for oid in rules.windows), default=300) // 5)
+    for oid in rules.windows:
         o = by_id[oid]
-        shortest = min(min(c.short_s for c in conditions), min(c.long_s for c in conditions))
-        interval = max(1, shortest // 5)
-        page_long = min(c.long_s for c in conditions if c.severity == "page")
-        eval_s = page_long + 10 * interval
-        n = eval_s // interval + 5
+        # Objectives reading the same counters (error rate and availability both read the 5xx
+        # share of requests) see the same bad ratio, and fire by their own budgets.
+        readers = [other for other in rules.windows if _reads(by_id[other]) == _reads(o)] \
+            if _reads(o) and rules.labels_select else [oid]
+        # The alerts are judged after ten samples, when every window holds data (a partial
+        # window is still a ratio).
+        interval = every
+        eval_s = 10 * interval
+        n = 15
         budget = rules.budgets[oid]
-        for case, ratio in (("breach", min(1.0, 20 * budget)), ("healthy", budget / 2)):
+        for case, ratio in _cases(o, budget):
             bad = int(round(total * ratio))
             actual = bad / total
-            # Objectives reading the same counters (error rate and availability both read the 5xx
-            # share of requests) see the same bad ratio, and fire by their own budgets.
-            readers = [other for other in rules.windows if _reads(by_id[other]) == _reads(o)] \
-                if _reads(o) and rules.labels_select else [oid]
-            firing = [(other, sev) for other in readers for sev in expected_alerts(rules, other, actual)]
+            firing = [(other, sev) for other in readers
+                      for sev in expected_alerts(rules, other, _effective(by_id[other], actual))]
             fired = [sev for other, sev in firing if other == oid]
             tests.append({
-                "name": f"{oid}: {case} (bad ratio {_num(actual)}, budget {_num(budget)}) fires "
+                "name": f"{oid}: {case} (bad ratio {_num(actual)}{_slice_note(o, actual)}, budget {_num(budget)}) "
+                        "fires "
                         f"{', '.join(fired) or 'nothing'}" + "".join(
                             f"; {other} (same counters) fires {', '.join(sev for o2, sev in firing if o2 == other)}"
                             for other in dict.fromkeys(o2 for o2, _ in firing if o2 != oid)),
@@ -318,8 +400,7 @@ def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
                                    for key in firing],
                 }],
             })
-    doc = {"rule_files": [rule_file], "evaluation_interval": prom_duration(
-        max(1, min((min(c.short_s for c in w) for w in rules.windows.values()), default=300) // 5)), "tests": tests}
+    doc = {"rule_files": [rule_file], "evaluation_interval": prom_duration(every), "tests": tests}
     head = (f"# promtool test rules for {rule_file}, generated by loadgate: a breach fires, "
             "a healthy series stays silent.\n")
     return head + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)

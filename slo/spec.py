@@ -155,7 +155,7 @@ class NodeParser:
     def mapping(self, node: Node, path: str, allowed: tuple[str, ...]) -> dict[str, tuple[Node, Node]] | None:
         """Return ``{key: (key_node, value_node)}``, reporting non-mappings, duplicates and unknown keys."""
         if not isinstance(node, MappingNode):
-            self.error(node, path, f"expected a mapping, got {_describe(node)}")
+            self.error(node, path or "(document)", f"expected a mapping, got {_describe(node)}")
             return None
         out: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in node.value:
@@ -471,8 +471,14 @@ class _Parser(NodeParser):
             self.error(fields["slice_target"][0], f"{path}.slice_target", "applies with budgeting Timeslices only")
 
     def _promql(self, node: Node, path: str) -> str | None:
+        from analysis.queries import unbalanced
+
         text = self.string(node, path)
         if text is None:
+            return None
+        problem = unbalanced(re.sub(r"\{\{\s*[^{}]*?\s*\}\}", "", text))
+        if problem:
+            self.error(node, path, f"not PromQL: {problem}")
             return None
         for match in _PLACEHOLDER_RE.finditer(text):
             if match.group(1) not in _PLACEHOLDERS:

@@ -37,6 +37,10 @@ def test_expectations_parse_slo_severity_pairs_or_none_and_refuse_the_rest():
         parse_expectations("error_rate:critical", alerting)
     with pytest.raises(ExpectationError, match="no alert rules for objective 'throughput'"):
         parse_expectations("throughput:page", alerting)
+    with pytest.raises(ExpectationError, match="empty"):
+        parse_expectations(" ", alerting)
+    with pytest.raises(ExpectationError, match="can never fire"):
+        parse_expectations("error_rate:page", alerting, impossible=[("error_rate", "page")])
 
 
 def test_a_missing_expected_alert_and_any_alert_when_none_was_expected_are_failures():
@@ -45,6 +49,8 @@ def test_a_missing_expected_alert_and_any_alert_when_none_was_expected_are_failu
     assert check((("error_rate", "ticket"),), seen) == []
     assert check((), seen) == ["alert error_rate:ticket fired although none was expected (--expect-alerts none)"]
     assert check((), []) == []
+    early = [{**seen[0], "since_rampup": True}]
+    assert "firing since the ramp-up (a cold start?" in check((), early)[0]
 
 
 def _failed() -> Verdict:
@@ -88,6 +94,7 @@ def test_junit_of_a_drill_has_a_testcase_per_expected_alert_and_no_failure_for_t
     junit = render_junit(ctx)
     assert 'name="alert error_rate:page fires"' in junit and 'failures="0"' in junit
     assert "drill (the injected fault decides nothing)" in junit
-    assert "`error_rate` page: 2026-01-01T00:20:00Z → 2026-01-01T00:40:00Z (1200 s)" in render_markdown(ctx)
+    assert "`error_rate` page: 2026-01-01T00:20:00Z → 2026-01-01T00:40:00Z (1200 s; counted: yes)" in \
+        render_markdown(ctx)
     missed = render_junit(build_context(_drill_doc(["expected alert error_rate:page did not fire"])))
     assert 'failures="1"' in missed and 'message="expected alert error_rate:page did not fire"' in missed

@@ -46,7 +46,7 @@ def test_a_fault_drill_pages_for_the_error_rate_and_passes_as_a_gate(tmp_path):
     assert ("error_rate", "page") in fired
     page = next(a for a in doc["alerts"] if (a["slo"], a["severity"]) == ("error_rate", "page"))
     assert set(page) >= {"alertname", "slo", "severity", "first_firing", "last_firing"}
-    assert page["alertname"] == "ErrorBudgetBurn" and page["graded"]
+    assert page["alertname"] == "ErrorBudgetBurn" and page["graded"] and page["expected"]
     assert "alerts: " in proc.stderr and "error_rate:page" in proc.stderr  # shown live with the progress
     assert doc["window"]["start_unix"] - 10 <= page["first_firing_unix"] <= doc["window"]["end_unix"]
     out = tmp_path / "demo"
@@ -86,6 +86,10 @@ def test_alert_flags_without_a_local_prometheus_or_with_unknown_objectives_are_u
     bad = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--expect-alerts", "throughput:page"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no alert rules for objective 'throughput'" in bad.stderr
+    for value, says in (("", "--expect-alerts: empty"), ("p50_latency:page", "can never fire")):
+        bad = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--expect-alerts", value], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and says in bad.stderr, bad.stderr
     bad = subprocess.run([sys.executable, "-m", "loadgate", "run", "--host", "http://127.0.0.1:9", "--alert-rules"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--start-prometheus" in bad.stderr

@@ -79,6 +79,12 @@ def test_a_directory_is_one_set_where_an_slo_finds_its_sli_in_another_file(tmp_p
     assert "no kind: DataSource" not in str(caught.value) or "prometheus" in str(caught.value)
 
 
+def test_validate_reads_the_test_documents_directory_as_one_set(cli):
+    result = cli("validate", str(DOCS))
+    assert result.code == 0, result.err
+    assert "8 objectives" in result.out
+
+
 def test_an_slo_without_objectives_of_its_own_kind_is_located():
     with pytest.raises(SpecError) as caught:
         load_spec(b"apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: x}\nspec: {thresholdMetric: "
@@ -110,6 +116,33 @@ def test_convert_to_openslo_names_what_it_leaves_out_and_what_it_approximates(cl
     assert ids == ["p50_latency", "p99_latency", "error_rate", "cache_hit_rate", "availability"]
     local = cli("convert", "--to", "openslo", str(REPO / "slo" / "targets" / "local.yaml"))
     assert "availability: left out: its 5s slices cannot be written" in local.err
+
+
+def test_convert_writes_names_openslo_accepts_and_every_spelling_of_the_latency_bucket(cli, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: loadgate/v1\nname: My Service\nobjectives:\n"
+                    "  - {id: slow__one_, kind: latency, percentile: 90, threshold: '< 1s'}\n")
+    result = cli("convert", "--to", "openslo", str(spec))
+    assert result.code == 0, result.err
+    assert 'le=~"1|1.0"' in result.out and "name: slow-one" in result.out and "service: my-service" in result.out
+    (tmp_path / "o.yaml").write_text(result.out)
+    assert cli("validate", str(tmp_path / "o.yaml")).code == 0
+
+
+def test_broken_promql_is_a_located_spec_error_not_a_rule_file_promtool_rejects(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((DOCS / "user-api.yaml").read_text().replace("query: http_requests_total\n",
+                                                                 "query: sum(rate(http_requests_total[5m])\n", 1))
+    result = cli("validate", str(bad))
+    assert result.code == 2 and "not PromQL: unclosed '(' opened at column 4" in result.err
+    assert cli("rules", "--spec", str(bad)).code == 2
+
+
+def test_an_empty_query_in_a_referenced_sli_is_an_error_not_a_traceback(cli, tmp_path):
+    broken = tmp_path / "empty.yaml"
+    broken.write_text((DOCS / "user-api.yaml").read_text().replace("query: http_requests_total\n", "query: ''\n", 1))
+    result = cli("validate", str(broken))
+    assert result.code == 2 and "SLI/api-5xx.spec.ratioMetric.total.metricSource.spec.query" in result.err
 
 
 def test_convert_refuses_a_spec_already_in_the_wanted_format_with_exit_2(cli):

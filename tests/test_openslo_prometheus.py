@@ -12,6 +12,7 @@ from tests.support.situations import WINDOW
 pytestmark = pytest.mark.prometheus
 
 HERE = Path(__file__).resolve().parent / "openslo"
+TWIN = Path(__file__).resolve().parent / "specs" / "user-api.loadgate.yaml"
 
 
 def verdicts(cli, prometheus: str, out: Path, spec: Path, job: str) -> tuple[int, dict[str, dict]]:
@@ -26,7 +27,7 @@ def verdicts(cli, prometheus: str, out: Path, spec: Path, job: str) -> tuple[int
                                  "counter_reset", "multi_instance"])
 def test_an_openslo_document_and_its_loadgate_twin_give_the_same_verdicts(cli, prometheus, tmp_path, job):
     code, openslo = verdicts(cli, prometheus, tmp_path / "openslo", HERE / "user-api.yaml", job)
-    twin_code, twin = verdicts(cli, prometheus, tmp_path / "twin", HERE / "user-api.loadgate.yaml", job)
+    twin_code, twin = verdicts(cli, prometheus, tmp_path / "twin", TWIN, job)
     assert {k: v["status"] for k, v in openslo.items()} == {k: v["status"] for k, v in twin.items()}
     assert code == twin_code
     # The same numbers, each side in its own orientation (a good share, or the bad share).
@@ -40,7 +41,7 @@ def test_an_openslo_document_and_its_loadgate_twin_give_the_same_verdicts(cli, p
 def test_an_outage_fails_loadgate_availability_but_not_the_openslo_slices_which_know_only_5xx(
         cli, prometheus, tmp_path):
     _, openslo = verdicts(cli, prometheus, tmp_path / "openslo", HERE / "user-api.yaml", "outage")
-    _, twin = verdicts(cli, prometheus, tmp_path / "twin", HERE / "user-api.loadgate.yaml", "outage")
+    _, twin = verdicts(cli, prometheus, tmp_path / "twin", TWIN, "outage")
     assert twin["availability"]["status"] == "fail"
     assert openslo["availability"]["status"] == "pass"
     assert openslo["availability"]["detail"]["slices_with_events"] < openslo["availability"]["detail"]["slices"]

@@ -15,7 +15,8 @@ from slo.spec import read_spec
 from tests.support.require import missing
 
 REPO = Path(__file__).resolve().parent.parent
-SPECS = sorted((REPO / "slo" / "targets").glob("*.yaml")) + sorted((REPO / "tests" / "openslo").glob("*.yaml"))
+SPECS = sorted((REPO / "slo" / "targets").glob("*.yaml")) + sorted((REPO / "tests" / "openslo").glob("*.yaml")) \
+    + sorted((REPO / "tests" / "specs").glob("*.yaml"))
 
 
 def test_the_workbook_windows_for_30_days_and_scaled_by_the_period_as_pyrra_scales_them():
@@ -42,10 +43,12 @@ def test_every_alert_is_error_budget_burn_with_slo_severity_and_the_selectors_la
     assert len(keys) == len(set(keys)) == 10  # 5 objectives x page and ticket, no two alike
     assert all(r["labels"]["job"] == "api" and "env" not in r["labels"] for r in alerts)
     page = next(r for r in alerts if r["labels"] == {"slo": "error_rate", "job": "api", "severity": "page"})
-    assert page["expr"] == ('(slo:sli_error:ratio_rate1h{slo="error_rate"} > 0.0144 and '
-                            'slo:sli_error:ratio_rate5m{slo="error_rate"} > 0.0144)\nor\n'
-                            '(slo:sli_error:ratio_rate6h{slo="error_rate"} > 0.006 and '
-                            'slo:sli_error:ratio_rate30m{slo="error_rate"} > 0.006)')
+    # The selector's labels are in the expression too: rules of two jobs loaded together never cross.
+    me = '{slo="error_rate", job="api"}'
+    assert page["expr"] == (f'(slo:sli_error:ratio_rate1h{me} > 0.0144 and '
+                            f'slo:sli_error:ratio_rate5m{me} > 0.0144)\nor\n'
+                            f'(slo:sli_error:ratio_rate6h{me} > 0.006 and '
+                            f'slo:sli_error:ratio_rate30m{me} > 0.006)')
     assert page["annotations"]["title"] == "Error rate (5xx)" and page["annotations"]["target"] == "< 0.1 %"
     assert "runbook" in page["annotations"]
     assert [oid for oid, _ in rules.skipped] == ["throughput"]
@@ -58,6 +61,29 @@ def test_latency_burns_on_requests_slower_than_the_threshold_bucket():
     expr = records["slo:sli_error:ratio_rate10s"]["expr"]
     assert 'http_request_duration_seconds_bucket{job="api",le="0.5"}[10s]' in expr
     assert expr.startswith('((sum(increase(http_request_duration_seconds_count{job="api"}[10s])))')
+
+
+def test_availability_burns_by_its_share_of_bad_slices_never_by_the_raw_5xx_ratio():
+    spec = read_spec(REPO / "slo" / "targets" / "production.yaml")
+    rules = build_rules(spec, Selector.parse('job="api"'))
+    group = next(g for g in rules.doc["groups"] if g["name"] == "loadgate-slo-availability-recordings")
+    first = group["rules"][0]
+    assert first["record"] == "slo:slice_bad:1m"
+    assert "> bool 0.01" in first["expr"] and 'min_over_time(up{job="api"}[60s])' in first["expr"]
+    window = next(r for r in group["rules"] if r["record"] == "slo:sli_error:ratio_rate1h")
+    assert window["expr"] == 'avg_over_time(slo:slice_bad:1m{slo="availability", job="api"}[3600s])'
+    alert = next(r for g in rules.doc["groups"] for r in g["rules"] if r.get("labels", {}).get("slo") == "availability"
+                 and "alert" in r)
+    assert "of 1m slices" in alert["annotations"]["summary"]
+
+
+def test_a_good_ratio_with_no_good_series_at_all_is_a_bad_ratio_of_one():
+    spec = read_spec(REPO / "tests" / "openslo" / "user-api.yaml")
+    rules = build_rules(spec, Selector(), period_s=30 * 86400)
+    p99 = next(r for g in rules.doc["groups"] for r in g["rules"] if r.get("record") == "slo:sli_error:ratio_rate5m"
+               and r["labels"]["slo"] == "p99_latency")
+    assert p99["expr"].startswith("1 - ((sum(increase(http_request_duration_seconds_bucket{le=\"0.5\", }[300s]))) "
+                                  "or vector(0)) / ((")
 
 
 def test_a_budget_above_one_fourteenth_can_page_never_and_the_expectation_says_so():

@@ -122,7 +122,7 @@ def test_a_missing_file_is_a_located_error_not_a_traceback(tmp_path):
 
 def test_an_empty_file_and_a_non_mapping_are_refused():
     assert issues("") == ["spec.yaml:1: (document): the file is empty"]
-    assert issues("- a\n- b\n") == ["spec.yaml:1: : expected a mapping, got a list"]
+    assert issues("- a\n- b\n") == ["spec.yaml:1: (document): expected a mapping, got a list"]
 
 
 @pytest.mark.parametrize("line, message", [
