@@ -105,14 +105,32 @@ SLICE_PREFIX = "slo:slice_bad:"
 
 
 def sliced(objective: Objective) -> bool:
-    """Whether the objective's budget counts time slices (availability, OpenSLO Timeslices and
-    RatioTimeslices): its burn rate is then the share of bad slices, never of bad events."""
-    return objective.kind == model.AVAILABILITY or (
+    """Whether the objective's budget counts time slices or points (availability, OpenSLO
+    Timeslices and RatioTimeslices, every thresholdMetric): its burn rate is then the share of bad
+    slices (or points), never of bad events."""
+    return objective.kind in (model.AVAILABILITY, model.PROMQL_THRESHOLD) or (
         objective.kind == model.PROMQL_RATIO and objective.budgeting != model.OCCURRENCES)
 
 
+#: A point that misses ``value <op> threshold``: the opposite comparison.
+_MISSES = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def _slice_record(objective: Objective) -> str:
+    """The recorded series of an objective's slice (or point) state: ``slo:slice_bad:1m``, or
+    ``slo:point_bad`` for a thresholdMetric judged point by point."""
+    if objective.kind == model.PROMQL_THRESHOLD and objective.budgeting == model.OCCURRENCES:
+        return "slo:point_bad"
+    return f"{SLICE_PREFIX}{prom_duration(int(round(objective.slice_seconds or 60)))}"
+
+
 def _slice_bad(objective: Objective, metrics: Metrics, sel: Selector, slice_s: int) -> str:
-    """PromQL for "the slice ending now is bad": 1 or 0 (the bad share of the slice for RatioTimeslices)."""
+    """PromQL for "the slice ending now is bad": 1 or 0 (the bad share of the slice for RatioTimeslices;
+    for a thresholdMetric, whether the query's value now misses its comparison)."""
+    if objective.kind == model.PROMQL_THRESHOLD:
+        assert objective.query is not None and objective.point_op is not None and objective.point_value is not None
+        query = q.render_template(objective.query, sel, slice_s)
+        return f"max(({query}) {_MISSES[objective.point_op]} bool {_num(objective.point_value)})"
     ratio = _ratio(objective, metrics, sel, slice_s)
     if objective.kind == model.AVAILABILITY:
         assert objective.slice_max_error_ratio is not None
@@ -126,11 +144,15 @@ def _slice_bad(objective: Objective, metrics: Metrics, sel: Selector, slice_s: i
     return f"{ratio}"
 
 
+def _budget_unit(o: Objective) -> str:
+    if o.kind == model.PROMQL_THRESHOLD and o.budgeting == model.OCCURRENCES:
+        return "points"
+    return f"{prom_duration(int(round(o.slice_seconds or 60)))} slices" if sliced(o) else "events"
+
+
 def _skip_reason(objective: Objective) -> str:
     if objective.kind == model.THROUGHPUT:
         return "a throughput floor is no ratio of bad events, so it has no error budget to burn"
-    if objective.kind == model.PROMQL_THRESHOLD:
-        return "a per-point threshold (OpenSLO thresholdMetric) has no events to burn a budget with"
     return f"a {objective.kind} objective has no ratio of bad events to burn a budget with"
 
 
@@ -170,7 +192,7 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
     for o in spec.objectives:
         budget = o.allowed_bad_ratio
         period = period_s or o.period_s or PERIOD_S
-        if budget is None or _ratio(o, spec.metrics, selector, 60) is None:
+        if budget is None or (_ratio(o, spec.metrics, selector, 60) is None and not sliced(o)):
             skipped.append((o.id, _skip_reason(o)))
             continue
         if budget <= 0:
@@ -182,12 +204,12 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
         records = []
         slice_s = int(round(o.slice_seconds or 60)) if sliced(o) else 0
         if slice_s:
-            records.append({"record": f"{SLICE_PREFIX}{prom_duration(slice_s)}",
-                            "expr": _slice_bad(o, spec.metrics, selector, slice_s), "labels": dict(own)})
+            records.append({"record": _slice_record(o), "expr": _slice_bad(o, spec.metrics, selector, slice_s),
+                            "labels": dict(own)})
         mine = "{" + ", ".join(f'{k}="{q.escape_label_value(v)}"' for k, v in own.items()) + "}"
         for w in sorted({s for c in conditions for s in (c.long_s, c.short_s)}):
-            # A sliced objective burns by its share of bad slices over the window.
-            expr = f"avg_over_time({SLICE_PREFIX}{prom_duration(slice_s)}{mine}[{q.duration(w)}])" if slice_s \
+            # A sliced objective burns by its share of bad slices (or points) over the window.
+            expr = f"avg_over_time({_slice_record(o)}{mine}[{q.duration(w)}])" if slice_s \
                 else _ratio(o, spec.metrics, selector, w) or ""
             records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr, "labels": dict(own)})
         alerts = []
@@ -209,7 +231,7 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
                     "target": _target_text(o),
                     "summary": f"{o.title} is burning its error budget ({severity}: {described}; budget "
                                f"{_num(budget * 100)} % of "
-                               f"{f'{prom_duration(slice_s)} slices' if slice_s else 'events'} over "
+                               f"{_budget_unit(o)} over "
                                f"{prom_duration(int(period))})",
                     "runbook": f"Objective {o.id} of spec {spec.name} ({o.origin or spec.path}). Check the "
                                f"{o.title} chart for when it started, recent deploys and dependencies; reproduce with "

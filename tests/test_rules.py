@@ -77,6 +77,17 @@ def test_availability_burns_by_its_share_of_bad_slices_never_by_the_raw_5xx_rati
     assert "of 1m slices" in alert["annotations"]["summary"]
 
 
+def test_a_threshold_metric_burns_by_its_share_of_slices_that_miss_the_comparison():
+    spec = read_spec(REPO / "tests" / "openslo" / "quantile.yaml")
+    rules = build_rules(spec, Selector(), period_s=30 * 86400)
+    strict = next(g for g in rules.doc["groups"] if g["name"] == "loadgate-slo-p99_under_500ms_strict-recordings")
+    assert strict["rules"][0]["record"] == "slo:slice_bad:1m"
+    assert strict["rules"][0]["expr"].startswith("max((histogram_quantile(0.99, ") and \
+        strict["rules"][0]["expr"].endswith(") > bool 0.5)")
+    assert rules.budgets["p99_under_500ms_strict"] == pytest.approx(0.01)
+    assert rules.skipped == ()
+
+
 def test_a_good_ratio_with_no_good_series_at_all_is_a_bad_ratio_of_one():
     spec = read_spec(REPO / "tests" / "openslo" / "user-api.yaml")
     rules = build_rules(spec, Selector(), period_s=30 * 86400)
