@@ -246,7 +246,7 @@ def test_a_generic_query_prometheus_rejects_is_inconclusive_with_its_error(cli, 
     spec = tmp_path / "bad.yaml"
     spec.write_text("""version: loadgate/v1
 objectives:
-  - {id: broken, kind: promql_value, query: 'sum(rate(x{ {{selector}} }[{{window}}])', threshold: "< 1"}
+  - {id: broken, kind: promql_value, query: 'sum(rate(x{ {{selector}} }[{{window}}])) +', threshold: "< 1"}
 """)
     result, doc = gate(cli, prometheus, tmp_path, "healthy", "--spec", str(spec))
     assert result.code == 3

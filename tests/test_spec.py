@@ -201,6 +201,8 @@ objectives:
     ("{id: x, kind: promql_ratio, good: a, total: b, threshold: 99%, slice: 60s}", "applies with budgeting"),
     ("{id: x, kind: promql_ratio, good: a, total: b, threshold: 99%, budgeting: Daily}", "unknown 'Daily'"),
     ("{id: x, kind: promql_threshold, query: up, threshold: 99%}", "point: missing"),
+    ("{id: x, kind: promql_value, query: 'sum(rate(x{ {{selector}} }[{{window}}])', threshold: '< 1'}",
+     "not PromQL: unclosed '(' opened at column 4"),
     ("{id: x, kind: promql_threshold, query: up, point: '0.5', threshold: 99%}", "needs an operator"),
     ("{id: x, kind: promql_threshold, query: up, point: '< 1', threshold: 99%, budgeting: RatioTimeslices, "
      "slice: 60s}", "one of Occurrences, Timeslices"),
