@@ -161,7 +161,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                 expected = parse_expectations(args.expect_alerts, rules.windows, never)
             except ExpectationError as exc:
                 raise UserError(f"--expect-alerts: {exc}") from None
-    return RunPlan(alert_rules=alert_rules, expect_alerts=expected,host=host.rstrip("/"), spec=spec,
+    return RunPlan(host=host.rstrip("/"), spec=spec, alert_rules=alert_rules, expect_alerts=expected,
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,

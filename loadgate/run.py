@@ -12,7 +12,9 @@
    Prometheus, from it (``slo.evaluate``); a signal during the run (``signals.Interrupted``)
    stops Locust and goes on to grade what was measured; a full disk stops the run (exit 2);
 4. the facts around the run (``gather_facts``), the pure ``run_record`` (``run.json``) and the
-   run's validity checks (``analysis.validity``);
+   run's validity checks (``analysis.validity``); with ``--alert-rules``, the spec's burn-rate
+   rules ran in the local Prometheus (``write_alert_rules``), an ``AlertWatcher`` polled its
+   alerts throughout, and ``alert_record`` folds them into spans and the expectation's failures;
 5. one record (``slo.record.build_record``), written by ``reports.publish``.
 """
 
@@ -462,7 +464,8 @@ MIN_ALERT_WINDOW_S = 4 * SCRAPE_S
 
 def write_alert_rules(plan: RunPlan, selector: Selector, stderr: TextIO) -> dict[str, Any]:
     """Write ``alert-rules.yaml`` into the run directory (the spec's rules, the period scaled so the
-    page's long window is half the graded window); returns what ``run.json`` says of them."""
+    page's long window is half the graded window); returns what ``verdict.json``'s ``alert_rules``
+    says of them."""
     graded = max(1.0, plan.duration - plan.rampup)
     period = graded * ALERT_PERIOD_PER_GRADED_S
     rules = build_rules(plan.spec, selector, period_s=period, min_window_s=MIN_ALERT_WINDOW_S)
