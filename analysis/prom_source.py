@@ -142,6 +142,12 @@ class PromSource:
         except QueryFailed as exc:
             data.detail["chart_error"] = str(exc)
 
+    def _slices(self, slice_s: float) -> tuple[int, list[float]]:
+        """The slice width in whole seconds and the end of every whole slice from the window's start
+        (none when the window is shorter than one slice)."""
+        width = max(1, int(round(slice_s)))
+        return width, [self.window.start + (i + 1) * width for i in range(int(self.window.seconds // width))]
+
     def _burn_range(self, data: SLIData, bad_query: str, total_query: str) -> None:
         """Worst bad ratio over every ``BURN_WINDOW_S`` window inside the graded window."""
         w = self.window
@@ -349,13 +355,11 @@ class PromSource:
         """Good slices over all slices: a slice is good when ``up`` stayed 1 and its 5xx ratio was low."""
         queries: list[str] = []
         data = SLIData(queries=queries)
-        w = self.window
-        width = max(1, int(round(slice_s)))
-        n = int(w.seconds // width)
-        if n < 1:
-            data.problem = Problem(sli.SHORT_WINDOW, f"the window ({w.seconds:g}s) is shorter than one {width}s slice")
+        width, ends = self._slices(slice_s)
+        if not ends:
+            data.problem = Problem(sli.SHORT_WINDOW,
+                                   f"the window ({self.window.seconds:g}s) is shorter than one {width}s slice")
             return data
-        ends = [w.start + (i + 1) * width for i in range(n)]
         up = _by_time(self._range(data, q.up_min(self.m.up, self.sel, width), ends[0], ends[-1], width))
         if not up:
             data.problem = Problem(sli.NO_SERIES, f"no {self.m.up} samples match {self.sel.braces()}")
@@ -365,7 +369,7 @@ class PromSource:
         requests = _by_time(self._range(data, q.requests_total(self.m.requests, self.sel, width),
                                         ends[0], ends[-1], width))
         slices = sli.grade_slices(ends, up, errors, requests, max_error_ratio)
-        data = sli.availability_sli(slices, width, max_error_ratio, w.seconds)
+        data = sli.availability_sli(slices, width, max_error_ratio, self.window.seconds)
         data.queries = queries
         return data
 
@@ -436,13 +440,11 @@ class PromSource:
         """Slices of ``slice_s`` ending at whole slices from the window's start; see ``SLISource``."""
         queries: list[str] = []
         data = SLIData(queries=queries)
-        w = self.window
-        width = max(1, int(round(slice_s)))
-        n = int(w.seconds // width)
-        if n < 1:
-            data.problem = Problem(sli.SHORT_WINDOW, f"the window ({w.seconds:g}s) is shorter than one {width}s slice")
+        width, ends = self._slices(slice_s)
+        if not ends:
+            data.problem = Problem(sli.SHORT_WINDOW,
+                                   f"the window ({self.window.seconds:g}s) is shorter than one {width}s slice")
             return data
-        ends = [w.start + (i + 1) * width for i in range(n)]
         numerator = good if good is not None else bad
         assert numerator is not None
         num = _by_time(self._range(data, q.render_template(numerator, self.sel, width), ends[0], ends[-1], width))
@@ -453,10 +455,10 @@ class PromSource:
             if n_total > 0:
                 share = num.get(end, 0.0) / n_total
                 ratios.append((end, share if good is not None else 1.0 - share))
-        data.detail.update({"slice_seconds": width, "slices": n, "slices_with_events": len(ratios),
+        data.detail.update({"slice_seconds": width, "slices": len(ends), "slices_with_events": len(ratios),
                             "budgeting": "Timeslices" if slice_target is not None else "RatioTimeslices"})
         if not ratios:
-            data.problem = Problem(sli.NO_EVENTS, f"none of the {n} slices of {width}s counted any events")
+            data.problem = Problem(sli.NO_EVENTS, f"none of the {len(ends)} slices of {width}s counted any events")
             return data
         data.events = float(len(ratios))
         if slice_target is not None:

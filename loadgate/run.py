@@ -473,9 +473,9 @@ def write_alert_rules(plan: RunPlan, selector: Selector, stderr: TextIO) -> dict
     write_text(path, render_rules(rules, plan.spec))
     windows = {oid: [{"severity": w.severity, "factor": w.factor, "long": prom_duration(w.long_s),
                       "short": prom_duration(w.short_s)} for w in ws] for oid, ws in rules.windows.items()}
+    page = next(iter(windows.values()))[0]
     stderr.write(f"loadgate: alert rules for {', '.join(rules.windows)} loaded into the local Prometheus, period "
-                 f"scaled to {prom_duration(int(period))} (page at 14.4x over "
-                 f"{next(iter(windows.values()))[0]['long']} and {next(iter(windows.values()))[0]['short']})\n")
+                 f"scaled to {prom_duration(int(period))} (page at 14.4x over {page['long']} and {page['short']})\n")
     return {"file": path, "period": prom_duration(int(period)), "windows": windows,
             "skipped": dict(rules.skipped)}
 

@@ -225,9 +225,6 @@ class _FileParser(NodeParser):
             docs.append(_Doc(self, kind, name, root, fields))
         return docs
 
-    def meta_field(self, doc: _Doc, key: str) -> str | None:
-        return self.peek(doc.fields["metadata"][1], key)
-
     def peek(self, node: Node, key: str) -> str | None:
         """A scalar field of a mapping read a second time, without reporting its problems again."""
         if not isinstance(node, MappingNode):
@@ -350,7 +347,7 @@ class _SetParser:
         if not isinstance(items, SequenceNode) or not items.value:
             p.error(items, f"{where}.spec.objectives", "expected a non-empty list of objectives")
             return []
-        title = p.meta_field(doc, "displayName") or doc.name
+        title = p.peek(doc.fields["metadata"][1], "displayName") or doc.name
         description = self._description(doc)
         out = []
         for index, item in enumerate(items.value):
@@ -379,12 +376,7 @@ class _SetParser:
         if "duration" not in window:
             p.error(windows.value[0], f"{path}.duration", "missing")
         else:
-            text = p.string(window["duration"][1], f"{path}.duration")
-            if text is not None:
-                try:
-                    seconds = parse_duration(text)
-                except ValueError as exc:
-                    p.error(window["duration"][1], f"{path}.duration", str(exc))
+            seconds = _duration_field(p, window["duration"][1], f"{path}.duration")
         rolling = p.boolean(window["isRolling"][1], f"{path}.isRolling") if "isRolling" in window else None
         if rolling is False and "calendar" not in window:
             p.error(windows.value[0], f"{path}.calendar", "missing; a calendar window (isRolling: false) needs one")
@@ -549,12 +541,7 @@ class _SetParser:
             if "timeSliceWindow" not in fields:
                 p.error(node, f"{path}.timeSliceWindow", f"missing; {method} needs a timeSliceWindow such as 1m")
             else:
-                text = p.string(fields["timeSliceWindow"][1], f"{path}.timeSliceWindow")
-                if text is not None:
-                    try:
-                        slice_s = parse_duration(text)
-                    except ValueError as exc:
-                        p.error(fields["timeSliceWindow"][1], f"{path}.timeSliceWindow", str(exc))
+                slice_s = _duration_field(p, fields["timeSliceWindow"][1], f"{path}.timeSliceWindow")
             if method == model.TIMESLICES and not threshold:
                 if "timeSliceTarget" not in fields:
                     p.error(node, f"{path}.timeSliceTarget", "missing; Timeslices needs a timeSliceTarget in (0, 1]")
@@ -630,6 +617,18 @@ class _SetParser:
             p.error(node, path, f"{value:g} is outside {bounds}")
             return None
         return value
+
+
+def _duration_field(p: _FileParser, node: Node, path: str) -> float | None:
+    """An OpenSLO duration field in seconds, or None with its problem reported."""
+    text = p.string(node, path)
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        p.error(node, path, str(exc))
+        return None
 
 
 _SLO_FIELDS = ("description", "service", "indicator", "indicatorRef", "timeWindow", "budgetingMethod", "objectives",
