@@ -94,6 +94,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
         ctx = publish(out_dir, record)
     except OSError as exc:
         raise UserError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}") from None
-    print_table(ctx, env.stdout)
+    print_table(ctx, env.stdout, env.environ)
     env.stderr.write(f"loadgate: wrote {out_dir}/ (verdict.json, summary.md, junit.xml, report.html)\n")
     return record.exit_code

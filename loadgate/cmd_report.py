@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         ctx = render_outputs(directory)
     except OutputError as exc:
         raise UserError(str(exc)) from None
-    print_table(ctx, env.stdout)
+    print_table(ctx, env.stdout, env.environ)
     env.stderr.write(f"loadgate: re-rendered {directory / 'report.html'}, summary.md and junit.xml\n")
     return ExitCode.PASS
 

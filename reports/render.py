@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reports.context import ReportContext
 
-__all__ = ["render_html", "render_markdown", "render_junit", "render_terminal_rows"]
+__all__ = ["render_html", "render_markdown", "render_junit"]
 
 _ENV = Environment(
     loader=PackageLoader("reports", "templates"),
@@ -110,7 +110,3 @@ def _case_text(row: Any) -> str:
     lines += [x for x in (row.evidence, row.budget) if x]
     return "\n".join(lines)
 
-
-def render_terminal_rows(ctx: ReportContext) -> list[tuple[str, str, str, str, str]]:
-    """Rows for the terminal table: Metric, Target, Measured, Status (icon and word), Reason."""
-    return [(r.title, r.target, r.measured, f"{r.icon} {r.label}", r.reason) for r in ctx.rows]
