@@ -14,8 +14,9 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.specs import load_spec_or_fail
 from slo.gate import ExitCode
+from slo.loadgate_v1 import SPEC_VERSION
 from slo.openslo import API_VERSION, ConvertError, to_openslo
-from slo.spec import SPEC_VERSION, dump_spec
+from slo.spec_write import dump_spec
 
 __all__ = ["add_arguments", "run"]
 

@@ -18,9 +18,8 @@ from loadgate.errors import UserError
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
 from reports.write import write_text
 from slo.gate import ExitCode
-from slo.openslo import parse_duration as parse_openslo_duration
 from slo.rules import build_rules, never_fire, render_rules, render_tests
-from slo.units import UnitError, parse_duration
+from slo.units import UnitError, parse_any_duration
 
 __all__ = ["add_arguments", "run"]
 
@@ -45,12 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _duration(flag: str, text: str) -> float:
     """``30d``, ``90s``, or OpenSLO's ``1w``/``1M``/``1Q`` (a month is 30 days), in seconds."""
     try:
-        return parse_duration(text)
+        return parse_any_duration(text)
     except UnitError:
-        try:
-            return parse_openslo_duration(text)
-        except ValueError:
-            raise UserError(f"{flag}: {text!r} is not a duration such as 90s, 1h, 30d, 1w or 1M") from None
+        raise UserError(f"{flag}: {text!r} is not a duration such as 90s, 1h, 30d, 1w or 1M") from None
 
 
 def run(args: argparse.Namespace, env: Env) -> int:

@@ -29,6 +29,7 @@ from analysis.queries import Matcher, Metrics, Selector
 from slo import model
 from slo.model import Objective, Spec
 from slo.units import OP_SYMBOLS, format_value
+from slo.units import format_prom_duration as prom_duration
 
 __all__ = ["impossible", "never_fire", "sliced",
            "PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
@@ -57,17 +58,6 @@ def burn_windows(period_s: float = PERIOD_S, min_window_s: int = 1) -> tuple[Bur
     scale = period_s / PERIOD_S
     return tuple(BurnWindow(sev, factor, max(min_window_s, int(round(long * scale))),
                             max(min_window_s, int(round(short * scale)))) for sev, factor, long, short in _WORKBOOK)
-
-
-def prom_duration(seconds: int) -> str:
-    """``3600`` -> ``1h``, ``8640`` -> ``2h24m``, ``36`` -> ``36s`` (Prometheus's composite durations)."""
-    out = ""
-    rest = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            out += f"{rest // size}{unit}"
-            rest %= size
-    return out or "0s"
 
 
 def _le_matcher(bound: float) -> Matcher:

@@ -9,6 +9,17 @@ Every parser takes a string and returns a plain float in base units, or raises
 
 A threshold may carry a comparison operator in front (``"< 100ms"``, ``">= 99.99%"``);
 ``parse_comparison`` splits it off.
+
+Durations have one home here, in each spelling loadgate reads or writes:
+
+* ``parse_duration`` / ``format_spec_duration``: loadgate's own (``100ms``, ``60s``, ``30d``);
+* ``parse_openslo_duration`` / ``format_openslo_duration``: OpenSLO's (``28d``, ``1w``, ``1M``;
+  no seconds, ``1m`` is a minute); ``parse_any_duration`` takes either;
+* ``format_prom_duration``: Prometheus's composite form (``2h24m``) for rule names and windows;
+* ``format_duration``: for people (``87.3 ms``).
+
+(PromQL range selectors are written in whole seconds by ``analysis.queries.duration``, which
+stays there: ``analysis`` imports nothing from ``slo``.)
 """
 
 from __future__ import annotations
@@ -22,11 +33,16 @@ __all__ = [
     "OPERATORS",
     "OP_SYMBOLS",
     "parse_duration",
+    "parse_openslo_duration",
+    "parse_any_duration",
     "parse_ratio",
     "parse_rate",
     "parse_number",
     "parse_comparison",
     "format_duration",
+    "format_spec_duration",
+    "format_openslo_duration",
+    "format_prom_duration",
     "format_ratio",
     "format_rate",
     "format_value",
@@ -49,6 +65,10 @@ _RATE_DIVISORS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "
                   "h": 3600.0, "hour": 3600.0}
 _PERCENT_RE = re.compile(rf"^\s*{_NUMBER}\s*%\s*$")
 _PLAIN_RE = re.compile(rf"^\s*{_NUMBER}\s*$")
+_OPENSLO_DURATION_RE = re.compile(r"^([0-9]+)(m|h|d|w|M|Q|Y)$")
+#: OpenSLO's duration units (no seconds: ``1m`` is a minute, ``1M`` a month).
+_OPENSLO_UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "Q": 90 * 86400,
+                   "Y": 365 * 86400}
 
 
 def _number(match: re.Match[str]) -> float:
@@ -61,6 +81,27 @@ def parse_duration(text: str) -> float:
     if not match:
         raise UnitError(f"expected a duration such as 100ms, 0.5s or 2m, got {text!r}")
     return _number(match) * _DURATION_FACTORS[match.group("unit")]
+
+
+def parse_openslo_duration(text: str) -> float:
+    """OpenSLO's ``28d``, ``1h``, ``1M`` (a month, 30 days) in seconds; ``UnitError`` otherwise."""
+    match = _OPENSLO_DURATION_RE.match(text.strip())
+    if not match:
+        raise UnitError(f"{text!r} is not an OpenSLO duration: a whole number and one of m, h, d, w, M, Q, Y "
+                        "(there is no s; 1m is a minute, 1M a month)")
+    return float(int(match.group(1)) * _OPENSLO_UNIT_S[match.group(2)])
+
+
+def parse_any_duration(text: str) -> float:
+    """A duration in loadgate's spelling (``90s``, ``30d``) or OpenSLO's (``1w``, ``1M``, ``1Q``: a
+    month is 30 days), in seconds; ``UnitError`` (loadgate's message) when it is neither."""
+    try:
+        return parse_duration(text)
+    except UnitError as first:
+        try:
+            return parse_openslo_duration(text)
+        except UnitError:
+            raise first from None
 
 
 def parse_ratio(text: str | float | int) -> float:
@@ -127,6 +168,37 @@ def format_duration(seconds: float | None) -> str:
         ms = seconds * 1000.0
         return f"{ms:.3g} ms" if abs(ms) < 100 else f"{ms:.0f} ms"
     return f"{seconds:.3g} s"
+
+
+def format_spec_duration(seconds: float) -> str:
+    """Seconds as a ``loadgate/v1`` spec writes them, read back by ``parse_duration``: whole days as
+    ``30d``, anything else as seconds (``90s``, ``0.5s``)."""
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return f"{seconds / 86400:.12g}d"
+    return f"{seconds:.12g}s"
+
+
+def format_openslo_duration(seconds: float) -> str | None:
+    """The OpenSLO spelling of whole minutes (``1m``, ``2h``, ``28d``), or None below a minute
+    (or off whole minutes), which OpenSLO cannot write."""
+    s = int(round(seconds))
+    if s < 60 or s % 60:
+        return None
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s // 60}m"
+
+
+def format_prom_duration(seconds: int) -> str:
+    """``3600`` -> ``1h``, ``8640`` -> ``2h24m``, ``36`` -> ``36s`` (Prometheus's composite durations)."""
+    out = ""
+    rest = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out or "0s"
 
 
 def format_ratio(ratio: float | None, digits: int = 4) -> str:
