@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint venv packages chromium bench bench-scale clean
+.PHONY: demo test check lint venv packages chromium bench bench-scale docs clean
 
 demo: venv packages
 	$(PY) -m loadgate demo
@@ -28,6 +28,11 @@ bench: venv packages
 
 bench-scale: venv packages
 	$(PY) bench/bench_scale.py
+
+# docs/cli.md is generated from the argument parser; tests/test_docs.py fails when it is stale.
+docs: venv
+	@$(PY) -m loadgate.clidoc > docs/cli.md.tmp || { rm -f docs/cli.md.tmp; exit 1; }
+	@mv docs/cli.md.tmp docs/cli.md && echo 'docs/cli.md regenerated'
 
 venv: $(STAMP)
 
