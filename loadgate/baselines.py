@@ -9,7 +9,8 @@ from pathlib import Path
 from loadgate.errors import UserError
 from reports.write import read_json
 from slo.compare import DEFAULT_TOLERANCES, Baseline, parse_tolerances
-from slo.record import SCHEMA_VERSION
+from slo.record import load_verdict
+from slo.record_types import RecordError
 
 __all__ = ["add_baseline_arguments", "load_baseline"]
 
@@ -40,8 +41,11 @@ def load_baseline(args: argparse.Namespace) -> Baseline | None:
         raise UserError(f"--baseline: {path}: no such file; is {args.baseline} a run or gate directory?") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"--baseline: {path}: cannot read: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-        raise UserError(f"--baseline: {path}: not a loadgate verdict of schema_version {SCHEMA_VERSION}")
+    try:
+        # A version 1 record is read too, and compared in the current form.
+        doc = load_verdict(doc).to_json()
+    except RecordError as exc:
+        raise UserError(f"--baseline: {path}: not a loadgate verdict ({exc})") from None
     try:
         tolerances = parse_tolerances(args.regression_tolerance)
     except ValueError as exc:

@@ -31,8 +31,7 @@ from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
 from loadgate.signals import Interrupted
 from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
-from reports.capacity import render_capacity
-from reports.write import read_json, write_json
+from reports.publish import publish_capacity
 from scenarios.schedule import concurrency
 from scenarios.traffic import parse_mix
 from slo.capacity import THROUGHPUT_SHARE, Outcome, Step, document, next_rate, outcome, step_from_verdict
@@ -166,7 +165,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
             if steps:
                 time.sleep(STEP_PAUSE_S)
             env.stderr.write(f"loadgate: step {len(steps) + 1}: {format_rate(rate)}, {plan.users} users\n")
-            code, _ = execute(plan, env)
+            record, _ = execute(plan, env)
+            code = record.exit_code
         except UserError as exc:
             if exc.exit_code != ExitCode.INCONCLUSIVE:
                 raise
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if code in (ExitCode.INTERRUPTED, ExitCode.HANGUP, ExitCode.TERMINATED):
             stopped_by = int(code)  # the step was graded as far as it went, but is no evidence of capacity
             break
-        step = step_from_verdict(rate, read_json(out / name / "verdict.json"))
+        step = step_from_verdict(rate, record.doc)
         steps.append(step)
         dirs.append(name)
         env.stderr.write(f"loadgate: step {len(steps)}: {format_rate(rate)} offered, "
@@ -192,8 +192,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                    targets=_targets(spec), search=search, throughput_target=throughput_target,
                    step_dirs=dirs, generated_at=rfc3339(env.clock()),
                    interrupted=ExitCode(stopped_by).name.lower() if stopped_by else None)
-    write_json(out / "capacity.json", doc)
-    render_capacity(out, doc)
+    publish_capacity(out, doc)
     answer = "none" if result.capacity_rps is None else format_rate(result.capacity_rps)
     env.stdout.write(f"capacity: {answer}{' (a lower bound)' if result.lower_bound else ''}; "
                      f"limited by {result.limited_by or 'nothing found'}: {result.reason}\n")

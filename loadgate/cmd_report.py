@@ -16,8 +16,7 @@ from loadgate.baselines import add_baseline_arguments, load_baseline
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.table import print_table
-from reports.publish import OutputError, compare_stored, render_outputs
-from reports.write import read_json
+from reports.publish import OutputError, compare_stored, render_capacity_outputs, render_outputs
 from slo.gate import ExitCode
 
 __all__ = ["add_arguments", "run"]
@@ -46,17 +45,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
 
 def _capacity(directory: Path, env: Env) -> int:
-    from reports.capacity import render_capacity
-
     try:
-        doc = read_json(directory / "capacity.json")
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{directory / 'capacity.json'}: not readable: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != 1 or not isinstance(doc.get("steps"), list):
-        raise UserError(f"{directory / 'capacity.json'}: not a loadgate capacity record (schema_version 1)")
-    try:
-        render_capacity(directory, doc)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise UserError(f"{directory / 'capacity.json'}: not a loadgate capacity record ({exc!r})") from None
+        render_capacity_outputs(directory)
+    except OutputError as exc:
+        raise UserError(str(exc)) from None
     env.stderr.write(f"loadgate: re-rendered {directory / 'report.html'} and summary.md of the capacity search\n")
     return ExitCode.PASS

@@ -188,10 +188,10 @@ def check_keys(args: argparse.Namespace) -> None:
 
 def finish(plan: RunPlan, env: Env) -> int:
     """Execute the plan and print the table; returns the gate's exit code."""
-    code, ctx = execute(plan, env)
+    record, ctx = execute(plan, env)
     print_table(ctx, env.stdout, env.environ)
     env.stderr.write(f"loadgate: report {plan.out_dir / 'report.html'}\n")
-    return code
+    return record.exit_code
 
 
 def run(args: argparse.Namespace, env: Env) -> int:

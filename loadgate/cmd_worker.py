@@ -19,7 +19,7 @@ from pathlib import Path
 from loadgate import procs
 from loadgate.env import Env
 from loadgate.errors import UserError
-from loadgate.run import LOCUSTFILE, PLUGIN
+from loadgate.run_plan import LOCUSTFILE, PLUGIN
 
 __all__ = ["add_arguments", "run", "worker_command", "parse_master"]
 

@@ -1,4 +1,4 @@
-"""The outputs of a capacity search: ``report.html`` and ``summary.md`` from ``capacity.json``.
+"""The outputs of a capacity search, rendered from ``capacity.json``: ``report.html`` and ``summary.md``.
 
 The report leads with the answer (the capacity, what limited it, whether it is a lower bound),
 then the seed's table in its own form (Metric | Target | Current | Status, Current measured at
@@ -8,12 +8,10 @@ steps, each linking to its own run's report. ``summary.md`` has the answer and t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from reports.write import write_text
 from slo.units import format_rate, format_value
 
 __all__ = ["render_capacity", "capacity_context"]
@@ -55,8 +53,8 @@ def capacity_context(doc: dict[str, Any]) -> dict[str, Any]:
             "limited_by": doc.get("limited_by") or "nothing found", "reason": doc.get("reason", "")}
 
 
-def render_capacity(directory: str | Path, doc: dict[str, Any]) -> None:
-    """Write ``report.html`` and ``summary.md`` of the search in ``directory``."""
+def render_capacity(doc: dict[str, Any]) -> dict[str, str]:
+    """``report.html`` and ``summary.md`` of the search (file name -> text); ``reports.publish`` writes them."""
     from reports.charts import capacity_chart
 
     ctx = capacity_context(doc)
@@ -69,8 +67,8 @@ def render_capacity(directory: str | Path, doc: dict[str, Any]) -> None:
             thresholds["error_rate"] = value
     knee = doc.get("capacity_rps")
     chart = capacity_chart(doc.get("steps", []), thresholds, knee, source=ctx["source_label"])
-    write_text(Path(directory) / "report.html", _HTML.get_template("capacity.html.j2").render(ctx=ctx, chart=chart))
-    write_text(Path(directory) / "summary.md", _TEXT.get_template("capacity.md.j2").render(ctx=ctx))
+    return {"report.html": _HTML.get_template("capacity.html.j2").render(ctx=ctx, chart=chart),
+            "summary.md": _TEXT.get_template("capacity.md.j2").render(ctx=ctx)}
 
 
 def _target_value(row: dict[str, Any]) -> float | None:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import io
 import math
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from slo.record_types import ObjectiveRecord, SeriesLine
 
 __all__ = ["objective_chart", "overview_chart", "spectrum_chart", "capacity_chart", "MAX_POINTS_PER_LINE"]
 
@@ -39,15 +41,15 @@ def _scale(unit: str) -> tuple[float, str]:
     return 1.0, unit
 
 
-def _frame(points: list[list[float]]) -> pd.Series:
+def _frame(points: Sequence[Sequence[float | None]]) -> pd.Series:
     series = pd.Series([p[1] for p in points], index=pd.to_datetime([p[0] for p in points], unit="s", utc=True),
                        dtype="float64")
     return series.dropna()
 
 
-def _frames(series: list[dict[str, Any]]) -> list[tuple[dict[str, Any], pd.Series]]:
+def _frames(series: Sequence[SeriesLine]) -> list[tuple[SeriesLine, pd.Series]]:
     """Stored series with at least one finite point, each as a time-indexed frame."""
-    frames = [(s, _frame(s["points"])) for s in series if s.get("points")]
+    frames = [(s, _frame(s.points)) for s in series if s.points]
     return [(s, f) for s, f in frames if len(f)]
 
 
@@ -62,8 +64,9 @@ def _downsample(series: pd.Series, limit: int = MAX_POINTS_PER_LINE) -> pd.Serie
     return series[series.index.isin(sorted(keep))]
 
 
-def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: float, end: float,
-                    graded_start: float | None = None, alerts: list[dict[str, Any]] | None = None) -> str | None:
+def objective_chart(entry: ObjectiveRecord, series: Sequence[SeriesLine], start: float, end: float,
+                    graded_start: float | None = None,
+                    alerts: Sequence[Mapping[str, Any]] | None = None) -> str | None:
     """An SVG chart for one ``verdict.json`` objective entry and its stored series, or None if empty.
 
     When the series begin before ``graded_start`` (a run's ramp-up), that stretch is shaded and
@@ -74,20 +77,20 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
         return None
     fig = Figure(figsize=(7.2, 2.4), dpi=100)
     ax = fig.add_subplot()
-    if entry["kind"] == "availability":
+    if entry.kind == "availability":
         _slice_strip(ax, lines[0][1], entry)
     else:
-        detail = entry.get("detail") or {}
-        per_point = entry["kind"] == "promql_threshold" and detail.get("point_value") is not None
+        detail = entry.detail
+        per_point = entry.kind == "promql_threshold" and detail.get("point_value") is not None
         # A thresholdMetric charts the query's own values against the per-point condition.
-        factor, label = (1.0, "") if per_point else _scale(entry["unit"])
+        factor, label = (1.0, "") if per_point else _scale(entry.unit)
         for i, (meta, frame) in enumerate(lines):
             shown = _downsample(frame) * factor
-            if meta.get("baseline"):  # an earlier run, overlaid: grey and dotted
-                ax.plot(shown.index, shown.values, color=GREY, linewidth=1.2, linestyle=":", label=meta["name"])
+            if meta.baseline:  # an earlier run, overlaid: grey and dotted
+                ax.plot(shown.index, shown.values, color=GREY, linewidth=1.2, linestyle=":", label=meta.name)
                 continue
             ax.plot(shown.index, shown.values, color=LINE_COLOURS[i % len(LINE_COLOURS)], linewidth=1.4,
-                    label=meta["name"])
+                    label=meta.name)
         if per_point:
             target = float(detail["point_value"])
             ax.axhline(target, color="black", linewidth=1.0, label=f"good when {detail.get('point_op', '')} {target:g}")
@@ -96,15 +99,15 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
             target = float(detail["slice_target"]) * factor
             ax.axhline(target, color="black", linewidth=1.0, label=f"slice target {target:g} {label}")
         else:
-            target = entry["target"]["value"] * factor
+            target = entry.target.value * factor
             ax.axhline(target, color="black", linewidth=1.0, label=f"threshold {target:g} {label}")
-        if entry.get("warn") is not None:
-            warn = entry["warn"] * factor
+        if entry.warn is not None:
+            warn = entry.warn * factor
             ax.axhline(warn, color=ORANGE, linewidth=1.0, linestyle="--", label=f"warn {warn:g} {label}")
         ax.set_ylabel(label)
         low, high = ax.get_ylim()
         ax.set_ylim(min(0.0, low), max(high, target * 1.1 if target > 0 else high))
-    for i, span in enumerate(a for a in alerts or () if a.get("slo") == entry["id"]):
+    for i, span in enumerate(a for a in alerts or () if a.get("slo") == entry.id):
         # Each firing span of this objective's burn-rate alert; a page darker than a ticket.
         page = span.get("severity") == "page"
         shade: Any = ax  # matplotlib's stubs want floats; dates are what the time axis takes
@@ -113,7 +116,7 @@ def objective_chart(entry: dict[str, Any], series: list[dict[str, Any]], start: 
                                           tz=timezone.utc),
                    color="#c62828", alpha=0.25 if page else 0.12, linewidth=0,
                    label=f"{span.get('severity')} alert firing" if i < 2 else None)
-    return _finish(fig, ax, entry["id"], start, end, graded_start)
+    return _finish(fig, ax, entry.id, start, end, graded_start)
 
 
 def _finish(fig: Figure, ax: Any, salt: str, start: float, end: float, graded_start: float | None) -> str:
@@ -147,8 +150,8 @@ def _render_svg(fig: Figure, ax: Any, salt: str) -> str:
     return svg[svg.index("<svg"):]
 
 
-def _slice_strip(ax: Any, frame: pd.Series, entry: dict[str, Any]) -> None:
-    width_s = float((entry.get("detail") or {}).get("slice_seconds") or 60)
+def _slice_strip(ax: Any, frame: pd.Series, entry: ObjectiveRecord) -> None:
+    width_s = float(entry.detail.get("slice_seconds") or 60)
     width = pd.Timedelta(seconds=width_s)
     good = frame[frame >= 0.5]
     bad = frame[frame < 0.5]
@@ -163,7 +166,7 @@ def _slice_strip(ax: Any, frame: pd.Series, entry: dict[str, Any]) -> None:
         ax.set_ylabel(f"{width_s:g}s slices", fontsize=7)
 
 
-def overview_chart(title: str, unit: str, series: list[dict[str, Any]], start: float, end: float,
+def overview_chart(title: str, unit: str, series: Sequence[SeriesLine], start: float, end: float,
                    graded_start: float | None = None) -> str | None:
     """An SVG chart of several lines without a threshold (latency percentiles, users per tier).
 
@@ -178,11 +181,11 @@ def overview_chart(title: str, unit: str, series: list[dict[str, Any]], start: f
     colours: dict[str, str] = {}
     for meta, frame in lines:
         # The same quantity seen by server and client shares a colour; only the dash differs.
-        base = meta["name"].removeprefix("server ").removeprefix("client ")
+        base = meta.name.removeprefix("server ").removeprefix("client ")
         colour = colours.setdefault(base, LINE_COLOURS[len(colours) % len(LINE_COLOURS)])
         shown = _downsample(frame) * factor
         ax.plot(shown.index, shown.values, color=colour, linewidth=1.3,
-                linestyle="--" if meta["name"].startswith("client") else "-", label=meta["name"])
+                linestyle="--" if meta.name.startswith("client") else "-", label=meta.name)
     ax.set_ylabel(label)
     ax.set_ylim(bottom=0)
     return _finish(fig, ax, title, start, end, graded_start)

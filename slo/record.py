@@ -1,63 +1,68 @@
-"""The one record of a gate or run: ``verdict.json``, the chart series beside it, and ``run.json``.
+"""The record builder: graded objectives, the run's facts and a baseline to one typed record. Pure.
 
-``build_record`` is the single pure function that turns graded objectives into the record: it
-joins the client-side view, compares with a baseline, makes the gate's **one** decision
-(``slo.gate.decide``) and lays out the document. ``reports.publish`` writes it; every report,
-summary and JUnit file is rendered from it (plus its series), so ``loadgate report DIR``
-re-renders them without Prometheus.
+``build_record`` joins the client-side view, compares with a baseline, makes the gate's **one**
+decision (``slo.gate.decide``), decides the warnings (``slo.caveats``) and lays out the record:
+a ``VerdictRecord`` (``verdict.json``), the ``SeriesDocument`` behind each chart and, for a run,
+its ``RunRecord`` (``run.json``), all defined in ``slo.record_types``. ``reports.publish`` writes
+them and renders every report, summary and JUnit file from them, so ``loadgate report DIR``
+re-renders the same files from what was stored, without Prometheus.
 
-``verdict.json`` holds, top to bottom:
-
-* ``schema_version``, ``tool``, ``generated_at``; the gate's ``verdict``, ``exit_code``, ``reason``;
-* ``spec`` (path, name, version and its text), the graded ``window``, the ``source``
-  (``prometheus`` or ``locust``) and how it was read (``source_info``), the ``selector``, the
-  ``options`` the gate ran with;
-* ``objectives``: per objective, its target, status, measured value and unit, events, margin,
-  evidence, error budget, reason, ``problem`` code, detail, the queries run, its
-  ``series_file``, the load generator's own figure (``client``) and its ``baseline`` delta;
-* ``run_id``; and when present: ``interrupted`` (the signal and when: the run did not finish),
-  ``validity`` (the run's checks, ``analysis.validity``, and whether they were enforced),
-  ``baseline`` (what was compared), ``run`` (the load test, as in ``run.json``), ``breakdown``
-  (per endpoint and tier, client side) and ``overview`` charts.
-
-Every stored document carries ``schema_version``; readers refuse versions they do not know.
-Floats that are NaN or infinite become ``null`` (JSON has neither); times are RFC 3339 UTC.
+Floats that are NaN or infinite become ``null`` (JSON has neither), counts are integers, times
+are RFC 3339 UTC.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from analysis.sli import Series, Window
 from analysis.source import Chart
 from analysis.validity import Validity
+from slo.caveats import caveats
 from slo.compare import Baseline, attach_to
 from slo.evaluate import Graded
 from slo.gate import ExitCode, GateResult, Interruption, decide
 from slo.grade import FAIL, INCONCLUSIVE, INVALID_RUN, Verdict, meets
 from slo.model import Spec
+from slo.record_types import (
+    SCHEMA_VERSION,
+    ClientFigures,
+    ObjectiveRecord,
+    OverviewChart,
+    RunRecord,
+    SeriesDocument,
+    SeriesLine,
+    TargetRecord,
+    VerdictRecord,
+    clean,
+)
 from slo.units import format_duration
 
-__all__ = ["SCHEMA_VERSION", "SERIES_SCHEMA_VERSION", "Record", "rfc3339", "clean", "objective_entry",
-           "series_document", "merge_overview", "build_record"]
-
-SCHEMA_VERSION = 1
-SERIES_SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "Record", "rfc3339", "clean", "objective_record", "series_document",
+           "merge_overview", "build_record", "load_verdict"]
 
 
 @dataclass(frozen=True)
 class Record:
     """Everything a gate or run writes: ``verdict.json``, ``series/*.json`` and ``run.json``."""
 
-    doc: dict[str, Any]
+    verdict: VerdictRecord
     #: Relative path (``series/<id>.json``) -> the series document behind one chart.
-    series: dict[str, dict[str, Any]]
+    series: Mapping[str, SeriesDocument]
     result: GateResult
-    run: dict[str, Any] | None = None
+
+    @property
+    def run(self) -> RunRecord | None:
+        """The load test's facts (``run.json``); None for a plain gate."""
+        return self.verdict.run
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """``verdict.json`` as stored (its JSON form)."""
+        return self.verdict.to_json()
 
     @property
     def exit_code(self) -> ExitCode:
@@ -72,58 +77,31 @@ def rfc3339(unix_s: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def clean(value: Any) -> Any:
-    """Make a value JSON-safe: dataclasses to dicts, tuples to lists, NaN and ±Inf to None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: clean(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
-
-
-def objective_entry(verdict: Verdict, *, queries: list[str] | None = None,
-                    series_file: str | None = None) -> dict[str, Any]:
-    """One objective of ``verdict.json``."""
+def objective_record(verdict: Verdict, *, queries: list[str] | None = None,
+                     series_file: str | None = None) -> ObjectiveRecord:
+    """One objective of ``verdict.json``, from its verdict."""
     o = verdict.objective
-    entry: dict[str, Any] = clean({
-        "id": o.id,
-        "title": o.title,
-        "kind": o.kind,
-        "required": o.required,
-        "status": verdict.status,
-        "measured": verdict.measured,
-        "unit": verdict.unit,
-        "target": {"op": o.target.op, "value": o.target.value},
-        "warn": o.warn,
-        "quantile": o.quantile,
-        "events": verdict.events,
-        "margin": verdict.margin,
-        "evidence": verdict.evidence,
-        "budget": verdict.budget,
-        "reason": verdict.reason,
-        "problem": verdict.problem,
-        "detail": verdict.detail,
-        "queries": list(dict.fromkeys(queries or [])),
-        "series_file": series_file,
-    })
-    return entry
+    return ObjectiveRecord(
+        id=o.id, title=o.title, kind=o.kind, required=o.required, status=verdict.status,
+        measured=clean(verdict.measured), unit=verdict.unit, target=TargetRecord(o.target.op, o.target.value),
+        warn=o.warn, quantile=o.quantile, events=clean(verdict.events, "events"), margin=clean(verdict.margin),
+        evidence=clean(verdict.evidence), budget=clean(verdict.budget), reason=verdict.reason,
+        problem=verdict.problem, detail=clean(verdict.detail), queries=tuple(dict.fromkeys(queries or [])),
+        series_file=series_file)
 
 
-def _client_entry(verdict: Verdict) -> dict[str, Any]:
-    entry = objective_entry(verdict)
-    return {k: entry[k] for k in ("status", "measured", "unit", "events", "reason", "problem", "evidence", "detail")}
+def _client_figures(verdict: Verdict) -> ClientFigures:
+    o = objective_record(verdict)
+    return ClientFigures(status=o.status, measured=o.measured, unit=o.unit, events=o.events, reason=o.reason,
+                         problem=o.problem, evidence=o.evidence, detail=o.detail)
 
 
-def series_document(name: str, series: tuple[Series, ...] | list[Series], start: float, end: float) -> dict[str, Any]:
-    """The JSON stored in ``series/<name>.json``: the lines behind one chart, from ``start`` to ``end``."""
-    lines = [{"name": s.name, "unit": s.unit, "points": [list(p) for p in s.points]} for s in series]
-    doc: dict[str, Any] = clean({"schema_version": SERIES_SCHEMA_VERSION, "objective": name, "start_unix": start,
-                                 "end_unix": end, "series": lines})
-    return doc
+def series_document(name: str, series: tuple[Series, ...] | list[Series], start: float, end: float) -> SeriesDocument:
+    """What is stored in ``series/<name>.json``: the lines behind one chart, from ``start`` to ``end``."""
+    return SeriesDocument(objective=name, start_unix=start, end_unix=end,
+                          series=tuple(SeriesLine(s.name, s.unit, tuple((float(t), clean(float(v)) if v is not None
+                                                                         else None) for t, v in s.points))
+                                       for s in series))
 
 
 def merge_overview(primary: Graded, client: Graded | None) -> tuple[Chart, ...]:
@@ -171,7 +149,7 @@ def _unmeasurable(verdict: Verdict, validity: Validity, co_located: bool = False
 def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, generated_at: float,
                  tool_version: str, options: dict[str, Any], run_id: str, fail_on_warn: bool = False,
                  client: Graded | None = None,
-                 run: dict[str, Any] | None = None, baseline: Baseline | None = None,
+                 run: RunRecord | None = None, baseline: Baseline | None = None,
                  breakdown: dict[str, Any] | None = None, chart_start: float | None = None,
                  interrupted: Interruption | None = None, validity: Validity | None = None,
                  allow_invalid: bool = False, co_located: bool = False,
@@ -182,9 +160,10 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     objective, its lines each chart); with a ``baseline`` every objective carries its delta,
     and with ``baseline.fail_on_regression`` a regression of a required objective fails the
     gate; ``fail_on_warn`` makes a warning fail it. ``options`` are the flags recorded as given.
-    A run ``interrupted`` by a signal is inconclusive with the signal's exit code. An invalid run
-    (``validity``) has its throughput objectives made inconclusive, as it cannot measure them, and
-    is decided by ``decide(invalid=...)``, unless ``allow_invalid`` turns its checks into warnings.
+    ``run`` is the load test's ``run.json``, complete. A run ``interrupted`` by a signal is
+    inconclusive with the signal's exit code. An invalid run (``validity``) has its throughput
+    objectives made inconclusive, as it cannot measure them, and is decided by
+    ``decide(invalid=...)``, unless ``allow_invalid`` turns its checks into warnings.
     ``co_located``: the service runs on the load generator's machine (``_unmeasurable``).
     ``alerts`` (``--alert-rules``): ``{"spans": [...], "expected": [[slo, severity]] or None,
     "failures": [...], "unread": reason or None, ...}``; ``spans`` become ``verdict.json``'s ``alerts``.
@@ -196,9 +175,9 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
         primary = dataclasses.replace(primary, verdicts=tuple(_unmeasurable(v, validity, co_located)
                                                               for v in primary.verdicts))
     first_chart = window.start if chart_start is None else min(chart_start, window.start)
-    files: dict[str, dict[str, Any]] = {}
+    files: dict[str, SeriesDocument] = {}
     client_verdicts = {v.objective.id: v for v in other.verdicts} if other else {}
-    entries = []
+    objectives = []
     for verdict in primary.verdicts:
         oid = verdict.objective.id
         sli = primary.data.get(oid)
@@ -210,14 +189,16 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
         if lines:
             series_file = f"series/{oid}.json"
             files[series_file] = series_document(oid, lines, first_chart, window.end)
-        entry = objective_entry(verdict, queries=sli.queries if sli else None, series_file=series_file)
+        entry = objective_record(verdict, queries=sli.queries if sli else None, series_file=series_file)
         if oid in client_verdicts:
-            entry["client"] = _client_entry(client_verdicts[oid])
-        entries.append(entry)
+            entry = dataclasses.replace(entry, client=_client_figures(client_verdicts[oid]))
+        objectives.append(entry)
     compared: dict[str, Any] | None = None
     regressions: dict[str, str] = {}
     if baseline is not None:
-        regressions, compared = attach_to(entries, breakdown, baseline.doc, baseline.path, baseline.tolerances)
+        stored = [o.to_json() for o in objectives]
+        regressions, compared = attach_to(stored, breakdown, baseline.doc, baseline.path, baseline.tolerances)
+        objectives = [dataclasses.replace(o, baseline=clean(s.get("baseline"))) for o, s in zip(objectives, stored)]
     result = decide(primary.verdicts, fail_on_warn=fail_on_warn,
                     source_error=primary.source_error,
                     regressions=regressions if baseline is not None and baseline.fail_on_regression else None,
@@ -225,45 +206,37 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
                     alert_failures=tuple(alerts.get("failures") or ()) if alerts else (),
                     drill=bool(alerts and alerts.get("expected")),
                     alerts_unread=alerts.get("unread") if alerts else None)
-    doc: dict[str, Any] = clean({
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "loadgate", "version": tool_version},
-        "generated_at": rfc3339(generated_at),
-        "verdict": result.status,
-        "exit_code": int(result.exit_code),
-        "reason": result.reason,
-        "spec": {"path": spec.path, "name": spec.name, "version": spec.version, "text": spec.source_text},
-        "window": {"start": rfc3339(window.start), "end": rfc3339(window.end), "seconds": window.seconds,
-                   "start_unix": window.start, "end_unix": window.end},
-        "source": primary.source,
-        "source_info": primary.info,
-        "selector": selector,
-        "options": options,
-        "objectives": entries,
-        "run_id": run_id,
-    })
-    if interrupted is not None:
-        doc["interrupted"] = {"signal": interrupted.signal, "at": rfc3339(interrupted.at)}
-    if alerts is not None:
-        doc["alerts"] = [{**s, "first_firing": rfc3339(s["first_firing"]), "last_firing": rfc3339(s["last_firing"]),
-                          "first_firing_unix": s["first_firing"], "last_firing_unix": s["last_firing"]}
-                         for s in alerts.get("spans", [])]
-        doc["alert_rules"] = clean({k: v for k, v in alerts.items() if k != "spans"})
-    if validity is not None:
-        doc["validity"] = {**validity.to_dict(), "enforced": not allow_invalid}
-    if compared is not None:
-        doc["baseline"] = clean(compared)
-    if run is not None:
-        doc["run"] = clean(run)
-    if breakdown is not None:
-        doc["breakdown"] = clean(breakdown)
     overview = []
     for chart in merge_overview(primary, client):
         if any(line.points for line in chart.series):
             relative = f"series/overview-{chart.id}.json"
             files[relative] = series_document(f"overview-{chart.id}", chart.series, first_chart, window.end)
-            overview.append({"id": chart.id, "title": chart.title, "unit": chart.unit, "caption": chart.caption,
-                             "series_file": relative})
-    if overview:
-        doc["overview"] = overview
-    return Record(doc, files, result, clean(run) if run is not None else None)
+            overview.append(OverviewChart(chart.id, chart.title, chart.unit, chart.caption, relative))
+    record = VerdictRecord(
+        generated_at=rfc3339(generated_at), tool_version=tool_version, verdict=result.status,
+        exit_code=int(result.exit_code), reason=result.reason,
+        spec={"path": spec.path, "name": spec.name, "version": spec.version, "text": spec.source_text},
+        window={"start": rfc3339(window.start), "end": rfc3339(window.end), "seconds": window.seconds,
+                "start_unix": window.start, "end_unix": window.end},
+        source=primary.source, source_info=clean(primary.info), selector=selector, options=clean(options),
+        objectives=tuple(objectives), run_id=run_id,
+        interrupted={"signal": interrupted.signal, "at": rfc3339(interrupted.at)} if interrupted else None,
+        alerts=tuple({**s, "first_firing": rfc3339(s["first_firing"]), "last_firing": rfc3339(s["last_firing"]),
+                      "first_firing_unix": s["first_firing"], "last_firing_unix": s["last_firing"]}
+                     for s in alerts.get("spans", [])) if alerts is not None else None,
+        alert_rules=clean({k: v for k, v in alerts.items() if k != "spans"}) if alerts is not None else None,
+        validity={**validity.to_dict(), "enforced": not allow_invalid} if validity is not None else None,
+        baseline=clean(compared), run=run, breakdown=clean(breakdown), overview=tuple(overview))
+    return Record(dataclasses.replace(record, warnings=caveats(record)), files, result)
+
+
+def load_verdict(doc: Any) -> VerdictRecord:
+    """The typed record of a stored ``verdict.json``, brought to the current version: a version 1
+    record gets the warnings the builder would have stored (``slo.caveats``). Raises
+    ``RecordError`` for a document that is not one."""
+    record = VerdictRecord.from_json(doc)
+    if record.schema_version == 1:
+        record = dataclasses.replace(record, warnings=caveats(record, legacy=True))
+    if record.run is not None:
+        record = dataclasses.replace(record, run=dataclasses.replace(record.run, schema_version=SCHEMA_VERSION))
+    return dataclasses.replace(record, schema_version=SCHEMA_VERSION)

@@ -19,6 +19,7 @@ from loadgate.promserver import INSTALL_HINT, PrometheusServer, backfill, binari
 from tests.support import situations
 from tests.support.ping import PingService
 from tests.support.require import missing
+from tests.support.schemas import check_tree
 from tests.support.synthetic import openmetrics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,3 +90,15 @@ def unreachable_url() -> str:
     from loadgate.procs import free_port
 
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(autouse=True)
+def _stored_records_match_their_schemas(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every end-to-end or Prometheus test, each verdict.json, run.json and capacity.json it
+    wrote under its ``tmp_path`` must fit its JSON Schema (``schemas/``)."""
+    checked = {"e2e", "prometheus"} & set(request.keywords) and "tmp_path" in request.fixturenames
+    root = request.getfixturevalue("tmp_path") if checked else None
+    yield
+    if root is not None:
+        found = check_tree(root)
+        assert not found, "outputs that do not fit their schema:\n" + "\n".join(found[:20])

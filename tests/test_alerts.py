@@ -89,12 +89,13 @@ def _drill_doc(failures: list[str]) -> dict:
 def test_junit_of_a_drill_has_a_testcase_per_expected_alert_and_no_failure_for_the_injected_fault():
     from reports.context import build_context
     from reports.render import render_junit, render_markdown
+    from slo.record import load_verdict
 
-    ctx = build_context(_drill_doc([]))
+    ctx = build_context(load_verdict(_drill_doc([])))
     junit = render_junit(ctx)
     assert 'name="alert error_rate:page fires"' in junit and 'failures="0"' in junit
     assert "drill (the injected fault decides nothing)" in junit
     assert "`error_rate` page: 2026-01-01T00:20:00Z → 2026-01-01T00:40:00Z (1200 s; counted: yes)" in \
         render_markdown(ctx)
-    missed = render_junit(build_context(_drill_doc(["expected alert error_rate:page did not fire"])))
+    missed = render_junit(build_context(load_verdict(_drill_doc(["expected alert error_rate:page did not fire"]))))
     assert 'failures="1"' in missed and 'message="expected alert error_rate:page did not fire"' in missed

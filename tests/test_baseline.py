@@ -104,12 +104,13 @@ def test_an_unreadable_baseline_is_a_usage_error(cli, tmp_path, unreachable_url)
     bad.mkdir()
     (bad / "verdict.json").write_text('{"schema_version": 7}')
     result = cli("report", str(bad), "--baseline", str(bad))
-    assert result.code == 2 and "schema_version 1" in result.err
+    assert result.code == 2 and "schema_version 7; this loadgate reads 1 and 2" in result.err
 
 
 def test_endpoints_are_compared_with_the_baseline_by_p99():
     from reports.context import build_context
     from slo.compare import attach
+    from slo.record import load_verdict
     from tests.test_outputs import fixed_document
 
     current, base = fixed_document(), fixed_document()
@@ -120,6 +121,6 @@ def test_endpoints_are_compared_with_the_baseline_by_p99():
                                         "p99": 0.050}], "tiers": []}
     attach(current, base, "runs/base")
     assert current["baseline"]["endpoints"]["/api/items"]["regressed"]  # +20 % over the 10 % tolerance
-    rows = {r[0]: r for r in build_context(current).endpoint_rows}
+    rows = {r[0]: r for r in build_context(load_verdict(current)).endpoint_rows}
     assert rows["/api/items"][-1] == "50 ms → 60 ms (+20 %) ✘ regression"
     assert rows["/api/new"][-1] == "not in the baseline"

@@ -47,7 +47,7 @@ def test_usage_errors_exit_2_with_a_message(cli, tmp_path):
         (["gate", "--prometheus", "http://127.0.0.1:1", "--last", "5m", "--step", "0"], "must be at least 1"),
         (["gate", "--prometheus", "http://127.0.0.1:1", "--start", "yesterday", "--end", "1"], "RFC 3339"),
         (["frobnicate"], "invalid choice"),
-        ([], ""),
+        ([], "usage: loadgate"),  # no command: the help, listing every command, and exit 2
     ]
     for argv, message in cases:
         result = cli(*argv)
@@ -149,3 +149,9 @@ def test_a_worker_address_without_a_port_takes_the_masters_default():
     assert parse_master("master.internal:6000") == ("master.internal", 6000)
     argv = worker_command("10.0.0.5", 5557, "/x/mine.py")
     assert argv[argv.index("-f") + 1].endswith("scenarios/plugin.py,/x/mine.py") and "--worker" in argv
+
+
+def test_a_bad_selector_on_run_is_refused_before_the_run_directory_is_made(cli, tmp_path):
+    result = cli("run", "--host", "http://127.0.0.1:1", "--selector", 'job="api', "--out", str(tmp_path / "run"))
+    assert result.code == 2 and result.err.startswith("loadgate: --selector: "), result.err
+    assert "Traceback" not in result.err and not (tmp_path / "run").exists()

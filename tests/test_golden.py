@@ -82,7 +82,10 @@ def replay_run(out: Path) -> None:
 
     from analysis.breakdown import breakdown, spectrum
     from analysis.client_source import ClientSource
-    from loadgate.run import RunFacts, RunPlan, locust_totals, read_series, run_record, steady_window
+    from loadgate.run import steady_window
+    from loadgate.run_children import read_series
+    from loadgate.run_facts import RunFacts, locust_totals, run_record
+    from loadgate.run_plan import RunPlan
     from reports.publish import publish
     from slo.evaluate import grade_source
     from slo.record import build_record

@@ -13,9 +13,11 @@ from analysis.sli import NO_SERIES, Problem, Series, SLIData, Window, histogram_
 from reports.context import build_context
 from reports.publish import publish
 from reports.render import render_junit, render_markdown
+from slo.caveats import caveats
 from slo.evaluate import Graded
 from slo.grade import grade
-from slo.record import build_record
+from slo.record import build_record, load_verdict
+from slo.record_types import VerdictRecord
 from slo.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +48,11 @@ def fixed_document(spec_text: bytes | None = None, selector: str = 'job="api"') 
                         tool_version="0.1.0", options={}, run_id="").doc
 
 
+def warnings_of(doc: dict) -> tuple[str, ...]:
+    """The warnings the record builder decides for a (hand-edited) record document."""
+    return caveats(VerdictRecord.from_json(doc))
+
+
 def check_golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if os.environ.get("LOADGATE_UPDATE_GOLDEN"):
@@ -54,11 +61,11 @@ def check_golden(name: str, text: str) -> None:
 
 
 def test_the_summary_table_matches_its_golden_file():
-    check_golden("summary.md", render_markdown(build_context(fixed_document())))
+    check_golden("summary.md", render_markdown(build_context(load_verdict(fixed_document()))))
 
 
 def test_the_junit_file_matches_its_golden_file_and_counts_failures_and_errors():
-    text = render_junit(build_context(fixed_document()))
+    text = render_junit(build_context(load_verdict(fixed_document())))
     check_golden("junit.xml", text)
     suite = ET.fromstring(text)
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "2", "1")
@@ -67,7 +74,7 @@ def test_the_junit_file_matches_its_golden_file_and_counts_failures_and_errors()
 def test_the_document_is_strict_json_with_a_schema_version():
     doc = fixed_document()
     text = json.dumps(doc, allow_nan=False)
-    assert json.loads(text)["schema_version"] == 1
+    assert json.loads(text)["schema_version"] == 2
     assert [o["status"] for o in doc["objectives"]] == ["pass", "warn", "pass", "fail", "no_data", "fail"]
     p99 = doc["objectives"][1]
     assert set(p99) >= {"id", "title", "status", "measured", "unit", "target", "warn", "events", "evidence",
@@ -103,7 +110,7 @@ def test_hostile_titles_and_selectors_render_as_text_in_the_html_report(tmp_path
 
 @pytest.mark.parametrize("status, icon, word", [("pass", "✔", "PASS"), ("fail", "✘", "FAIL")])
 def test_status_is_never_shown_by_colour_alone(status, icon, word):
-    ctx = build_context(fixed_document())
+    ctx = build_context(load_verdict(fixed_document()))
     row = next(r for r in ctx.rows if r.status == status)
     assert (row.icon, row.label) == (icon, word)
 
@@ -113,7 +120,7 @@ def test_warnings_name_missing_data_lost_workers_low_rate_cpu_and_a_client_serve
     doc["objectives"][1]["client"] = {"status": "pass", "measured": doc["objectives"][1]["measured"] * 3,
                                       "unit": "s", "events": 1, "reason": "", "evidence": None, "detail": {}}
     doc["run"] = {"processes": 2, "workers": 1, "target_rate": 200, "loadgen_cpu_over_90": True}
-    found = build_context(doc).warnings
+    found = warnings_of(doc)
     assert any(w.startswith("No data for Cache hit rate") for w in found)
     assert any("Workers lost: 1 of 2" in w for w in found)
     assert any("below 90 % of the requested 200 req/s" in w for w in found)  # 5.5 req/s measured
@@ -131,7 +138,7 @@ def test_tier_rows_say_whether_rate_limiting_held():
          "accepted_per_user_per_min": 160.0},
         {"tier": "free_over_limit", "users": 1, "requests": 20, "ok": 10, "rate_limited": 10, "failure": 0,
          "http_429": 10, "accepted_per_user_per_min": 10.0}]}
-    rows = {r[0]: r for r in build_context(doc).tier_rows}
+    rows = {r[0]: r for r in build_context(load_verdict(doc)).tier_rows}
     assert rows["free"][3:5] == ("8.0/min", "10/min") and rows["free"][-1] == "✔ no 429s"
     assert rows["pro"][-1] == "✘ 429s for in-limit users"
     assert rows["free over limit"][-1] == "✔ refused over the limit"
@@ -140,7 +147,7 @@ def test_tier_rows_say_whether_rate_limiting_held():
 def test_the_report_view_model_matches_its_golden_file():
     import dataclasses
 
-    ctx = dataclasses.asdict(build_context(fixed_document()))
+    ctx = dataclasses.asdict(build_context(load_verdict(fixed_document())))
     ctx["generated_at"] = "<masked>"
     ctx["tool_version"] = "<masked>"
     ctx["spec_text"] = "<masked: the spec file>"
@@ -166,7 +173,7 @@ def test_warnings_are_decided_by_problem_codes_not_by_the_wording_of_reasons():
     doc["objectives"][0].update(status="inconclusive", problem="missing_bucket", reason="reworded freely")
     doc["objectives"][1].update(status="inconclusive", problem="needs_prometheus", reason="also reworded")
     doc["objectives"][2].update(status="inconclusive", problem=None, reason="add a bucket at le=0.3")
-    found = build_context(doc).warnings
+    found = warnings_of(doc)
     assert "Missing bucket for P50 latency: reworded freely" in found
     assert "P99 latency skipped: also reworded" in found
     assert not any("Error rate" in w for w in found)
@@ -174,11 +181,13 @@ def test_warnings_are_decided_by_problem_codes_not_by_the_wording_of_reasons():
 
 def test_a_record_stored_before_problem_codes_still_gets_its_warnings():
     doc = fixed_document()
+    doc["schema_version"] = 1  # version 1 stored no warnings, and its objectives could lack problem codes
+    del doc["warnings"]
     doc["objectives"][0].update(status="inconclusive", reason="p50 lies in bucket (0.1, 0.4]; add a bucket at 0.3")
     for entry in doc["objectives"]:
         del entry["problem"]
     assert "Missing bucket for P50 latency: p50 lies in bucket (0.1, 0.4]; add a bucket at 0.3" in \
-        build_context(doc).warnings
+        build_context(load_verdict(doc)).warnings
 
 
 def test_a_latency_the_server_passes_and_the_clients_fail_is_a_warning_naming_coordinated_omission():
@@ -187,7 +196,7 @@ def test_a_latency_the_server_passes_and_the_clients_fail_is_a_warning_naming_co
     p99.update(status="pass")
     p99["client"] = {"status": "fail", "measured": 1.44, "unit": "s", "events": 2000, "reason": "", "evidence": None,
                      "detail": {"measured_from": "the intended sends (open model: corrected for coordinated omission)"}}
-    found = [w for w in build_context(doc).warnings if w.startswith("P99 latency passes at the server")]
+    found = [w for w in warnings_of(doc) if w.startswith("P99 latency passes at the server")]
     assert len(found) == 1
     assert "(timed from their intended sends)" in found[0] and "coordinated omission" in found[0]
-    assert not any(w.startswith("Client-side P99 latency") for w in build_context(doc).warnings)  # said once
+    assert not any(w.startswith("Client-side P99 latency") for w in warnings_of(doc))  # said once

@@ -140,7 +140,7 @@ def test_the_client_view_joins_each_objective_and_the_server_chart():
                     (*client.overview, Chart("users", "Users", "users", ())))
     rec = record(server, client=client)
     assert rec.doc["objectives"][2]["client"]["status"] == "pass"
-    names = [line["name"] for line in rec.series["series/error_rate.json"]["series"]]
+    names = [line.name for line in rec.series["series/error_rate.json"].series]
     assert names == ["errors", "errors [client]"]
     merged = merge_overview(server, client)
     assert [c.id for c in merged] == ["latency", "users"] and len(merged[0].series) == 2

@@ -15,7 +15,8 @@ from analysis.client_series import BUCKETS, SeriesError, parse_series
 from analysis.client_source import ClientSource, client_percentile
 from analysis.sli import Window, histogram_from_buckets
 from loadgate.progress import progress_line
-from loadgate.run import RunPlan, locust_command, prometheus_config, steady_window
+from loadgate.run import steady_window
+from loadgate.run_plan import RunPlan, locust_command, prometheus_config
 from scenarios.clientstats import ClientStats, precise_bucket
 from scenarios.shapes import ShapeSpec, target_rate
 from scenarios.traffic import Zipf, parse_mix

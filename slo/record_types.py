@@ -1,0 +1,429 @@
+"""The typed record of a gate or run, and its JSON form: ``verdict.json``, ``run.json`` and ``series/*.json``.
+
+Frozen dataclasses, one per stored document, each with ``to_json()`` (a JSON-safe dict, the
+stored form) and ``from_json(doc)`` (which checks ``schema_version`` and raises
+``RecordError`` naming the field at fault). Writers and renderers take these types, never the
+raw dicts; the JSON Schemas under ``schemas/`` describe the same documents for other tools.
+
+Versions:
+
+* ``verdict.json`` and ``run.json`` are version 2: counts are integers, and the warnings a reader
+  should see are decided when the record is built and stored in ``warnings``. Version 1 records
+  (written before) are still read: their counts are rounded as they are read, and their warnings
+  are derived from the record by the same rules (``slo.caveats``).
+* ``series/*.json`` is version 1.
+
+Free-form parts stay mappings on purpose: an objective's ``detail`` (what its kind measured
+beside the value), ``evidence`` and ``budget`` as stored, a run's ``breakdown`` and
+``client_latency``, the ``alert_rules`` summary. Their keys are documented in ``docs/outputs.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = ["SCHEMA_VERSION", "READABLE_VERSIONS", "SERIES_SCHEMA_VERSION", "RecordError", "COUNT_KEYS", "clean",
+           "TargetRecord", "ClientFigures", "ObjectiveRecord", "OverviewChart", "VerdictRecord", "RunRecord",
+           "SeriesLine", "SeriesDocument"]
+
+SCHEMA_VERSION = 2
+#: The versions of ``verdict.json`` and ``run.json`` this loadgate reads.
+READABLE_VERSIONS = (1, 2)
+SERIES_SCHEMA_VERSION = 1
+#: Keys that hold a count of events, wherever they appear: always stored as integers.
+COUNT_KEYS = frozenset({"events", "bad", "count", "requests", "failures", "failure", "success", "rate_limited",
+                        "http_429", "events_needed", "responses", "client_responses", "good_slices", "slices",
+                        "server_counter_at_end", "loadgate_exporter_responses", "users"})
+
+
+class RecordError(ValueError):
+    """A stored document this version cannot read: an unknown schema version, a missing or mistyped field."""
+
+
+def clean(value: Any, key: str = "") -> Any:
+    """Make a value JSON-safe: dataclasses to dicts, tuples to lists, NaN and ±Inf to None, and a
+    float under one of ``COUNT_KEYS`` to the integer it counts (Prometheus's ``increase()``
+    extrapolates, so its counts arrive as floats such as 968.0000001)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: clean(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): clean(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v, key) for v in value]
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        if key in COUNT_KEYS:
+            return int(round(value))
+    return value
+
+
+def _need(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in doc:
+        raise RecordError(f"{where}: the field {key!r} is missing")
+    value = doc[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # A JSON true is no number: bool is a subclass of int in Python, not in JSON.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise RecordError(f"{where}.{key}: a field of the wrong type: expected {_names(kind)}, "
+                          f"got {_json_type(value)}")
+    return value
+
+
+def _opt(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    if doc.get(key) is None:
+        return default
+    return _need(doc, key, kind, where)
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+                        float: "a number"}.get(k, k.__name__) for k in kinds)
+
+
+def _version(doc: Any, what: str) -> int:
+    if not isinstance(doc, dict):
+        raise RecordError(f"not a loadgate {what} (a JSON {_json_type(doc)}, not an object)")
+    version = doc.get("schema_version")
+    if version not in READABLE_VERSIONS:
+        raise RecordError(f"schema_version {version!r}; this loadgate reads "
+                          f"{' and '.join(str(v) for v in READABLE_VERSIONS)}")
+    return int(version)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")
+
+
+_NUMBER = (int, float)
+
+
+@dataclass(frozen=True)
+class TargetRecord:
+    """An objective's threshold: ``op`` (``<``, ``<=``, ``>``, ``>=``) and the value in the objective's unit."""
+
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ClientFigures:
+    """The load generator's own grading of an objective, beside the primary source's."""
+
+    status: str
+    measured: float | None
+    unit: str
+    events: int | None
+    reason: str
+    problem: str | None
+    evidence: Mapping[str, Any] | None
+    detail: Mapping[str, Any]
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any], where: str) -> ClientFigures:
+        return cls(status=_need(doc, "status", str, where), measured=_opt(doc, "measured", _NUMBER, where),
+                   unit=str(doc.get("unit", "")), events=clean(_opt(doc, "events", _NUMBER, where), "events"),
+                   reason=str(doc.get("reason", "")), problem=_opt(doc, "problem", str, where),
+                   evidence=clean(_opt(doc, "evidence", dict, where)), detail=_opt(doc, "detail", dict, where, {}))
+
+
+@dataclass(frozen=True)
+class ObjectiveRecord:
+    """One graded objective of ``verdict.json``: target, status, measured value and what it rests on."""
+
+    id: str
+    title: str
+    kind: str
+    required: bool
+    status: str
+    measured: float | None
+    unit: str
+    target: TargetRecord
+    warn: float | None
+    quantile: float | None
+    events: int | None
+    margin: float | None
+    #: ``{events, bad, bad_ratio_upper_95, allowed_bad_ratio, demonstrated, events_needed}`` or None.
+    evidence: Mapping[str, Any] | None
+    #: ``{allowed_bad_ratio, bad_ratio, consumed, worst_burn_rate, burn_window_s, note}`` or None.
+    budget: Mapping[str, Any] | None
+    reason: str
+    #: A code for what stopped the grading (``no_series``, ``missing_bucket``, ...), None when graded.
+    problem: str | None
+    detail: Mapping[str, Any]
+    queries: tuple[str, ...] = ()
+    series_file: str | None = None
+    client: ClientFigures | None = None
+    #: The delta against a baseline run (``slo.compare``), None when not compared.
+    baseline: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = clean(self)
+        for key in ("client", "baseline"):
+            if doc[key] is None:
+                del doc[key]
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Any, where: str) -> ObjectiveRecord:
+        if not isinstance(doc, dict):
+            raise RecordError(f"{where}: expected an object, got {_json_type(doc)}")
+        target = _need(doc, "target", dict, where)
+        client = _opt(doc, "client", dict, where)
+        return cls(
+            id=_need(doc, "id", str, where), title=_need(doc, "title", str, where), kind=_need(doc, "kind", str, where),
+            required=bool(doc.get("required", True)), status=_need(doc, "status", str, where),
+            measured=_opt(doc, "measured", _NUMBER, where), unit=str(doc.get("unit", "")),
+            target=TargetRecord(_need(target, "op", str, f"{where}.target"),
+                                _need(target, "value", _NUMBER, f"{where}.target")),
+            warn=_opt(doc, "warn", _NUMBER, where), quantile=_opt(doc, "quantile", _NUMBER, where),
+            events=clean(_opt(doc, "events", _NUMBER, where), "events"), margin=_opt(doc, "margin", _NUMBER, where),
+            evidence=clean(_opt(doc, "evidence", dict, where)), budget=_opt(doc, "budget", dict, where),
+            reason=str(doc.get("reason", "")), problem=_opt(doc, "problem", str, where),
+            detail=_opt(doc, "detail", dict, where, {}), queries=tuple(_opt(doc, "queries", list, where, [])),
+            series_file=_opt(doc, "series_file", str, where),
+            client=ClientFigures.from_json(client, f"{where}.client") if client is not None else None,
+            baseline=_opt(doc, "baseline", dict, where))
+
+
+@dataclass(frozen=True)
+class OverviewChart:
+    """An overview chart of the report: its id, title, unit, caption and the series file behind it."""
+
+    id: str
+    title: str
+    unit: str
+    caption: str
+    series_file: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """``run.json``: what a load test was asked to do, its graded window, what was observed and what ran it.
+
+    Built once, from the run's plan and facts (``loadgate.run_facts``). ``extra`` holds what a
+    command adds of its own (the demo API's settings, a capacity step's rate) and is stored at
+    the top level beside the rest.
+    """
+
+    host: str
+    shape: str
+    target_rate: float
+    duration_s: float
+    rampup_s: float
+    seed: int
+    processes: int
+    workers: int
+    #: ``{start_unix, end_unix, seconds}``: the graded window.
+    window: Mapping[str, float]
+    test_started_unix: float | None
+    test_stopped_unix: float | None
+    source: str
+    prometheus: str | None
+    locust_exit_code: int | None
+    requests: int
+    failures: int
+    endpoints: Mapping[str, Mapping[str, int]]
+    client_responses: int
+    loadgen_cpu_over_90: bool
+    server_counter_at_end: int | None
+    loadgate_exporter_responses: int | None
+    tier_limits_per_min: Mapping[str, int]
+    git_sha: str | None
+    versions: Mapping[str, str]
+    command: tuple[str, ...]
+    #: ``open``, ``closed``, ``mixed``, or None for a series that did not say.
+    model: str | None = None
+    concurrency: int | None = None
+    user_classes: tuple[str, ...] | None = None
+    closed_user_classes: tuple[str, ...] | None = None
+    locustfile: str | None = None
+    ids: str | None = None
+    master: Mapping[str, Any] | None = None
+    worker_responses: Mapping[str, int] | None = None
+    worker_events: tuple[Mapping[str, Any], ...] | None = None
+    #: p50/p90/p99 as sent and from the intended sends, the late and dropped counts.
+    client_latency: Mapping[str, Any] | None = None
+    interrupted: Mapping[str, Any] | None = None
+    validity: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    _OPTIONAL = ("model", "concurrency", "user_classes", "closed_user_classes", "locustfile", "ids", "master",
+                 "worker_responses", "worker_events", "client_latency", "interrupted", "validity")
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = clean({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                                     if f.name != "extra"})
+        for key in self._OPTIONAL:
+            # A series that did not record its model says so with "model": null; the rest are left out.
+            if doc[key] is None and key != "model":
+                del doc[key]
+        return {"schema_version": doc.pop("schema_version"), **doc, **clean(dict(self.extra))}
+
+    @classmethod
+    def from_json(cls, doc: Any, where: str = "run") -> RunRecord:
+        _version(doc, "run record")
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in doc.items() if k in names}
+        try:
+            # Only what every run.json has held since version 1 is required (the JSON Schema says which).
+            record = cls(**{**{"host": "", "shape": "", "target_rate": 0.0, "duration_s": 0.0, "rampup_s": 0.0,
+                               "window": {}, "requests": 0, "failures": 0, "endpoints": {}, "client_responses": 0,
+                               "loadgen_cpu_over_90": False, "server_counter_at_end": None,
+                               "loadgate_exporter_responses": None, "tier_limits_per_min": {}, "git_sha": None,
+                               "versions": {}, "command": (), "prometheus": None, "locust_exit_code": None,
+                               "test_started_unix": None, "test_stopped_unix": None, "seed": 1,
+                               "source": "locust", "processes": 1, "workers": 1},
+                            **clean(known)},
+                         extra={k: v for k, v in doc.items() if k not in names})
+        except TypeError as exc:
+            raise RecordError(f"{where}: {exc}".replace("__init__() ", "")) from None
+        return dataclasses.replace(record, command=tuple(record.command))
+
+
+@dataclass(frozen=True)
+class VerdictRecord:
+    """``verdict.json``: the gate's one decision, what was graded, over which window, from which source."""
+
+    generated_at: str
+    tool_version: str
+    verdict: str
+    exit_code: int
+    reason: str
+    #: ``{path, name, version, text}`` of the spec graded.
+    spec: Mapping[str, Any]
+    #: ``{start, end, seconds, start_unix, end_unix}``: the graded window.
+    window: Mapping[str, Any]
+    source: str
+    source_info: Mapping[str, Any]
+    selector: str
+    options: Mapping[str, Any]
+    objectives: tuple[ObjectiveRecord, ...]
+    run_id: str
+    #: What should make a reader doubt the numbers, decided when the record was built.
+    warnings: tuple[str, ...] = ()
+    interrupted: Mapping[str, Any] | None = None
+    alerts: tuple[Mapping[str, Any], ...] | None = None
+    alert_rules: Mapping[str, Any] | None = None
+    validity: Mapping[str, Any] | None = None
+    baseline: Mapping[str, Any] | None = None
+    run: RunRecord | None = None
+    breakdown: Mapping[str, Any] | None = None
+    overview: tuple[OverviewChart, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def start_unix(self) -> float:
+        """The graded window's start, Unix seconds."""
+        return float(self.window["start_unix"])
+
+    @property
+    def end_unix(self) -> float:
+        """The graded window's end, Unix seconds."""
+        return float(self.window["end_unix"])
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "schema_version": self.schema_version, "tool": {"name": "loadgate", "version": self.tool_version},
+            "generated_at": self.generated_at, "verdict": self.verdict, "exit_code": self.exit_code,
+            "reason": self.reason, "spec": clean(dict(self.spec)), "window": clean(dict(self.window)),
+            "source": self.source, "source_info": clean(dict(self.source_info)), "selector": self.selector,
+            "options": clean(dict(self.options)), "objectives": [o.to_json() for o in self.objectives],
+            "run_id": self.run_id, "warnings": list(self.warnings),
+        }
+        for key in ("interrupted", "alerts", "alert_rules", "validity", "baseline", "breakdown"):
+            value = getattr(self, key)
+            if value is not None:
+                doc[key] = clean(value)
+        if self.run is not None:
+            doc["run"] = self.run.to_json()
+        if self.overview:
+            doc["overview"] = [clean(chart) for chart in self.overview]
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Any) -> VerdictRecord:
+        """The record of a stored ``verdict.json`` (version 1 or 2), with the version it was stored in.
+        A version 1 record stored no warnings: ``slo.record.load_verdict`` derives them."""
+        version = _version(doc, "verdict")
+        where = "verdict"
+        objectives = _need(doc, "objectives", list, where)
+        spec = _need(doc, "spec", dict, where)
+        _need(spec, "name", str, "spec")
+        window = _need(doc, "window", dict, where)
+        for key in ("start", "end"):
+            _need(window, key, str, "window")
+        for key in ("start_unix", "end_unix"):
+            _need(window, key, _NUMBER, "window")
+        run = _opt(doc, "run", dict, where)
+        record = cls(
+            generated_at=str(doc.get("generated_at", "")), tool_version=str((doc.get("tool") or {}).get("version", "")),
+            verdict=_need(doc, "verdict", str, where), exit_code=_need(doc, "exit_code", int, where),
+            reason=str(doc.get("reason", "")), spec=spec, window=window, source=_need(doc, "source", str, where),
+            source_info=_opt(doc, "source_info", dict, where, {}), selector=str(doc.get("selector", "")),
+            options=_opt(doc, "options", dict, where, {}),
+            objectives=tuple(ObjectiveRecord.from_json(o, f"objectives[{i}]") for i, o in enumerate(objectives)),
+            run_id=str(doc.get("run_id", "")), warnings=tuple(_opt(doc, "warnings", list, where, [])),
+            interrupted=_opt(doc, "interrupted", dict, where), alerts=_alerts(doc, where),
+            alert_rules=_opt(doc, "alert_rules", dict, where), validity=_opt(doc, "validity", dict, where),
+            baseline=_opt(doc, "baseline", dict, where),
+            run=RunRecord.from_json({"schema_version": version, **run}) if run is not None else None,
+            breakdown=clean(_opt(doc, "breakdown", dict, where)),
+            overview=tuple(OverviewChart(id=_need(c, "id", str, "overview"), title=_need(c, "title", str, "overview"),
+                                         unit=str(c.get("unit", "")), caption=str(c.get("caption", "")),
+                                         series_file=_need(c, "series_file", str, "overview"))
+                           for c in _opt(doc, "overview", list, where, [])))
+        return dataclasses.replace(record, schema_version=version)
+
+
+def _alerts(doc: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...] | None:
+    alerts = _opt(doc, "alerts", list, where)
+    return tuple(alerts) if alerts is not None else None
+
+
+@dataclass(frozen=True)
+class SeriesLine:
+    """One line of a chart: its name, unit and ``(unix_s, value)`` points (value None for a gap)."""
+
+    name: str
+    unit: str
+    points: tuple[tuple[float, float | None], ...]
+    #: A baseline run's line drawn behind the current one (never stored; added when rendering).
+    baseline: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesDocument:
+    """``series/<name>.json``: the lines behind one chart, from ``start_unix`` to ``end_unix``."""
+
+    objective: str
+    start_unix: float
+    end_unix: float
+    series: tuple[SeriesLine, ...]
+    schema_version: int = SERIES_SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = clean({"schema_version": self.schema_version, "objective": self.objective,
+                                     "start_unix": self.start_unix, "end_unix": self.end_unix,
+                                     "series": [{"name": s.name, "unit": s.unit, "points": [list(p) for p in s.points]}
+                                                for s in self.series]})
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Any, where: str = "series") -> SeriesDocument:
+        if not isinstance(doc, dict) or doc.get("schema_version", SERIES_SCHEMA_VERSION) != SERIES_SCHEMA_VERSION:
+            raise RecordError(f"{where}: not a loadgate series document of schema_version {SERIES_SCHEMA_VERSION}")
+        lines = []
+        for i, line in enumerate(_need(doc, "series", list, where)):
+            points = _need(line, "points", list, f"{where}.series[{i}]")
+            lines.append(SeriesLine(str(line.get("name", "")), str(line.get("unit", "")),
+                                    tuple((float(t), None if v is None else float(v)) for t, v in points)))
+        return cls(objective=str(doc.get("objective", "")), start_unix=float(_need(doc, "start_unix", _NUMBER, where)),
+                   end_unix=float(doc.get("end_unix", 0.0)), series=tuple(lines))
