@@ -1,4 +1,5 @@
-"""``--baseline DIR`` for gate, run, demo and report: read an earlier record to compare with."""
+"""``--baseline DIR`` for gate, run, demo and report: read an earlier record to compare with (the flags
+themselves are ``loadgate.flags.add_baseline_arguments``)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,11 @@ from pathlib import Path
 
 from loadgate.errors import UserError
 from reports.write import read_json
-from slo.compare import DEFAULT_TOLERANCES, Baseline, parse_tolerances
+from slo.compare import Baseline, parse_tolerances
 from slo.record import load_verdict
 from slo.record_types import RecordError
 
-__all__ = ["add_baseline_arguments", "load_baseline"]
-
-# argparse formats help text with %: a literal percent sign is written %%.
-_DEFAULTS = ",".join(f"{kind}={value * 100:g}%%" for kind, value in DEFAULT_TOLERANCES.items())
-
-
-def add_baseline_arguments(parser: argparse.ArgumentParser, *, gating: bool = True) -> None:
-    parser.add_argument("--baseline", metavar="DIR", help="compare with an earlier run or gate directory")
-    parser.add_argument("--regression-tolerance", default="", metavar="KIND=PCT,...",
-                        help=f"how much worse counts as a regression (defaults: {_DEFAULTS})")
-    if gating:
-        parser.add_argument("--fail-on-regression", action="store_true",
-                            help="a regression against the baseline fails the gate (exit 1)")
-
+__all__ = ["load_baseline"]
 
 def load_baseline(args: argparse.Namespace) -> Baseline | None:
     """The baseline the options name, or None; an unreadable one is a usage error (exit 2)."""

@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from contract import TIER_LIMITS
-from loadgate.argtypes import fraction, non_negative, positive, positive_int
-from loadgate.cmd_run import check_keys
+from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.flags import add_host, add_locustfile, add_out, add_source, add_spec, add_traffic
+from loadgate.load_test import check_keys
 from loadgate.outdir import out_dir_for
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
 from loadgate.signals import Interrupted
-from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from loadgate.specs import load_spec_or_fail
 from reports.publish import publish_capacity
 from scenarios.schedule import concurrency
 from scenarios.traffic import parse_mix
@@ -55,8 +56,8 @@ USERS_HEADROOM = 2.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", required=True, metavar="URL", help="base URL of the service under test")
-    parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE", help=f"SLO spec (default {DEFAULT_SPEC})")
+    add_host(parser)
+    add_spec(parser)
     parser.add_argument("--from", dest="start", type=positive, default=50.0, metavar="R0",
                         help="the first rate offered, req/s (default 50)")
     parser.add_argument("--to", dest="max_rate", type=positive, default=10_000.0, metavar="RMAX",
@@ -69,20 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds each step holds its rate, graded (default 30)")
     parser.add_argument("--step-rampup", type=non_negative, default=5.0, metavar="S",
                         help="seconds each step ramps up to its rate, not graded (default 5)")
-    parser.add_argument("--processes", type=int, default=1, metavar="N", help="Locust worker processes (default 1)")
-    parser.add_argument("--mix", metavar="TIERS", help="share of traffic per tier, e.g. free=10,basic=20,pro=30,"
-                                                       "enterprise=40")
-    parser.add_argument("--users", type=positive_int, metavar="N",
-                        help="Locust users per step (default: sized from each step's rate)")
-    parser.add_argument("--keys", metavar="FILE", help="the API keys to send with (CSV: tier,key)")
-    parser.add_argument("--locustfile", metavar="FILE", help="your own Locust scenarios (see loadgate run)")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--prometheus", metavar="URL", help="grade from this Prometheus")
-    source.add_argument("--start-prometheus", action="store_true",
-                        help="start a local Prometheus for each step that scrapes the host and the load generator")
-    parser.add_argument("--selector", default="", metavar="MATCHERS", help="label matchers for the service's series")
-    parser.add_argument("--seed", type=int, default=1, help="seed for reproducible traffic")
-    parser.add_argument("--out", metavar="DIR", help="directory of the search (default runs/<UTC time>-capacity/)")
+    add_traffic(parser, users_help="Locust users per step (default: sized from each step's rate)")
+    add_locustfile(parser)
+    add_source(parser, "start a local Prometheus for each step that scrapes the host and the load generator")
+    add_out(parser, "directory of the search (default runs/<UTC time>-capacity/)")
 
 
 def step_spec(spec: Spec, rate: float) -> Spec:

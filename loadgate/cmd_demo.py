@@ -18,10 +18,11 @@ from pathlib import Path
 
 from loadgate import procs
 from loadgate.argtypes import fraction, non_negative, positive_int
-from loadgate.cmd_run import add_load_arguments, finish, plan_from_args
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.flags import add_load_arguments
 from loadgate.frontend import NGINX_HINT, nginx_front
+from loadgate.load_test import finish, plan_from_args
 from loadgate.promserver import binaries
 from slo.gate import ExitCode
 

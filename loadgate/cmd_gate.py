@@ -21,11 +21,12 @@ from analysis.prom_source import PromSource
 from analysis.queries import Selector, SelectorError
 from analysis.sli import Window
 from loadgate.argtypes import positive_int
-from loadgate.baselines import add_baseline_arguments, load_baseline
+from loadgate.baselines import load_baseline
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.flags import add_baseline_arguments, add_out, add_selector, add_spec
 from loadgate.outdir import out_dir_for
-from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from loadgate.specs import load_spec_or_fail
 from loadgate.table import print_table
 from loadgate.timeparse import resolve_window
 from loadgate.version import tool_version
@@ -41,10 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", metavar="T", help="window start: RFC 3339 or Unix seconds")
     parser.add_argument("--end", metavar="T", help="window end: RFC 3339 or Unix seconds")
     parser.add_argument("--last", metavar="DURATION", help="window of this length ending now, e.g. 30m")
-    parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE", help=f"SLO spec (default {DEFAULT_SPEC})")
-    parser.add_argument("--selector", default="", metavar="MATCHERS",
-                        help="label matchers added to every default query, e.g. 'job=\"api\"'")
-    parser.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>-gate/)")
+    add_spec(parser)
+    add_selector(parser)
+    add_out(parser, "output directory (default runs/<UTC time>-gate/)")
     parser.add_argument("--step", type=positive_int, metavar="SECONDS",
                         help="chart resolution (default: inferred from the scrape interval and window)")
     parser.add_argument("--fail-on-warn", action="store_true", help="a warning fails the gate")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loadgate.baselines import add_baseline_arguments, load_baseline
+from loadgate.baselines import load_baseline
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.flags import add_baseline_arguments
 from loadgate.table import print_table
 from reports.publish import OutputError, compare_stored, render_capacity_outputs, render_outputs
 from slo.gate import ExitCode

@@ -15,7 +15,8 @@ from pathlib import Path
 from analysis.queries import Selector, SelectorError
 from loadgate.env import Env
 from loadgate.errors import UserError
-from loadgate.specs import DEFAULT_SPEC, load_spec_or_fail
+from loadgate.flags import add_out, add_selector, add_spec
+from loadgate.specs import load_spec_or_fail
 from reports.write import write_text
 from slo.gate import ExitCode
 from slo.rules import build_rules, never_fire, render_rules, render_tests
@@ -25,18 +26,16 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE",
-                        help=f"SLO spec: loadgate/v1 or OpenSLO v1 (default {DEFAULT_SPEC})")
-    parser.add_argument("--selector", default="", metavar="MATCHERS",
-                        help="label matchers added to every series the rules read; equality matchers also label "
-                             "the recorded series and the alerts")
+    add_spec(parser)
+    add_selector(parser, "label matchers added to every series the rules read; equality matchers also label "
+                         "the recorded series and the alerts")
     parser.add_argument("--period", metavar="D",
                         help="the SLO period the windows scale with, such as 30d, 7d or 1d (default: each "
                              "objective's own, an OpenSLO timeWindow, else 30d)")
     parser.add_argument("--min-window", default="1m", metavar="D",
                         help="no window shorter than this (default 1m: four scrapes at 15s); a shorter period's "
                              "short windows are raised to it, and the file's header says so")
-    parser.add_argument("--out", metavar="FILE", help="write the rule file here instead of stdout")
+    add_out(parser, "write the rule file here instead of stdout", metavar="FILE")
     parser.add_argument("--tests", action="store_true",
                         help="with --out: also write promtool unit tests beside it (<out stem>.test.yaml)")
 

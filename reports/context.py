@@ -19,12 +19,11 @@ from reports.run_texts import (
     percent,
     run_facts,
     tier_rows,
-    window_text,
 )
 from slo.caveats import invalid_text
 from slo.record import rfc3339
 from slo.record_types import ClientFigures, ObjectiveRecord, VerdictRecord
-from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value
+from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value, format_window
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
            "budget_text", "baseline_text"]
@@ -296,7 +295,7 @@ def build_context(record: VerdictRecord) -> ReportContext:
         verdict=record.verdict, icon=icon, label=label, reason=record.reason,
         spec_name=str(record.spec["name"]), spec_path=str(record.spec.get("path", "")),
         spec_text=str(record.spec.get("text", "")), window_start=str(window["start"]), window_end=str(window["end"]),
-        window_text=window_text(float(window["seconds"])), source=record.source, source_detail=source_detail,
+        window_text=format_window(float(window["seconds"])), source=record.source, source_detail=source_detail,
         selector=record.selector, generated_at=record.generated_at, tool_version=record.tool_version,
         exit_code=record.exit_code, rows=tuple(rows), options=dict(record.options),
         baseline_path=str(baseline.get("path", "")), baseline_verdict=str(baseline.get("verdict") or ""),

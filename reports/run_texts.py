@@ -14,7 +14,7 @@ from slo.record_types import RunRecord, VerdictRecord
 from slo.units import format_duration, format_ratio, format_value
 
 __all__ = ["alerts_text", "alert_cases", "alert_rows", "incomplete_text", "endpoint_rows", "tier_rows", "run_facts",
-           "window_text", "percent"]
+           "percent"]
 
 
 def percent(ratio: float, signed: bool = False) -> str:
@@ -171,13 +171,3 @@ def _dropped_text(latency: Mapping[str, Any]) -> str:
         return ""
     return (f"; {dropped['count']:,.0f} dropped unsent ({format_ratio(dropped['fraction'])}): no user was free "
             "before --lg-max-late, counted in the corrected latency at the time they waited")
-
-
-def window_text(seconds: float) -> str:
-    """``30 s``, ``12.5 min``, ``2 h``: a window's length in the largest unit it fills."""
-    seconds = float(seconds)
-    if seconds >= 3600:
-        return f"{seconds / 3600:.3g} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.3g} min"
-    return f"{seconds:g} s"

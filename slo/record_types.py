@@ -21,87 +21,22 @@ beside the value), ``evidence`` and ``budget`` as stored, a run's ``breakdown`` 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["SCHEMA_VERSION", "READABLE_VERSIONS", "SERIES_SCHEMA_VERSION", "RecordError", "COUNT_KEYS", "clean",
+from slo.jsonfields import NUMBER as _NUMBER
+from slo.jsonfields import READABLE_VERSIONS, RecordError, clean
+from slo.jsonfields import json_type as _json_type
+from slo.jsonfields import need as _need
+from slo.jsonfields import opt as _opt
+from slo.jsonfields import version_of as _version
+
+__all__ = ["SCHEMA_VERSION", "READABLE_VERSIONS", "SERIES_SCHEMA_VERSION", "RecordError", "clean",
            "TargetRecord", "ClientFigures", "ObjectiveRecord", "OverviewChart", "VerdictRecord", "RunRecord",
            "SeriesLine", "SeriesDocument"]
 
 SCHEMA_VERSION = 2
-#: The versions of ``verdict.json`` and ``run.json`` this loadgate reads.
-READABLE_VERSIONS = (1, 2)
 SERIES_SCHEMA_VERSION = 1
-#: Keys that hold a count of events, wherever they appear: always stored as integers.
-COUNT_KEYS = frozenset({"events", "bad", "count", "requests", "failures", "failure", "success", "rate_limited",
-                        "http_429", "events_needed", "responses", "client_responses", "good_slices", "slices",
-                        "server_counter_at_end", "loadgate_exporter_responses", "users"})
-
-
-class RecordError(ValueError):
-    """A stored document this version cannot read: an unknown schema version, a missing or mistyped field."""
-
-
-def clean(value: Any, key: str = "") -> Any:
-    """Make a value JSON-safe: dataclasses to dicts, tuples to lists, NaN and ±Inf to None, and a
-    float under one of ``COUNT_KEYS`` to the integer it counts (Prometheus's ``increase()``
-    extrapolates, so its counts arrive as floats such as 968.0000001)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: clean(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): clean(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v, key) for v in value]
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return None
-        if key in COUNT_KEYS:
-            return int(round(value))
-    return value
-
-
-def _need(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in doc:
-        raise RecordError(f"{where}: the field {key!r} is missing")
-    value = doc[key]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    # A JSON true is no number: bool is a subclass of int in Python, not in JSON.
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise RecordError(f"{where}.{key}: a field of the wrong type: expected {_names(kind)}, "
-                          f"got {_json_type(value)}")
-    return value
-
-
-def _opt(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
-    if doc.get(key) is None:
-        return default
-    return _need(doc, key, kind, where)
-
-
-def _names(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-                        float: "a number"}.get(k, k.__name__) for k in kinds)
-
-
-def _version(doc: Any, what: str) -> int:
-    if not isinstance(doc, dict):
-        raise RecordError(f"not a loadgate {what} (a JSON {_json_type(doc)}, not an object)")
-    version = doc.get("schema_version")
-    if version not in READABLE_VERSIONS:
-        raise RecordError(f"schema_version {version!r}; this loadgate reads "
-                          f"{' and '.join(str(v) for v in READABLE_VERSIONS)}")
-    return int(version)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")
-
-
-_NUMBER = (int, float)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ __all__ = [
     "format_ratio",
     "format_rate",
     "format_value",
+    "format_window",
 ]
 
 OPERATORS = ("<=", ">=", "<", ">")
@@ -239,3 +240,13 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "1/s":
         return format_rate(value)
     return f"{value:.6g}{' ' + unit if unit else ''}"
+
+
+def format_window(seconds: float) -> str:
+    """``30 s``, ``12.5 min``, ``2 h``: a window's length in the largest unit it fills."""
+    seconds = float(seconds)
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:g} s"

@@ -1,0 +1,104 @@
+"""The steps every load-test command shares: the checked plan from the flags, and running it to the table.
+
+``run``, ``demo`` and ``capacity`` build their ``RunPlan`` with ``plan_from_args`` (every flag
+checked before anything starts or is written), and ``run`` and ``demo`` end with ``finish``:
+the load test, its record, and the graded table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from analysis.prom import PromConfig
+from analysis.queries import Selector
+from contract.keys import KeysError, read_keys
+from loadgate.baselines import load_baseline
+from loadgate.env import Env
+from loadgate.errors import UserError
+from loadgate.outdir import out_dir_for
+from loadgate.run import RunPlan, execute
+from loadgate.specs import load_spec_or_fail
+from loadgate.table import print_table
+from scenarios.keys import keys_needed, shortfall
+from scenarios.traffic import DEFAULT_MIX, parse_mix, read_ids
+from slo.alerts import ExpectationError, parse_expectations
+from slo.rules import build_rules, impossible
+
+__all__ = ["plan_from_args", "check_keys", "finish"]
+
+
+def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, **extra: Any) -> RunPlan:
+    """Check the shared options and build the plan."""
+    if args.rampup >= args.duration:
+        raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
+    if not 1 <= args.processes <= 64:
+        raise UserError("--processes must be between 1 and 64")
+    for flag, value, parse in (("--mix", args.mix, parse_mix), ("--ids", args.ids, read_ids)):
+        if value:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise UserError(f"{flag}: {exc}") from None
+    locustfile = getattr(args, "locustfile", None)
+    if locustfile and not Path(locustfile).is_file():
+        raise UserError(f"--locustfile: {locustfile}: no such file")
+    if args.keys:
+        check_keys(args)
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
+    try:
+        # Checked now, not after the load test: LOADGATE_PROM_* configure the local Prometheus's client too.
+        PromConfig.from_env(extra.get("prometheus_url") or "http://127.0.0.1", env.environ)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""))
+    alert_rules = bool(args.alert_rules or args.expect_alerts is not None)
+    expected = None
+    if alert_rules:
+        if not extra.get("start_prometheus"):
+            raise UserError("--alert-rules and --expect-alerts need the local Prometheus (--start-prometheus; the "
+                            "demo starts one unless --no-prometheus): loadgate loads the rules into it")
+        rules = build_rules(spec, Selector())
+        if not rules.windows:
+            raise UserError(f"--alert-rules: {spec.path} has no objective with a ratio of bad events to alert on")
+        if args.expect_alerts is not None:
+            never = [(oid, sev) for oid in rules.windows for sev in ("page", "ticket") if impossible(rules, oid, sev)]
+            try:
+                expected = parse_expectations(args.expect_alerts, rules.windows, never)
+            except ExpectationError as exc:
+                raise UserError(f"--expect-alerts: {exc}") from None
+    return RunPlan(host=host.rstrip("/"), spec=spec, alert_rules=alert_rules, expect_alerts=expected,
+                   out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
+                   shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
+                   processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
+                   users=args.users or 0, keys_file=args.keys, max_late=args.max_late,
+                   locustfile=str(Path(locustfile).resolve()) if locustfile else None,
+                   fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
+                   allow_invalid=args.allow_invalid,
+                   command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
+
+
+def check_keys(args: argparse.Namespace) -> None:
+    """A keys file that is readable and large enough for the rate, split over the processes."""
+    try:
+        pool = read_keys(args.keys)
+    except KeysError as exc:
+        raise UserError(f"--keys: {exc}") from None
+    processes = getattr(args, "expect_workers", None) or args.processes
+    per_process = keys_needed(args.rate / processes, parse_mix(args.mix) if args.mix else DEFAULT_MIX,
+                              over_limit_fraction=args.over_limit)
+    message = shortfall(pool, {tier: n * processes for tier, n in per_process.items()}, args.rate, 0.8)
+    if message:
+        raise UserError(f"--keys: {args.keys}: {message}")
+
+
+def finish(plan: RunPlan, env: Env) -> int:
+    """Execute the plan and print the table; returns the gate's exit code."""
+    record, ctx = execute(plan, env)
+    print_table(ctx, env.stdout, env.environ)
+    env.stderr.write(f"loadgate: report {plan.out_dir / 'report.html'}\n")
+    return record.exit_code
