@@ -7,10 +7,13 @@ command, except under CI (``CI`` set), where a missing Prometheus fails the run.
 from __future__ import annotations
 
 import io
+import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -75,6 +78,39 @@ def prometheus(situation_blocks: Path, tmp_path_factory: pytest.TempPathFactory)
     shutil.copytree(situation_blocks, storage)
     with PrometheusServer(storage) as server:
         yield server.url
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One ``loadgate demo`` that several tests grade: its process, output directory and records."""
+
+    proc: "subprocess.CompletedProcess[str]"
+    out: Path
+    doc: dict[str, Any]
+    run: dict[str, Any]
+
+
+#: The healthy fleet: every part of the demo at once, healthy. Two Locust worker processes, two
+#: demo API processes behind nginx, over-limit keys, and the spec's burn-rate alerts expected silent.
+FLEET_ARGS = ("--processes", "2", "--api-processes", "2", "--over-limit", "0.2", "--alert-rules",
+              "--expect-alerts", "none", "--ids", "1-200", "--duration", "35", "--rampup", "10")
+
+
+@pytest.fixture(scope="session")
+def healthy_fleet(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``loadgate demo`` with ``FLEET_ARGS``, run once for the tests of each of its parts."""
+    _require_prometheus()
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        from loadgate.frontend import NGINX_HINT
+
+        missing(f"nginx is not installed; {NGINX_HINT}")
+    out = tmp_path_factory.mktemp("fleet") / "demo"
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--out", str(out), *FLEET_ARGS], cwd=REPO,
+                          capture_output=True, text=True, timeout=240)
+    assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
+    E2E_RUNS.append(out)
+    return DemoRun(proc, out, json.loads((out / "verdict.json").read_text()),
+                   json.loads((out / "run.json").read_text()))
 
 
 @pytest.fixture

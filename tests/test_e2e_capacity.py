@@ -49,7 +49,7 @@ def capacity(tmp_path: Path, url: str, *args: str) -> tuple[subprocess.Completed
     spec, out = tmp_path / "spec.yaml", tmp_path / "search"
     spec.write_text(SPEC)
     proc = subprocess.run([sys.executable, "-m", "loadgate", "capacity", "--host", url, "--spec", str(spec),
-                           "--step-duration", "10", "--step-rampup", "2", "--out", str(out), *args],
+                           "--step-duration", "8", "--step-rampup", "2", "--out", str(out), *args],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert (out / "capacity.json").is_file(), proc.stderr[-3000:]
     E2E_RUNS.append(out)

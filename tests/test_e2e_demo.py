@@ -1,7 +1,9 @@
 """End to end through real processes on 127.0.0.1: the demo API, Locust, Prometheus, the gate.
 
-Each test runs ``python -m loadgate demo`` as a user would, for 20 to 30 seconds, and reads
-the run directory it leaves.
+Each test runs ``python -m loadgate demo`` as a user would, for 15 to 25 seconds, and reads
+the run directory it leaves; the healthy demo's tests share one run of every part at once
+(``healthy_fleet`` in conftest.py: two worker processes, two API processes behind nginx,
+over-limit keys, alert rules expected silent).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from loadgate.promserver import INSTALL_HINT, binaries
 from tests.conftest import E2E_RUNS
 from tests.support.require import missing
+from tests.support.schemas import check_tree
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -45,8 +48,8 @@ def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {o["id"]: o for o in doc["objectives"]}
 
 
-def test_a_healthy_demo_passes_all_six_objectives_measured_from_prometheus(tmp_path):
-    proc, doc, run = demo(tmp_path, duration=35, rampup=10)
+def test_a_healthy_demo_passes_all_six_objectives_measured_from_prometheus(healthy_fleet):
+    proc, doc, run = healthy_fleet.proc, healthy_fleet.doc, healthy_fleet.run
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert doc["source"] == "prometheus" and doc["selector"] == 'job="service"'
     objectives = by_id(doc)
@@ -61,53 +64,36 @@ def test_a_healthy_demo_passes_all_six_objectives_measured_from_prometheus(tmp_p
     # In steady state the achieved rate is within 10 % of the 200 req/s target.
     assert objectives["throughput"]["measured"] == pytest.approx(200, rel=0.10)
     for name in ("report.html", "summary.md", "junit.xml", "locust.json", "client_series.jsonl"):
-        assert (tmp_path / "demo" / name).is_file(), name
-    assert run["schema_version"] == 1 and run["workers"] == 1 and run["requests"] > 0
+        assert (healthy_fleet.out / name).is_file(), name
+    assert run["schema_version"] == 2 and run["requests"] > 0 and doc["warnings"] == []
     assert "PASS" in proc.stdout
+    assert check_tree(healthy_fleet.out) == []  # verdict.json and run.json fit their schemas
 
 
-def test_injected_slowness_fails_p99_latency_with_exit_1(tmp_path):
-    proc, doc, _ = demo(tmp_path, "--slow-fraction", "0.05", "--slow-ms", "800")
-    objectives = by_id(doc)
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert objectives["p99_latency"]["status"] == "fail"
-    assert objectives["p50_latency"]["status"] == "pass"
-    assert objectives["error_rate"]["status"] == "pass"
-
-
-def test_injected_errors_fail_the_error_rate_with_exit_1(tmp_path):
-    proc, doc, _ = demo(tmp_path, "--error-fraction", "0.01")
-    objectives = by_id(doc)
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert objectives["error_rate"]["status"] == "fail"
-    assert objectives["error_rate"]["measured"] == pytest.approx(0.01, rel=0.5)
-    assert objectives["p99_latency"]["status"] == "pass"
-
-
-def test_two_worker_processes_are_recorded_and_client_and_server_totals_agree(tmp_path):
-    proc, doc, run = demo(tmp_path, "--processes", "2")
+def test_two_worker_processes_are_recorded_and_client_and_server_totals_agree(healthy_fleet):
+    run = healthy_fleet.run
     assert run["workers"] == 2 and run["processes"] == 2
     assert run["client_responses"] == run["requests"]  # workers' counts reach the master exactly
     # Prometheus scraped them from the master (its last scrape may precede the final report by a second).
     assert run["loadgate_exporter_responses"] == pytest.approx(run["requests"], rel=0.02)
+    # Both demo API processes counted: the service's counter, summed over its instances, agrees.
     assert run["server_counter_at_end"] == pytest.approx(run["requests"], rel=0.02)
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
 
 
-def test_over_limit_users_get_429s_while_in_limit_users_get_none(tmp_path):
-    proc, doc, _ = demo(tmp_path, "--over-limit", "0.3")
+def test_over_limit_users_get_429s_while_in_limit_users_get_none(healthy_fleet):
+    doc = healthy_fleet.doc
     client = by_id(doc)["error_rate"]["client"]["detail"]["by_tier"]
     for tier in ("free", "basic", "pro", "enterprise"):
         assert client[f"{tier}_over_limit"].get("rate_limited", 0) > 0, tier
         assert client[tier].get("rate_limited", 0) == 0 and client[tier].get("failure", 0) == 0, tier
     errors = by_id(doc)["error_rate"]
     assert errors["status"] == "pass" and errors["detail"]["rate_limited_429"] > 0  # 429s are not errors
-    assert proc.returncode in (0, 1)
+    assert healthy_fleet.proc.returncode == 0  # every objective holds: refusing over-limit keys is no failure
 
 
 @pytest.mark.no_prometheus
 def test_without_prometheus_the_demo_grades_all_six_objectives_from_the_client_side(tmp_path):
-    proc, doc, run = demo(tmp_path, "--no-prometheus", duration=30, rampup=10)
+    proc, doc, run = demo(tmp_path, "--no-prometheus", duration=20, rampup=5)
     assert doc["source"] == "locust" and run["source"] == "locust"
     objectives = by_id(doc)
     assert len(objectives) == 6
@@ -149,7 +135,9 @@ def test_the_keys_a_team_brings_are_sent_accepted_and_never_written_anywhere(tmp
     keys = write_keys(keys_file, {"free": 40, "basic": 20, "pro": 8, "enterprise": 3})
     proc, doc, run = demo(tmp_path, "--rate", "40", "--keys", str(keys_file), duration=14,
                           rampup=2)
-    assert proc.returncode in (0, 1), proc.stdout + proc.stderr[-3000:]  # 40 req/s misses the 180 req/s target
+    # 40 req/s misses the local spec's 180 req/s, and only that: the keys were sent and accepted.
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
+    assert [o["id"] for o in doc["objectives"] if o["status"] == "fail"] == ["throughput"]
     errors = by_id(doc)["error_rate"]
     assert errors["measured"] == 0.0 and errors["events"] > 300  # every key accepted: no 401, no 429
     assert {t["tier"] for t in doc["breakdown"]["tiers"]} == {"free", "basic", "pro", "enterprise"}

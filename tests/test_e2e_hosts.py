@@ -2,9 +2,9 @@
 
 One host runs the demo API and Prometheus, one the master (``loadgate run --master``), and two
 the workers (``loadgate worker``). Nothing crosses loopback between them: each namespace has its
-own. Covered through the CLI: a healthy run, a worker killed with SIGKILL, a worker cut off (its
-link set down), a worker that joins after the start, and a service breach seen before a worker was
-lost. Needs root and iproute2 (CI runs as root).
+own. Covered through the CLI: a healthy run whose second worker joins after the start, a worker
+killed with SIGKILL after the service breached, and a worker cut off (its link set down).
+Needs root and iproute2 (CI runs as root).
 """
 
 from __future__ import annotations
@@ -117,27 +117,6 @@ def checks(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in doc["validity"]["checks"]}
 
 
-def test_a_healthy_run_across_hosts_passes_with_totals_that_agree(lab, tmp_path):
-    start_service(lab, tmp_path)
-    out = tmp_path / "run"
-    master = start_master(lab, out, 2)
-    for host in ("w1", "w2"):
-        start_worker(lab, host, tmp_path)
-    code, doc, run = finish(master, out)
-    assert code == 0, (tmp_path / "master.log").read_text()[-3000:]
-    assert doc["validity"]["valid"] and run["workers"] == 2
-    assert len(run["worker_responses"]) == 2 and min(run["worker_responses"].values()) > 1000
-    # The master's counts, loadgate's exporter (scraped across hosts) and the service agree.
-    exporter = query(lab, 'sum(last_over_time(loadgate_responses_total{job="loadgate"}[10m]))')
-    server = query(lab, 'sum(http_requests_total{job="service"})')
-    assert run["client_responses"] == run["requests"] == sum(run["worker_responses"].values())
-    assert exporter == pytest.approx(run["requests"], rel=0.01)
-    assert server == pytest.approx(run["requests"], rel=0.01)
-    # The workers split the keys: no in-limit key was sent past its limit (shared keys would be).
-    assert all(row["http_429"] == 0 for row in doc["breakdown"]["tiers"])
-    assert doc["source"] == "prometheus"
-
-
 def _lose_a_worker(lab: Lab, tmp_path: Path, how: str, *faults: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
     start_service(lab, tmp_path, *faults)
     out = tmp_path / "run"
@@ -153,15 +132,19 @@ def _lose_a_worker(lab: Lab, tmp_path: Path, how: str, *faults: str) -> tuple[in
     return finish(master, out)
 
 
-def test_a_worker_killed_mid_run_makes_the_run_invalid_and_is_named(lab, tmp_path):
-    code, doc, run = _lose_a_worker(lab, tmp_path, "kill")
-    assert code == 3, json.dumps(doc["validity"])
+def test_a_worker_killed_mid_run_is_named_and_a_breach_seen_before_it_still_fails(lab, tmp_path):
+    code, doc, run = _lose_a_worker(lab, tmp_path, "kill", "--slow-fraction", "0.05", "--slow-ms", "800")
     lost = checks(doc)["lost_workers"]
     assert lost["status"] == "invalid" and "stopped reporting at" in lost["reason"]
     lost_id = next(e["worker"] for e in run["worker_events"] if e["event"] == "worker_lost")
     assert lost_id in lost["reason"] and lost_id in run["worker_responses"]
-    assert "INVALID RUN" in (tmp_path / "run" / "report.html").read_text()
-    assert lost_id in (tmp_path / "run" / "report.html").read_text()
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "INVALID RUN" in report and lost_id in report
+    # The slow service failed its P99 before the worker was lost: evidence against the service,
+    # whatever happened to the load generator (a lost worker alone is inconclusive: the cut-off test).
+    objectives = {o["id"]: o for o in doc["objectives"]}
+    assert objectives["p99_latency"]["status"] == "fail"
+    assert code == 1, json.dumps(doc["validity"])
 
 
 def test_a_worker_cut_off_mid_run_makes_the_run_invalid(lab, tmp_path):
@@ -171,15 +154,8 @@ def test_a_worker_cut_off_mid_run_makes_the_run_invalid(lab, tmp_path):
     assert [e["event"] for e in run["worker_events"]] == ["worker_lost"]
 
 
-def test_a_breach_seen_before_a_worker_was_lost_still_fails(lab, tmp_path):
-    code, doc, _ = _lose_a_worker(lab, tmp_path, "kill", "--slow-fraction", "0.05", "--slow-ms", "800")
-    objectives = {o["id"]: o for o in doc["objectives"]}
-    assert objectives["p99_latency"]["status"] == "fail"
-    assert checks(doc)["lost_workers"]["status"] == "invalid"
-    assert code == 1  # evidence against the service, whatever happened to the load generator
-
-
-def test_a_worker_joining_after_the_start_takes_a_share_and_the_rate_holds(lab, tmp_path):
+def test_a_healthy_run_across_hosts_with_a_worker_joining_late_passes_with_totals_that_agree(lab, tmp_path):
+    """The master starts with one worker; a second joins after 5 s of steady state and takes a share."""
     start_service(lab, tmp_path)
     out = tmp_path / "run"
     master = start_master(lab, out, 1, duration=30)
@@ -188,12 +164,20 @@ def test_a_worker_joining_after_the_start_takes_a_share_and_the_rate_holds(lab, 
     start_worker(lab, "w2", tmp_path)
     code, doc, run = finish(master, out)
     assert code == 0, json.dumps(doc["validity"]) + (tmp_path / "master.log").read_text()[-2000:]
+    assert doc["validity"]["valid"] and run["workers"] == 2 and doc["source"] == "prometheus"
     assert [e["event"] for e in run["worker_events"]] == ["worker_joined"]
     late = run["worker_events"][0]["worker"]
-    assert run["worker_responses"][late] > 500  # it sent its share for the last ~20 s
+    assert len(run["worker_responses"]) == 2 and run["worker_responses"][late] > 500  # its share, ~20 s
     # Valid (at least 90 % of the target) and never over it: the two share the rate, the joiner adds
     # none (runs measured 0.92 to 1.0: the workers report every 3 s at their own phases).
     assert 0.9 <= checks(doc)["achieved_rate"]["measured"] <= 1.05
+    # The master's counts, loadgate's exporter (scraped across hosts) and the service agree.
+    exporter = query(lab, 'sum(last_over_time(loadgate_responses_total{job="loadgate"}[10m]))')
+    server = query(lab, 'sum(http_requests_total{job="service"})')
+    assert run["client_responses"] == run["requests"] == sum(run["worker_responses"].values())
+    assert exporter == pytest.approx(run["requests"], rel=0.01)
+    assert server == pytest.approx(run["requests"], rel=0.01)
+    # The workers split the keys, before and after the join: no in-limit key was sent past its limit.
     assert all(row["http_429"] == 0 for row in doc["breakdown"]["tiers"])
 
 

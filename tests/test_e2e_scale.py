@@ -2,48 +2,23 @@
 
 nginx hashes on ``X-API-Key``, so each key's rate limit is held by exactly one process (over-limit
 keys still see their 429s), and the local Prometheus scrapes each process as its own instance, so
-the gate merges several instances' series.
+the gate merges several instances' series. The run is the shared healthy fleet (conftest.py).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import requests
 
-from loadgate.frontend import NGINX_HINT
-from loadgate.promserver import INSTALL_HINT, PrometheusServer, binaries
-from tests.conftest import E2E_RUNS
-from tests.support.require import missing
+from loadgate.promserver import PrometheusServer
 
-REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
 
 
-def _require() -> None:
-    why = None if binaries() else f"Prometheus is not installed; {INSTALL_HINT}"
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        why = f"nginx is not installed; {NGINX_HINT}"
-    if why:
-        missing(why)
-
-
-def test_two_api_processes_behind_nginx_pass_the_demo_each_scraped_as_an_instance(tmp_path):
-    _require()
-    out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--api-processes", "2", "--duration", "45",
-                           "--rampup", "10", "--over-limit", "0.2", "--out", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=200)
-    E2E_RUNS.append(out)
-    doc = json.loads((out / "verdict.json").read_text())
+def test_two_api_processes_behind_nginx_pass_the_demo_each_scraped_as_an_instance(healthy_fleet):
+    proc, doc, run, out = healthy_fleet.proc, healthy_fleet.doc, healthy_fleet.run, healthy_fleet.out
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "2 processes behind nginx" in proc.stderr
-    run = json.loads((out / "run.json").read_text())
     assert run["demo_api"]["processes"] == 2
     tiers = {row["tier"]: row for row in doc["breakdown"]["tiers"]}
     # Each key reaches one process: over-limit keys are refused past their limit, in-limit keys never.

@@ -41,7 +41,7 @@ def demo_killing(tmp_path: Path, *args: str, victim: str) -> tuple[subprocess.Co
     """A demo that SIGKILLs one of its load-generator processes after 6 s of steady state:
     ``victim`` is ``locust`` (the Locust process loadgate started) or ``worker`` (one of its workers)."""
     out = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "40", "--rampup", "3",
+    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "22", "--rampup", "3",
                              "--rate", "100", "--out", str(out), *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     series = out / "client_series.jsonl"
@@ -112,9 +112,10 @@ def test_too_few_users_for_the_schedule_make_late_requests_and_an_invalid_run(tm
     assert doc["reason"].startswith("invalid run: ")
     # With --allow-invalid the same run is graded, with the checks as warnings.
     allowed = tmp_path / "allowed"
-    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "14", "--rampup", "2", "--rate",
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "10", "--rampup", "2", "--rate",
                            "100", "--users", "2", "--slow-fraction", "1", "--slow-ms", "50", "--out", str(allowed),
-                           "--allow-invalid"], cwd=REPO, capture_output=True, text=True, timeout=120)
+                           "--allow-invalid", "--no-prometheus"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
     doc = json.loads((allowed / "verdict.json").read_text())
     assert proc.returncode == 1 and doc["verdict"] == "fail"  # throughput 40 of 180 req/s, graded
     assert doc["validity"]["enforced"] is False and "late_requests" in failed_checks(doc)

@@ -77,3 +77,22 @@ def test_a_capacity_document_fits_the_capacity_schema():
                    step_dirs=["steps/01-100rps", "steps/02-200rps"], generated_at="2026-01-01T00:00:00Z")
     assert problems(doc, "capacity") == []
     assert problems({**doc, "capacity_rps": "lots"}, "capacity") != []
+
+
+def test_loadgate_report_re_renders_a_run_directory_written_by_version_1(cli, tmp_path):
+    import shutil
+
+    run = tmp_path / "old-run"
+    shutil.copytree(GOLDEN / "v1" / "run", run)
+    before = (run / "verdict.json").read_text()
+    result = cli("report", str(run), environ={"COLUMNS": "100"})
+    assert result.code == 0, result.err
+    for name in ("report.html", "summary.md", "junit.xml"):
+        assert (run / name).is_file(), name
+    assert "Error rate (5xx)" in result.out and "✘ FAIL" in result.out
+    assert (run / "verdict.json").read_text() == before  # re-rendering reads the record, never rewrites it
+    assert "<svg" in (run / "report.html").read_text()  # its stored series still chart
+    # A version 1 run is a baseline too.
+    again = cli("report", str(run), "--baseline", str(GOLDEN / "v1" / "run"))
+    assert again.code == 0, again.err
+    assert json.loads((run / "verdict.json").read_text())["schema_version"] == 2  # compared, so stored anew
