@@ -19,7 +19,8 @@ from loadgate.flags import add_out, add_selector, add_spec
 from loadgate.specs import load_spec_or_fail
 from reports.write import write_text
 from slo.gate import ExitCode
-from slo.rules import build_rules, never_fire, render_rules, render_tests
+from slo.rule_tests import render_tests
+from slo.rules import build_rules, never_fire, render_rules
 from slo.units import UnitError, parse_any_duration
 
 __all__ = ["add_arguments", "run"]

@@ -1,4 +1,4 @@
-"""Prometheus recording and burn-rate alerting rules from a spec, and ``promtool test rules`` for them. Pure.
+"""Prometheus recording and burn-rate alerting rules from a spec. Pure.
 
 For every objective whose SLI is a ratio of events (latency as "requests slower than T",
 error rate, cache misses, availability as the 5xx ratio, a ``promql_ratio``):
@@ -13,7 +13,8 @@ error rate, cache misses, availability as the 5xx ratio, a ``promql_ratio``):
 The windows are the workbook's for a 30-day period, scaled by period/30d as pyrra scales them,
 never below ``min_window_s``. Labels: ``slo``, ``severity`` and the selector's equality matchers.
 Objectives with no event ratio (throughput, a single value, a per-point threshold) get no rules,
-and ``build_rules`` says why for each.
+and ``build_rules`` says why for each. The ``promtool test rules`` tests for these rules are
+written by ``slo.rule_tests``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from slo.model import Objective, Spec
 from slo.units import OP_SYMBOLS, format_value
 from slo.units import format_prom_duration as prom_duration
 
-__all__ = ["impossible", "never_fire", "sliced",
+__all__ = ["impossible", "never_fire", "sliced", "number", "dump_yaml",
            "PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
-           "render_tests", "expected_alerts", "ALERT_NAME", "RECORD_PREFIX"]
+           "ALERT_NAME", "RECORD_PREFIX"]
 
 PERIOD_S = 30 * 86400.0
 ALERT_NAME = "ErrorBudgetBurn"
@@ -120,17 +121,17 @@ def _slice_bad(objective: Objective, metrics: Metrics, sel: Selector, slice_s: i
     if objective.kind == model.PROMQL_THRESHOLD:
         assert objective.query is not None and objective.point_op is not None and objective.point_value is not None
         query = q.render_template(objective.query, sel, slice_s)
-        return f"max(({query}) {_MISSES[objective.point_op]} bool {_num(objective.point_value)})"
+        return f"max(({query}) {_MISSES[objective.point_op]} bool {number(objective.point_value)})"
     ratio = _ratio(objective, metrics, sel, slice_s)
     if objective.kind == model.AVAILABILITY:
         assert objective.slice_max_error_ratio is not None
         down = f"min(min_over_time({metrics.up}{sel.braces()}[{q.duration(slice_s)}])) < bool 1"
         # Bad when either part is: the larger of the two, and no sample at all when neither has data.
-        return (f'max(label_replace(({ratio}) > bool {_num(objective.slice_max_error_ratio)}, "part", "5xx", "", "") '
+        return (f'max(label_replace(({ratio}) > bool {number(objective.slice_max_error_ratio)}, "part", "5xx", "", "") '
                 f'or label_replace({down}, "part", "up", "", ""))')
     if objective.budgeting == model.TIMESLICES:
         assert objective.slice_target is not None
-        return f"({ratio}) > bool {_num(round(1.0 - objective.slice_target, 12))}"
+        return f"({ratio}) > bool {number(round(1.0 - objective.slice_target, 12))}"
     return f"{ratio}"
 
 
@@ -166,7 +167,8 @@ class Rules:
     labels_select: bool = True
 
 
-def _num(value: float) -> str:
+def number(value: float) -> str:
+    """A float as the rules and their tests write it: at most 10 significant digits (``0.0144``, ``14.4``)."""
     return f"{value:.10g}"
 
 
@@ -206,12 +208,12 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
         for severity in ("page", "ticket"):
             parts = []
             for c in (c for c in conditions if c.severity == severity):
-                threshold = _num(c.factor * budget)
+                threshold = number(c.factor * budget)
                 series = mine
                 parts.append(f"({RECORD_PREFIX}{prom_duration(c.long_s)}{series} > {threshold} and "
                              f"{RECORD_PREFIX}{prom_duration(c.short_s)}{series} > {threshold})")
-            described = ", or ".join(f"{_num(c.factor)}x over {prom_duration(c.long_s)} and {prom_duration(c.short_s)}"
-                                     for c in conditions if c.severity == severity)
+            described = ", or ".join(f"{number(c.factor)}x over {prom_duration(c.long_s)} and "
+                                     f"{prom_duration(c.short_s)}" for c in conditions if c.severity == severity)
             alerts.append({
                 "alert": ALERT_NAME,
                 "expr": "\nor\n".join(parts),
@@ -220,7 +222,7 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
                     "title": o.title,
                     "target": _target_text(o),
                     "summary": f"{o.title} is burning its error budget ({severity}: {described}; budget "
-                               f"{_num(budget * 100)} % of "
+                               f"{number(budget * 100)} % of "
                                f"{_budget_unit(o)} over "
                                f"{prom_duration(int(period))})",
                     "runbook": f"Objective {o.id} of spec {spec.name} ({o.origin or spec.path}). Check the "
@@ -249,6 +251,11 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Literal, _literal)
 
 
+def dump_yaml(doc: Any) -> str:
+    """A rule or test file's YAML: keys in their order, lines up to 200 columns, multi-line ``expr`` as blocks."""
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)
+
+
 def _blocks(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: (_Literal(v) if k == "expr" and isinstance(v, str) else _blocks(v)) for k, v in value.items()}
@@ -270,7 +277,7 @@ def never_fire(rules: Rules, oid: str | None = None) -> list[str]:
         if reach:
             severities = " and ".join(sorted({c.severity for c in reach}))
             out.append(f"{key}: a bad ratio cannot exceed 1, so its {severities} condition(s) at "
-                       f"{', '.join(_num(c.factor) + 'x' for c in reach)} can never fire"
+                       f"{', '.join(number(c.factor) + 'x' for c in reach)} can never fire"
                        + (f" ({', '.join(s for s in ('page', 'ticket') if impossible(rules, key, s))} never)"
                           if any(impossible(rules, key, s) for s in ("page", "ticket")) else ""))
     return out
@@ -281,138 +288,11 @@ def render_rules(rules: Rules, spec: Spec) -> str:
     head = [f"# Prometheus rules generated by loadgate from {spec.path} ({spec.format}).",
             f"# Alerts: {ALERT_NAME}{{slo, severity=page|ticket}}; multi-window, multi-burn-rate (SRE workbook)."]
     for oid, period in rules.periods.items():
-        described = "; ".join(f"{c.severity} {_num(c.factor)}x over {prom_duration(c.long_s)} and "
+        described = "; ".join(f"{c.severity} {number(c.factor)}x over {prom_duration(c.long_s)} and "
                               f"{prom_duration(c.short_s)}" for c in rules.windows[oid])
-        head.append(f"# {oid}: period {prom_duration(int(period))}, budget {_num(rules.budgets[oid] * 100)} %: "
+        head.append(f"# {oid}: period {prom_duration(int(period))}, budget {number(rules.budgets[oid] * 100)} %: "
                     f"{described}")
         head.extend(f"#   {line}" for line in never_fire(rules, oid))
     for oid, why in rules.skipped:
         head.append(f"# {oid}: no rules: {why}")
-    body = yaml.dump(_blocks(rules.doc), Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)
-    return "\n".join(head) + "\n" + body
-
-
-def expected_alerts(rules: Rules, oid: str, bad_ratio: float) -> list[str]:
-    """The severities that fire when every window's bad ratio is ``bad_ratio``."""
-    fired = {c.severity for c in rules.windows[oid] if bad_ratio > c.factor * rules.budgets[oid]}
-    return [s for s in ("page", "ticket") if s in fired]
-
-
-def _series(spec: Spec, o: Objective, labels: dict[str, str], bad: int, total: int, n: int,
-            rules: Rules, ratio: float) -> list[dict[str, str]]:
-    m = spec.metrics
-
-    def name(metric: str, **extra: str) -> str:
-        both = {**labels, **extra}
-        inner = ", ".join(f'{k}="{q.escape_label_value(v)}"' for k, v in both.items())
-        return f"{metric}{{{inner}}}"
-
-    def grow(step: int) -> str:
-        return f"0+{step}x{n}"
-
-    if not rules.labels_select:
-        pass  # a regex selector: no invented label value is sure to match it, so feed the ratios
-    elif o.kind in (model.ERROR_RATE, model.AVAILABILITY):
-        return [{"series": name(m.requests, **{m.code_label: "500"}), "values": grow(bad)},
-                {"series": name(m.requests, **{m.code_label: "200"}), "values": grow(total - bad)},
-                {"series": name(m.up), "values": f"1x{n}"}]
-    elif o.kind == model.LATENCY:
-        return [{"series": name(f"{m.duration}_bucket", le=contract.format_le(o.target.value)),
-                 "values": grow(total - bad)},
-                {"series": name(f"{m.duration}_bucket", le="+Inf"), "values": grow(total)},
-                {"series": name(f"{m.duration}_count"), "values": grow(total)}]
-    elif o.kind == model.CACHE_HIT_RATE:
-        return [{"series": name(m.cache_hits), "values": grow(total - bad)},
-                {"series": name(m.cache_misses), "values": grow(bad)}]
-    # A user's PromQL: the recorded ratios are fed in directly (its series cannot be invented).
-    windows = sorted({w for c in rules.windows[o.id] for w in (c.long_s, c.short_s)})
-    value = _num(_effective(o, ratio))
-    return [{"series": name(f"{RECORD_PREFIX}{prom_duration(w)}", slo=o.id), "values": f"{value}x{n}"}
-            for w in windows]
-
-
-def _reads(o: Objective) -> str:
-    """Which raw counters a native objective's test feeds ('' for a user's PromQL)."""
-    if o.kind in (model.ERROR_RATE, model.AVAILABILITY):
-        return "requests"
-    if o.kind == model.LATENCY:
-        return f"latency<={o.target.value:g}"
-    return "cache" if o.kind == model.CACHE_HIT_RATE else ""
-
-
-def _shortest(rules: Rules, o: Objective) -> int:
-    shortest = min(min(c.short_s for c in rules.windows[o.id]), min(c.long_s for c in rules.windows[o.id]))
-    if sliced(o) and o.slice_seconds:
-        shortest = min(shortest, int(o.slice_seconds))
-    return shortest
-
-
-def _cases(o: Objective, budget: float) -> tuple[tuple[str, float], ...]:
-    """The bad ratio of a breach and of a healthy series: 20x and half the budget, or for
-    availability fed raw counters, twice and half the error ratio that makes a slice bad."""
-    if o.kind == model.AVAILABILITY and o.slice_max_error_ratio is not None:
-        return (("breach", min(1.0, 2 * o.slice_max_error_ratio)), ("healthy", o.slice_max_error_ratio / 2))
-    return (("breach", min(1.0, 20 * budget)), ("healthy", budget / 2))
-
-
-def _effective(o: Objective, ratio: float) -> float:
-    """The burn ratio an objective sees when its counters' bad ratio is ``ratio`` everywhere: every
-    slice bad or none for availability, the ratio itself otherwise."""
-    if o.kind == model.AVAILABILITY and o.slice_max_error_ratio is not None:
-        return 1.0 if ratio > o.slice_max_error_ratio else 0.0
-    return ratio
-
-
-def _slice_note(o: Objective, ratio: float) -> str:
-    return f", so {'every' if _effective(o, ratio) else 'no'} slice is bad" if o.kind == model.AVAILABILITY else ""
-
-
-def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
-    """``promtool test rules`` tests: for each alerting objective, a breach (every window's bad
-    ratio 20x its budget, capped at 1) fires the severities that can fire, and a healthy series
-    (half its budget) fires nothing. Native kinds are fed their raw counters, so the recording
-    rules are tested too; a user's PromQL is fed its recorded ratios."""
-    tests = []
-    alerts = {(a["labels"]["slo"], a["labels"]["severity"]): a for g in rules.doc["groups"] for a in g["rules"]
-              if "alert" in a}
-    by_id = {o.id: o for o in spec.objectives}
-    total = 100_000
-    # One interval for every test (promtool evaluates all rules at one interval): five samples
-    # in the shortest window or slice of any objective.
-    every = max(1, min((_shortest(rules, by_id[oid]) for oid in rules.windows), default=300) // 5)
-    for oid in rules.windows:
-        o = by_id[oid]
-        # Objectives reading the same counters (error rate and availability both read the 5xx
-        # share of requests) see the same bad ratio, and fire by their own budgets.
-        readers = [other for other in rules.windows if _reads(by_id[other]) == _reads(o)] \
-            if _reads(o) and rules.labels_select else [oid]
-        # The alerts are judged after ten samples, when every window holds data (a partial
-        # window is still a ratio).
-        interval = every
-        eval_s = 10 * interval
-        n = 15
-        budget = rules.budgets[oid]
-        for case, ratio in _cases(o, budget):
-            bad = int(round(total * ratio))
-            actual = bad / total
-            firing = [(other, sev) for other in readers
-                      for sev in expected_alerts(rules, other, _effective(by_id[other], actual))]
-            fired = [sev for other, sev in firing if other == oid]
-            tests.append({
-                "name": f"{oid}: {case} (bad ratio {_num(actual)}{_slice_note(o, actual)}, budget {_num(budget)}) "
-                        "fires "
-                        f"{', '.join(fired) or 'nothing'}" + "".join(
-                            f"; {other} (same counters) fires {', '.join(sev for o2, sev in firing if o2 == other)}"
-                            for other in dict.fromkeys(o2 for o2, _ in firing if o2 != oid)),
-                "interval": prom_duration(interval),
-                "input_series": _series(spec, o, rules.labels, bad, total, n, rules, actual),
-                "alert_rule_test": [{
-                    "eval_time": prom_duration(eval_s), "alertname": ALERT_NAME,
-                    "exp_alerts": [{"exp_labels": alerts[key]["labels"], "exp_annotations": alerts[key]["annotations"]}
-                                   for key in firing],
-                }],
-            })
-    doc = {"rule_files": [rule_file], "evaluation_interval": prom_duration(every), "tests": tests}
-    head = (f"# promtool test rules for {rule_file}, generated by loadgate: a breach fires, "
-            "a healthy series stays silent.\n")
-    return head + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)
+    return "\n".join(head) + "\n" + dump_yaml(_blocks(rules.doc))

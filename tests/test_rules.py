@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from analysis.queries import Selector
-from slo.rules import build_rules, burn_windows, expected_alerts, prom_duration
+from slo.rule_tests import expected_alerts
+from slo.rules import build_rules, burn_windows, prom_duration
 from slo.spec import read_spec
 from tests.support.require import missing
 
