@@ -17,9 +17,10 @@ __all__ = ["RecordError", "COUNT_KEYS", "READABLE_VERSIONS", "NUMBER", "clean", 
 #: The versions of ``verdict.json`` and ``run.json`` this loadgate reads.
 READABLE_VERSIONS = (1, 2)
 #: Keys that hold a count of events, wherever they appear: always stored as integers.
-COUNT_KEYS = frozenset({"events", "bad", "count", "requests", "failures", "failure", "success", "rate_limited",
-                        "http_429", "events_needed", "responses", "client_responses", "good_slices", "slices",
-                        "server_counter_at_end", "loadgate_exporter_responses", "users"})
+COUNT_KEYS = frozenset({"events", "bad", "count", "requests", "failures", "failure", "success", "ok", "rate_limited",
+                        "rate_limited_429", "http_429", "hits", "misses", "events_needed", "responses",
+                        "client_responses", "good_slices", "slices", "server_counter_at_end",
+                        "loadgate_exporter_responses", "users"})
 #: A JSON number, as Python reads it.
 NUMBER = (int, float)
 
@@ -30,18 +31,22 @@ class RecordError(ValueError):
 
 def clean(value: Any, key: str = "") -> Any:
     """Make a value JSON-safe: dataclasses to dicts, tuples to lists, NaN and ±Inf to None, and a
-    float under one of ``COUNT_KEYS`` to the integer it counts (Prometheus's ``increase()``
-    extrapolates, so its counts arrive as floats such as 968.0000001)."""
+    count to the integer it counts: a float under one of ``COUNT_KEYS`` or under an HTTP status
+    code (``"503": 12``), and the cumulative count of each ``[bound, count]`` pair of ``buckets``
+    (Prometheus's ``increase()`` extrapolates, so its counts arrive as floats such as 968.0000001)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: clean(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): clean(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if key == "buckets":
+            return [[clean(pair[0]), clean(pair[1], "count")] if isinstance(pair, (list, tuple)) and len(pair) == 2
+                    else clean(pair) for pair in value]
         return [clean(v, key) for v in value]
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
-        if key in COUNT_KEYS:
+        if key in COUNT_KEYS or (len(key) == 3 and key.isdigit()):
             return int(round(value))
     return value
 

@@ -220,7 +220,13 @@ class RunRecord:
                          extra={k: v for k, v in doc.items() if k not in names})
         except TypeError as exc:
             raise RecordError(f"{where}: {exc}".replace("__init__() ", "")) from None
-        return dataclasses.replace(record, command=tuple(record.command))
+        def as_tuple(value: Any) -> Any:
+            return tuple(value) if isinstance(value, list) else value
+
+        return dataclasses.replace(record, command=tuple(record.command),
+                                   user_classes=as_tuple(record.user_classes),
+                                   closed_user_classes=as_tuple(record.closed_user_classes),
+                                   worker_events=as_tuple(record.worker_events))
 
 
 @dataclass(frozen=True)
