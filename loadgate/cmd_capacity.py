@@ -26,7 +26,7 @@ from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.flags import add_host, add_locustfile, add_out, add_source, add_spec, add_traffic
-from loadgate.load_test import check_keys
+from loadgate.load_test import check_keys, check_load_flags, check_selector
 from loadgate.outdir import out_dir_for
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
@@ -34,7 +34,6 @@ from loadgate.signals import Interrupted
 from loadgate.specs import load_spec_or_fail
 from reports.publish import publish_capacity
 from scenarios.schedule import concurrency
-from scenarios.traffic import parse_mix
 from slo.capacity import THROUGHPUT_SHARE, Outcome, Step, document, next_rate, outcome, step_from_verdict
 from slo.gate import ExitCode
 from slo.model import Spec, Target
@@ -105,22 +104,15 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(f"--step-duration is at most {MAX_STEP_S:g} s: a capacity search is a series of short steps")
     if args.step_rampup > MAX_STEP_RAMPUP_S:
         raise UserError(f"--step-rampup is at most {MAX_STEP_RAMPUP_S:g} s")
-    if not 1 <= args.processes <= 64:
-        raise UserError("--processes must be between 1 and 64")
-    if args.mix:
-        try:
-            parse_mix(args.mix)
-        except ValueError as exc:
-            raise UserError(f"--mix: {exc}") from None
-    if args.locustfile and not Path(args.locustfile).is_file():
-        raise UserError(f"--locustfile: {args.locustfile}: no such file")
     if args.start_prometheus and binaries() is None:
         raise UserError(f"--start-prometheus: Prometheus is not installed; {INSTALL_HINT}")
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
     _check(args)
+    check_load_flags(args, env, args.host, args.prometheus)
     spec = load_spec_or_fail(args.spec, args.selector)
+    check_selector(spec, args.selector)
     if args.keys:
         check_keys(argparse.Namespace(keys=args.keys, rate=args.max_rate, processes=args.processes, mix=args.mix,
                                       over_limit=0.0))

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig
-from analysis.queries import Selector
+from analysis.queries import Selector, SelectorError
 from contract.keys import KeysError, read_keys
 from loadgate.baselines import load_baseline
 from loadgate.env import Env
@@ -25,18 +25,18 @@ from loadgate.table import print_table
 from scenarios.keys import keys_needed, shortfall
 from scenarios.traffic import DEFAULT_MIX, parse_mix, read_ids
 from slo.alerts import ExpectationError, parse_expectations
+from slo.model import Spec
 from slo.rules import build_rules, impossible
 
-__all__ = ["plan_from_args", "check_keys", "finish"]
+__all__ = ["check_load_flags", "check_selector", "plan_from_args", "check_keys", "finish"]
 
 
-def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, **extra: Any) -> RunPlan:
-    """Check the shared options and build the plan."""
-    if args.rampup >= args.duration:
-        raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
+def check_load_flags(args: argparse.Namespace, env: Env, host: str, prometheus_url: str | None) -> None:
+    """The checks every load-test command makes before anything starts or is written: the processes,
+    the mix and ids, the locustfile, the host's URL and the ``LOADGATE_PROM_*`` settings."""
     if not 1 <= args.processes <= 64:
         raise UserError("--processes must be between 1 and 64")
-    for flag, value, parse in (("--mix", args.mix, parse_mix), ("--ids", args.ids, read_ids)):
+    for flag, value, parse in (("--mix", args.mix, parse_mix), ("--ids", getattr(args, "ids", None), read_ids)):
         if value:
             try:
                 parse(value)
@@ -45,17 +45,34 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
     locustfile = getattr(args, "locustfile", None)
     if locustfile and not Path(locustfile).is_file():
         raise UserError(f"--locustfile: {locustfile}: no such file")
-    if args.keys:
-        check_keys(args)
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"--host: expected an http(s) URL such as http://127.0.0.1:8000, got {host!r}")
     try:
         # Checked now, not after the load test: LOADGATE_PROM_* configure the local Prometheus's client too.
-        PromConfig.from_env(extra.get("prometheus_url") or "http://127.0.0.1", env.environ)
+        PromConfig.from_env(prometheus_url or "http://127.0.0.1", env.environ)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+
+
+def check_selector(spec: Spec, selector: str) -> None:
+    """A ``--selector`` that parses (with the spec's own), refused before any run directory is made."""
+    try:
+        Selector.parse(spec.selector, selector)
+    except SelectorError as exc:
+        raise UserError(f"--selector: {exc}") from None
+
+
+def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, **extra: Any) -> RunPlan:
+    """Check the shared options and build the plan."""
+    if args.rampup >= args.duration:
+        raise UserError(f"--rampup ({args.rampup:g}s) must be shorter than --duration ({args.duration:g}s)")
+    check_load_flags(args, env, host, extra.get("prometheus_url"))
+    if args.keys:
+        check_keys(args)
+    locustfile = getattr(args, "locustfile", None)
     spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""))
+    check_selector(spec, extra.get("selector") or "")
     alert_rules = bool(args.alert_rules or args.expect_alerts is not None)
     expected = None
     if alert_rules:

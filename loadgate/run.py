@@ -11,7 +11,7 @@
    a load generator that died) graded from the load generator's series and, when there is a
    Prometheus, from it (``slo.evaluate``); a signal during the run (``signals.Interrupted``)
    stops Locust and goes on to grade what was measured; a full disk stops the run (exit 2);
-4. the facts around the run (``run_facts.gather_facts``), ``run.json`` built from them once
+4. the facts around the run (``run_observe.gather_facts``), ``run.json`` built from them once
    (``run_facts.run_record``) and the run's validity checks (``analysis.validity``); with
    ``--alert-rules``, the spec's burn-rate rules ran in the local Prometheus
    (``drill.write_alert_rules``), an ``AlertWatcher`` polled its alerts throughout, and
@@ -51,7 +51,8 @@ from loadgate.run_children import (
     read_series,
     unwritable,
 )
-from loadgate.run_facts import gather_facts, run_record
+from loadgate.run_facts import run_record
+from loadgate.run_observe import gather_facts
 from loadgate.run_plan import SCRAPE_S, SERVICE_JOB, RunPlan, locust_command
 from loadgate.signals import Interrupted, deferred
 from loadgate.version import tool_version
@@ -80,7 +81,6 @@ def steady_window(series: ClientSeries, rampup: float, duration: float, until: f
     return Window(float(start_s), float(end_s))
 
 
-
 def _on_loopback(url: str) -> bool:
     """Whether the service at ``url`` runs on this machine (a loopback address): it then shares
     the CPUs with the load generator."""
@@ -91,7 +91,6 @@ def _on_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
 
 
 def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:

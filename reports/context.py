@@ -16,14 +16,13 @@ from reports.run_texts import (
     alerts_text,
     endpoint_rows,
     incomplete_text,
-    percent,
     run_facts,
     tier_rows,
 )
 from slo.caveats import invalid_text
 from slo.record import rfc3339
 from slo.record_types import ClientFigures, ObjectiveRecord, VerdictRecord
-from slo.units import OP_SYMBOLS, format_duration, format_ratio, format_value, format_window
+from slo.units import OP_SYMBOLS, format_duration, format_percent, format_ratio, format_value, format_window
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
            "budget_text", "baseline_text"]
@@ -36,6 +35,8 @@ STATUS_LABELS = {
     "no_data": ("∅", "NO DATA"),
     "inconclusive": ("?", "INCONCLUSIVE"),
 }
+
+
 @dataclass(frozen=True)
 class Row:
     """One graded objective, every value already in words."""
@@ -156,8 +157,8 @@ def _margin_text(entry: ObjectiveRecord) -> str:
     if margin is None or entry.measured is None:
         return ""
     if entry.kind == "latency" and entry.detail.get("fraction_at_or_below") is not None:
-        return f"{percent(margin, signed=True)[:-2]} pp under threshold"
-    return percent(margin, signed=True)
+        return f"{format_percent(margin, signed=True)[:-2]} pp under threshold"
+    return format_percent(margin, signed=True)
 
 
 def _client_text(entry: ObjectiveRecord) -> str:
@@ -177,7 +178,7 @@ def baseline_text(entry: ObjectiveRecord) -> str:
     before = format_value(delta.get("measured"), entry.unit)
     after = format_value(entry.measured, entry.unit)
     if delta.get("relative") is not None:
-        change = f" ({percent(delta['relative'], signed=True)})"
+        change = f" ({format_percent(delta['relative'], signed=True)})"
     elif delta.get("change") is not None:
         change = " (from 0)" if delta["change"] else " (no change)"
     else:
@@ -236,7 +237,7 @@ def budget_text(entry: ObjectiveRecord) -> str:
         return ""
     parts = []
     if budget.get("consumed") is not None:
-        parts.append(f"{percent(budget['consumed'])} of budget used")
+        parts.append(f"{format_percent(budget['consumed'])} of budget used")
     if budget.get("worst_burn_rate") is not None:
         burn = budget["worst_burn_rate"]
         parts.append(f"worst {budget['burn_window_s'] // 60}-min burn rate {burn:,.0f}×" if burn >= 100 else

@@ -16,14 +16,13 @@ from typing import Any, Mapping
 from reports.context import ReportContext, build_context
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
+from slo.capacity import CAPACITY_SCHEMA_VERSION
 from slo.compare import attach
 from slo.record import Record, load_verdict
 from slo.record_types import RecordError, SeriesDocument, SeriesLine, VerdictRecord
 
 __all__ = ["OutputError", "publish", "compare_stored", "render_outputs", "publish_capacity",
            "render_capacity_outputs", "read_capacity"]
-
-CAPACITY_SCHEMA_VERSION = 1
 
 
 class OutputError(Exception):
@@ -102,7 +101,12 @@ def _render(directory: Path, record: VerdictRecord, series: Mapping[str, SeriesD
     # (``loadgate validate``) should not pay for at start-up.
     from reports.charts import objective_chart, overview_chart, spectrum_chart
 
-    ctx = build_context(record)
+    try:
+        ctx = build_context(record)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A stored record that passed its checks but whose parts cannot be put in words.
+        raise OutputError(f"{directory / 'verdict.json'}: not a loadgate verdict: a field of the wrong type "
+                          f"({exc!r})") from None
     start, end = record.start_unix, record.end_unix
     charts: dict[str, str] = {}
     for entry in record.objectives:

@@ -11,19 +11,9 @@ from typing import Any, Mapping
 
 import contract
 from slo.record_types import RunRecord, VerdictRecord
-from slo.units import format_duration, format_ratio, format_value
+from slo.units import format_duration, format_percent, format_ratio, format_value
 
-__all__ = ["alerts_text", "alert_cases", "alert_rows", "incomplete_text", "endpoint_rows", "tier_rows", "run_facts",
-           "percent"]
-
-
-def percent(ratio: float, signed: bool = False) -> str:
-    """``+20 %``, ``-1,254 %``, ``+0.8 %``: three significant digits, no exponent."""
-    pct = ratio * 100
-    sign = "+" if signed and pct > 0 else ""
-    if abs(pct) >= 100:
-        return f"{sign}{pct:,.0f} %"
-    return f"{sign}{pct:.3g} %"
+__all__ = ["alerts_text", "alert_cases", "alert_rows", "incomplete_text", "endpoint_rows", "tier_rows", "run_facts"]
 
 
 def alerts_text(record: VerdictRecord) -> str:
@@ -96,7 +86,7 @@ def endpoint_rows(breakdown: Mapping[str, Any],
             else:
                 flag = " ✘ regression" if old["regressed"] else ""
                 row += (f"{format_duration(old['p99'])} → {format_duration(r.get('p99'))} "
-                        f"({percent(old['relative'], signed=True)}){flag}",)
+                        f"({format_percent(old['relative'], signed=True)}){flag}",)
         rows.append(row)
     return tuple(rows)
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Step", "Outcome", "next_rate", "outcome", "step_from_verdict", "performance_table", "document",
-           "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS"]
+__all__ = ["CAPACITY_SCHEMA_VERSION", "Step", "Outcome", "next_rate", "outcome", "step_from_verdict",
+           "performance_table", "document", "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS"]
 
+#: The version of ``capacity.json`` this module writes.
+CAPACITY_SCHEMA_VERSION = 1
 #: A step's throughput passes when this share of its offered rate arrived.
 THROUGHPUT_SHARE = 0.9
 #: Objective kinds named first when several break at once: the service answered badly.
@@ -184,7 +186,7 @@ def document(steps: list[Step], result: Outcome, *, spec_name: str, spec_path: s
              step_dirs: list[str], generated_at: str, interrupted: str | None = None) -> dict[str, Any]:
     """``capacity.json``: the answer, every step, and the performance table."""
     return {
-        "schema_version": 1,
+        "schema_version": CAPACITY_SCHEMA_VERSION,
         "capacity_rps": result.capacity_rps, "limited_by": result.limited_by, "lower_bound": result.lower_bound,
         "reason": result.reason, "throughput_target": throughput_target,
         "meets_target": None if result.capacity_rps is None or throughput_target is None

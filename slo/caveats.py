@@ -29,18 +29,18 @@ def invalid_text(validity: object, *, enforced: bool) -> str:
 
 
 def _problem(o: ObjectiveRecord, legacy: bool) -> str | None:
-    """The objective's problem code; a record stored before codes existed (``legacy``) has only its
-    reason's wording to go by, the one time that wording is read."""
+    """The objective's problem code; an objective stored before codes existed (``legacy``: no
+    ``problem`` key at all) has only its reason's wording to go by, the one time that wording is read."""
     if o.problem is not None or not legacy or o.status != "inconclusive":
         return o.problem
     return MISSING_BUCKET if "add a bucket" in o.reason else NEEDS_PROMETHEUS if "needs Prometheus" in o.reason \
         else None
 
 
-def _objective_caveats(record: VerdictRecord, legacy: bool) -> list[str]:
+def _objective_caveats(record: VerdictRecord, legacy: frozenset[str]) -> list[str]:
     out: list[str] = []
     for o in record.objectives:
-        problem = _problem(o, legacy)
+        problem = _problem(o, o.id in legacy)
         if o.status == "no_data":
             out.append(f"No data for {o.title}: {o.reason}")
         elif problem == MISSING_BUCKET:
@@ -91,9 +91,9 @@ def _run_caveats(record: VerdictRecord) -> list[str]:
     return out
 
 
-def caveats(record: VerdictRecord, *, legacy: bool = False) -> tuple[str, ...]:
-    """The warnings of ``record``, in the order a reader should meet them. ``legacy``: a version 1
-    record, whose objectives may carry no problem codes."""
+def caveats(record: VerdictRecord, *, legacy: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The warnings of ``record``, in the order a reader should meet them. ``legacy``: the ids of a
+    version 1 record's objectives stored without a problem code."""
     out = _objective_caveats(record, legacy)
     allowed = invalid_text(record.validity, enforced=False)
     if allowed:

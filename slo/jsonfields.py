@@ -32,8 +32,9 @@ class RecordError(ValueError):
 def clean(value: Any, key: str = "") -> Any:
     """Make a value JSON-safe: dataclasses to dicts, tuples to lists, NaN and ±Inf to None, and a
     count to the integer it counts: a float under one of ``COUNT_KEYS`` or under an HTTP status
-    code (``"503": 12``), and the cumulative count of each ``[bound, count]`` pair of ``buckets``
-    (Prometheus's ``increase()`` extrapolates, so its counts arrive as floats such as 968.0000001)."""
+    code (``"503": 12``; ``"0"`` for refused connections), and the cumulative count of each
+    ``[bound, count]`` pair of ``buckets`` (Prometheus's ``increase()`` extrapolates, so its counts
+    arrive as floats such as 968.0000001)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: clean(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -46,7 +47,7 @@ def clean(value: Any, key: str = "") -> Any:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
-        if key in COUNT_KEYS or (len(key) == 3 and key.isdigit()):
+        if key in COUNT_KEYS or key.isdigit():
             return int(round(value))
     return value
 

@@ -236,7 +236,8 @@ def load_verdict(doc: Any) -> VerdictRecord:
     ``RecordError`` for a document that is not one."""
     record = VerdictRecord.from_json(doc)
     if record.schema_version == 1:
-        record = dataclasses.replace(record, warnings=caveats(record, legacy=True))
+        legacy = frozenset(str(o.get("id")) for o in doc["objectives"] if "problem" not in o)
+        record = dataclasses.replace(record, warnings=caveats(record, legacy=legacy))
     if record.run is not None:
         record = dataclasses.replace(record, run=dataclasses.replace(record.run, schema_version=SCHEMA_VERSION))
     return dataclasses.replace(record, schema_version=SCHEMA_VERSION)

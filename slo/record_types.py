@@ -13,9 +13,8 @@ Versions:
   are derived from the record by the same rules (``slo.caveats``).
 * ``series/*.json`` is version 1.
 
-Free-form parts stay mappings on purpose: an objective's ``detail`` (what its kind measured
-beside the value), ``evidence`` and ``budget`` as stored, a run's ``breakdown`` and
-``client_latency``, the ``alert_rules`` summary. Their keys are documented in ``docs/outputs.md``.
+Free-form parts stay mappings on purpose: an objective's ``detail``, ``evidence`` and ``budget``,
+a run's ``breakdown`` and ``client_latency``, the ``alert_rules`` summary (``docs/outputs.md``).
 """
 
 from __future__ import annotations
@@ -37,6 +36,9 @@ __all__ = ["SCHEMA_VERSION", "READABLE_VERSIONS", "SERIES_SCHEMA_VERSION", "Reco
 
 SCHEMA_VERSION = 2
 SERIES_SCHEMA_VERSION = 1
+#: An objective's statuses, and a gate's verdicts.
+STATUSES = ("pass", "warn", "fail", "no_data", "inconclusive")
+VERDICTS = ("pass", "fail", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class ObjectiveRecord:
             raise RecordError(f"{where}: expected an object, got {_json_type(doc)}")
         target = _need(doc, "target", dict, where)
         client = _opt(doc, "client", dict, where)
+        for part, found in (("", doc), (".client", client or {"status": "pass"})):
+            if found.get("status") not in STATUSES:
+                raise RecordError(f"{where}{part}.status: expected one of {', '.join(STATUSES)}, "
+                                  f"got {found.get('status')!r}")
         return cls(
             id=_need(doc, "id", str, where), title=_need(doc, "title", str, where), kind=_need(doc, "kind", str, where),
             required=bool(doc.get("required", True)), status=_need(doc, "status", str, where),
@@ -204,29 +210,46 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, doc: Any, where: str = "run") -> RunRecord:
-        _version(doc, "run record")
+        """The record of a stored ``run.json`` (version 1 or 2). What every ``run.json`` has held
+        since version 1 is required and type-checked (as ``schemas/run.schema.json`` says); the
+        rest is optional, and keys this version does not know are kept in ``extra``."""
+        version = _version(doc, "run record")
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        known = {k: v for k, v in doc.items() if k in names}
-        try:
-            # Only what every run.json has held since version 1 is required (the JSON Schema says which).
-            record = cls(**{**{"host": "", "shape": "", "target_rate": 0.0, "duration_s": 0.0, "rampup_s": 0.0,
-                               "window": {}, "requests": 0, "failures": 0, "endpoints": {}, "client_responses": 0,
-                               "loadgen_cpu_over_90": False, "server_counter_at_end": None,
-                               "loadgate_exporter_responses": None, "tier_limits_per_min": {}, "git_sha": None,
-                               "versions": {}, "command": (), "prometheus": None, "locust_exit_code": None,
-                               "test_started_unix": None, "test_stopped_unix": None, "seed": 1,
-                               "source": "locust", "processes": 1, "workers": 1},
-                            **clean(known)},
-                         extra={k: v for k, v in doc.items() if k not in names})
-        except TypeError as exc:
-            raise RecordError(f"{where}: {exc}".replace("__init__() ", "")) from None
-        def as_tuple(value: Any) -> Any:
-            return tuple(value) if isinstance(value, list) else value
 
-        return dataclasses.replace(record, command=tuple(record.command),
-                                   user_classes=as_tuple(record.user_classes),
-                                   closed_user_classes=as_tuple(record.closed_user_classes),
-                                   worker_events=as_tuple(record.worker_events))
+        def strings(key: str) -> tuple[str, ...] | None:
+            found = _opt(doc, key, list, where)
+            return tuple(str(v) for v in found) if found is not None else None
+
+        counts = clean({k: doc.get(k) for k in ("requests", "failures", "client_responses", "server_counter_at_end",
+                                                "loadgate_exporter_responses")})
+        responses = _opt(doc, "worker_responses", dict, where)
+        events = _opt(doc, "worker_events", list, where)
+        return cls(
+            host=_need(doc, "host", str, where), shape=_need(doc, "shape", str, where),
+            target_rate=_need(doc, "target_rate", _NUMBER, where), duration_s=_need(doc, "duration_s", _NUMBER, where),
+            rampup_s=_need(doc, "rampup_s", _NUMBER, where), seed=int(_opt(doc, "seed", int, where, 1)),
+            processes=_need(doc, "processes", int, where), workers=_need(doc, "workers", int, where),
+            window=_need(doc, "window", dict, where),
+            test_started_unix=_opt(doc, "test_started_unix", _NUMBER, where),
+            test_stopped_unix=_opt(doc, "test_stopped_unix", _NUMBER, where), source=_need(doc, "source", str, where),
+            prometheus=_opt(doc, "prometheus", str, where), locust_exit_code=_opt(doc, "locust_exit_code", int, where),
+            requests=_need(counts, "requests", int, where), failures=_need(counts, "failures", int, where),
+            endpoints=clean(_opt(doc, "endpoints", dict, where, {})),
+            client_responses=int(_opt(counts, "client_responses", int, where, 0)),
+            loadgen_cpu_over_90=bool(_opt(doc, "loadgen_cpu_over_90", bool, where, False)),
+            server_counter_at_end=_opt(counts, "server_counter_at_end", int, where),
+            loadgate_exporter_responses=_opt(counts, "loadgate_exporter_responses", int, where),
+            tier_limits_per_min=_opt(doc, "tier_limits_per_min", dict, where, {}),
+            git_sha=_opt(doc, "git_sha", str, where), versions=_opt(doc, "versions", dict, where, {}),
+            command=strings("command") or (), model=_opt(doc, "model", str, where),
+            concurrency=_opt(doc, "concurrency", int, where), user_classes=strings("user_classes"),
+            closed_user_classes=strings("closed_user_classes"), locustfile=_opt(doc, "locustfile", str, where),
+            ids=_opt(doc, "ids", str, where), master=_opt(doc, "master", dict, where),
+            worker_responses={str(w): int(round(n)) for w, n in responses.items()} if responses else None,
+            worker_events=tuple(events) if events else None,
+            client_latency=clean(_opt(doc, "client_latency", dict, where)),
+            interrupted=_opt(doc, "interrupted", dict, where), validity=_opt(doc, "validity", dict, where),
+            extra={k: v for k, v in doc.items() if k not in names}, schema_version=version)
 
 
 @dataclass(frozen=True)
@@ -304,6 +327,13 @@ class VerdictRecord:
         for key in ("start_unix", "end_unix"):
             _need(window, key, _NUMBER, "window")
         run = _opt(doc, "run", dict, where)
+        _need(window, "seconds", _NUMBER, "window")
+        if doc.get("verdict") not in VERDICTS:
+            raise RecordError(f"{where}.verdict: expected one of {', '.join(VERDICTS)}, got {doc.get('verdict')!r}")
+        for key in ("overview", "alerts"):
+            for i, item in enumerate(_opt(doc, key, list, where, [])):
+                if not isinstance(item, dict):
+                    raise RecordError(f"{where}.{key}[{i}]: expected an object, got {_json_type(item)}")
         record = cls(
             generated_at=str(doc.get("generated_at", "")), tool_version=str((doc.get("tool") or {}).get("version", "")),
             verdict=_need(doc, "verdict", str, where), exit_code=_need(doc, "exit_code", int, where),

@@ -47,6 +47,7 @@ __all__ = [
     "format_rate",
     "format_value",
     "format_window",
+    "format_percent",
 ]
 
 OPERATORS = ("<=", ">=", "<", ">")
@@ -250,3 +251,12 @@ def format_window(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:.3g} min"
     return f"{seconds:g} s"
+
+
+def format_percent(ratio: float, signed: bool = False) -> str:
+    """``+20 %``, ``-1,254 %``, ``+0.8 %``: three significant digits, no exponent."""
+    pct = ratio * 100
+    sign = "+" if signed and pct > 0 else ""
+    if abs(pct) >= 100:
+        return f"{sign}{pct:,.0f} %"
+    return f"{sign}{pct:.3g} %"

@@ -121,6 +121,26 @@ def test_report_on_a_verdict_that_is_not_one_is_exit_2_with_one_line(cli, tmp_pa
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(("change", "said"), [
+    (lambda d: d["objectives"][0].update(status="great"), "objectives[0].status: expected one of pass, warn"),
+    (lambda d: d.update(verdict="maybe"), "verdict.verdict: expected one of pass, fail, inconclusive"),
+    (lambda d: d["window"].pop("seconds"), "window: the field 'seconds' is missing"),
+    (lambda d: d.update(overview=["latency"]), "verdict.overview[0]: expected an object, got string"),
+    (lambda d: d["objectives"][0].update(client={"status": "?"}), "objectives[0].client.status: expected one of"),
+], ids=["status", "verdict", "window", "overview", "client"])
+def test_report_on_a_record_with_a_field_out_of_its_range_is_exit_2_naming_it(cli, tmp_path, change, said):
+    import json
+
+    from tests.test_outputs import fixed_document
+
+    doc = fixed_document()
+    change(doc)
+    (tmp_path / "verdict.json").write_text(json.dumps(doc))
+    result = cli("report", str(tmp_path))
+    assert result.code == 2 and said in result.err, result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
 def test_a_baseline_may_be_named_by_its_directory_or_its_verdict_file(cli, tmp_path):
     (tmp_path / "verdict.json").write_text("[]")
     for given in (tmp_path, tmp_path / "verdict.json"):
@@ -151,7 +171,41 @@ def test_a_worker_address_without_a_port_takes_the_masters_default():
     assert argv[argv.index("-f") + 1].endswith("scenarios/plugin.py,/x/mine.py") and "--worker" in argv
 
 
-def test_a_bad_selector_on_run_is_refused_before_the_run_directory_is_made(cli, tmp_path):
-    result = cli("run", "--host", "http://127.0.0.1:1", "--selector", 'job="api', "--out", str(tmp_path / "run"))
+@pytest.mark.parametrize("command", ["run", "capacity"])
+def test_a_bad_selector_is_refused_before_the_run_directory_is_made(cli, tmp_path, command):
+    result = cli(command, "--host", "http://127.0.0.1:1", "--selector", 'job="api', "--out", str(tmp_path / "run"))
     assert result.code == 2 and result.err.startswith("loadgate: --selector: "), result.err
     assert "Traceback" not in result.err and not (tmp_path / "run").exists()
+
+
+def test_capacity_checks_the_host_and_the_prometheus_settings_before_any_step(cli, tmp_path):
+    out = ("--out", str(tmp_path / "search"))
+    result = cli("capacity", "--host", "127.0.0.1:8000", *out)
+    assert result.code == 2 and "--host: expected an http(s) URL" in result.err
+    result = cli("capacity", "--host", "http://127.0.0.1:1", *out, environ={"LOADGATE_PROM_TIMEOUT": "soon"})
+    assert result.code == 2 and "LOADGATE_PROM_TIMEOUT" in result.err, result.err
+    assert not (tmp_path / "search").exists()
+
+
+def test_alert_flags_without_a_local_prometheus_are_usage_errors(cli, tmp_path):
+    out = ("--out", str(tmp_path / "run"))
+    result = cli("demo", "--no-prometheus", "--alert-rules", *out)
+    assert result.code == 2 and "need the local Prometheus" in result.err
+    result = cli("run", "--host", "http://127.0.0.1:9", "--alert-rules", *out)
+    assert result.code == 2 and "--start-prometheus" in result.err
+    assert not (tmp_path / "run").exists() and "Traceback" not in result.err
+
+
+def test_expected_alerts_that_no_rule_can_raise_are_usage_errors(cli, tmp_path):
+    from loadgate.promserver import INSTALL_HINT, binaries
+    from tests.support.require import missing
+
+    if binaries() is None:  # the demo loads its rules into its own Prometheus
+        missing(f"Prometheus is not installed; {INSTALL_HINT}")
+    out = ("--out", str(tmp_path / "run"))
+    result = cli("demo", "--expect-alerts", "throughput:page", *out)
+    assert result.code == 2 and "no alert rules for objective 'throughput'" in result.err, result.err
+    for value, says in (("", "--expect-alerts: empty"), ("p50_latency:page", "can never fire")):
+        result = cli("demo", "--expect-alerts", value, *out)
+        assert result.code == 2 and says in result.err, result.err
+    assert not (tmp_path / "run").exists() and "Traceback" not in result.err

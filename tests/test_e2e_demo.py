@@ -83,8 +83,12 @@ def test_two_worker_processes_are_recorded_and_client_and_server_totals_agree(he
 def test_over_limit_users_get_429s_while_in_limit_users_get_none(healthy_fleet):
     doc = healthy_fleet.doc
     client = by_id(doc)["error_rate"]["client"]["detail"]["by_tier"]
-    for tier in ("free", "basic", "pro", "enterprise"):
+    # 20 % of each tier's keys send over their limit: every tier with enough keys to have one.
+    over = [tier for tier in ("free", "basic", "pro", "enterprise") if f"{tier}_over_limit" in client]
+    assert len(over) >= 3, sorted(client)
+    for tier in over:
         assert client[f"{tier}_over_limit"].get("rate_limited", 0) > 0, tier
+    for tier in ("free", "basic", "pro", "enterprise"):
         assert client[tier].get("rate_limited", 0) == 0 and client[tier].get("failure", 0) == 0, tier
     errors = by_id(doc)["error_rate"]
     assert errors["status"] == "pass" and errors["detail"]["rate_limited_429"] > 0  # 429s are not errors
@@ -135,9 +139,11 @@ def test_the_keys_a_team_brings_are_sent_accepted_and_never_written_anywhere(tmp
     keys = write_keys(keys_file, {"free": 40, "basic": 20, "pro": 8, "enterprise": 3})
     proc, doc, run = demo(tmp_path, "--rate", "40", "--keys", str(keys_file), duration=14,
                           rampup=2)
-    # 40 req/s misses the local spec's 180 req/s, and only that: the keys were sent and accepted.
+    # 40 req/s misses the local spec's 180 req/s (and a 14 s run's cold cache may miss 80 %); the
+    # service itself answered every key: no error, no 429.
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
-    assert [o["id"] for o in doc["objectives"] if o["status"] == "fail"] == ["throughput"]
+    failed = {o["id"] for o in doc["objectives"] if o["status"] == "fail"}
+    assert "throughput" in failed and failed <= {"throughput", "cache_hit_rate"}, failed
     errors = by_id(doc)["error_rate"]
     assert errors["measured"] == 0.0 and errors["events"] > 300  # every key accepted: no 401, no 429
     assert {t["tier"] for t in doc["breakdown"]["tiers"]} == {"free", "basic", "pro", "enterprise"}

@@ -84,7 +84,8 @@ def replay_run(out: Path) -> None:
     from analysis.client_source import ClientSource
     from loadgate.run import steady_window
     from loadgate.run_children import read_series
-    from loadgate.run_facts import RunFacts, locust_totals, run_record
+    from loadgate.run_facts import RunFacts, run_record
+    from loadgate.run_observe import locust_totals
     from loadgate.run_plan import RunPlan
     from reports.publish import publish
     from slo.evaluate import grade_source

@@ -48,6 +48,11 @@ def fixed_document(spec_text: bytes | None = None, selector: str = 'job="api"') 
                         tool_version="0.1.0", options={}, run_id="").doc
 
 
+def run_doc(**changes: object) -> dict:
+    """A complete ``run.json`` (the golden run's) with ``changes``."""
+    return {**json.loads((GOLDEN / "run" / "verdict.json").read_text())["verdict.json"]["run"], **changes}
+
+
 def warnings_of(doc: dict) -> tuple[str, ...]:
     """The warnings the record builder decides for a (hand-edited) record document."""
     return caveats(VerdictRecord.from_json(doc))
@@ -119,7 +124,7 @@ def test_warnings_name_missing_data_lost_workers_low_rate_cpu_and_a_client_serve
     doc = fixed_document()
     doc["objectives"][1]["client"] = {"status": "pass", "measured": doc["objectives"][1]["measured"] * 3,
                                       "unit": "s", "events": 1, "reason": "", "evidence": None, "detail": {}}
-    doc["run"] = {"processes": 2, "workers": 1, "target_rate": 200, "loadgen_cpu_over_90": True}
+    doc["run"] = run_doc(processes=2, workers=1, target_rate=200, loadgen_cpu_over_90=True)
     found = warnings_of(doc)
     assert any(w.startswith("No data for Cache hit rate") for w in found)
     assert any("Workers lost: 1 of 2" in w for w in found)
@@ -130,7 +135,7 @@ def test_warnings_name_missing_data_lost_workers_low_rate_cpu_and_a_client_serve
 
 def test_tier_rows_say_whether_rate_limiting_held():
     doc = fixed_document()
-    doc["run"] = {"tier_limits_per_min": {"free": 10, "pro": 200}}
+    doc["run"] = run_doc(tier_limits_per_min={"free": 10, "pro": 200})
     doc["breakdown"] = {"endpoints": [], "tiers": [
         {"tier": "free", "users": 3, "requests": 30, "ok": 30, "rate_limited": 0, "failure": 0, "http_429": 0,
          "accepted_per_user_per_min": 8.0},

@@ -34,8 +34,13 @@ def test_a_record_built_here_fits_the_schema_and_round_trips_through_its_json():
 def test_version_2_counts_are_integers_and_the_schema_refuses_a_float_count():
     doc = fixed_document()
     assert all(isinstance(o["events"], int) for o in doc["objectives"] if o["events"] is not None)
-    doc["objectives"][0]["events"] = 10000.0000001
-    assert any("objectives/0/events" in p for p in problems(doc, "verdict"))
+    doc["objectives"][0]["events"] = 10000.0  # a whole float is still no integer in a stored count
+    doc["objectives"][1]["evidence"]["bad"] = 50.0
+    found = problems(doc, "verdict")
+    assert any("objectives/0/events" in p for p in found) and any(p.startswith("objectives/1/evidence") for p in found)
+    run = json.loads((GOLDEN / "run/verdict.json").read_text())["verdict.json"]["run"]
+    assert problems(run, "run") == []
+    assert any(p.startswith("requests") for p in problems({**run, "requests": 503.0}, "run"))
 
 
 def test_a_version_1_record_reads_with_its_warnings_derived_and_is_written_back_as_version_2():
@@ -47,6 +52,15 @@ def test_a_version_1_record_reads_with_its_warnings_derived_and_is_written_back_
     assert again["schema_version"] == 2 and again["run"]["schema_version"] == 2
     assert again["objectives"][0]["events"] == 399 and isinstance(again["objectives"][0]["events"], int)
     assert problems(again, "verdict") == []
+    # Its warnings are derived by the builder's own rules, reason wording included where codes were missing.
+    doc["run"]["loadgen_cpu_over_90"] = True
+    doc["objectives"][1].update(status="inconclusive", reason="p99 lies in (0.4, 0.5]; add a bucket at 0.45")
+    del doc["objectives"][1]["problem"]
+    doc["objectives"][2].update(status="inconclusive", reason="add a bucket, said freely", problem=None)
+    found = load_verdict(doc).warnings
+    assert found[0] == "Missing bucket for P99 latency: p99 lies in (0.4, 0.5]; add a bucket at 0.45"
+    assert any("CPU went above 90 %" in w for w in found)
+    assert not any("Error rate" in w for w in found)  # a stored null code is read as none, never guessed
 
 
 @pytest.mark.parametrize(("change", "said"), [
@@ -95,4 +109,7 @@ def test_loadgate_report_re_renders_a_run_directory_written_by_version_1(cli, tm
     # A version 1 run is a baseline too.
     again = cli("report", str(run), "--baseline", str(GOLDEN / "v1" / "run"))
     assert again.code == 0, again.err
-    assert json.loads((run / "verdict.json").read_text())["schema_version"] == 2  # compared, so stored anew
+    stored = json.loads((run / "verdict.json").read_text())
+    assert stored["schema_version"] == 2 and problems(stored, "verdict") == []  # compared, so stored anew
+    assert stored["baseline"]["verdict"] == "fail" and stored["baseline"]["regressions"] == []
+    assert all(o["baseline"]["relative"] in (0.0, None) for o in stored["objectives"])  # the same run: no change

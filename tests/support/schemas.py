@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from referencing import Registry, Resource
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -15,14 +15,22 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FILES = {"verdict.json": "verdict", "run.json": "run", "capacity.json": "capacity"}
 
 
+#: JSON Schema's own ``integer`` accepts 968.0 ("a number with a zero fractional part"); a stored count
+#: must be written as an integer, so here ``integer`` means a JSON integer literal.
+_STRICT_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+_Strict = validators.extend(Draft202012Validator, type_checker=_STRICT_TYPES)
+
+
 @cache
-def validator(name: str) -> Draft202012Validator:
-    """The validator of ``schemas/<name>.schema.json``; ``verdict`` resolves its ``run`` by ``$id``."""
+def validator(name: str) -> Any:
+    """The validator of ``schemas/<name>.schema.json``, integers strict; ``verdict`` resolves its
+    ``run`` by ``$id``."""
     docs = {n: json.loads((SCHEMAS / f"{n}.schema.json").read_text()) for n in FILES.values()}
     registry: Registry[Any] = Registry().with_resources(
         (doc["$id"], Resource.from_contents(doc)) for doc in docs.values())
     Draft202012Validator.check_schema(docs[name])
-    return Draft202012Validator(docs[name], registry=registry)
+    return _Strict(docs[name], registry=registry)
 
 
 def problems(doc: Any, name: str) -> list[str]:
