@@ -64,12 +64,7 @@ class PromQLSLIs(PromReader):
         data = SLIData()
         w = self.window
         samples = self._instant(data, q.render_template(query, self.sel, w.seconds))
-        if not samples:
-            data.problem = Problem(sli.NO_SERIES, "the query returned no data")
-            return data
-        if len(samples) > 1:
-            data.problem = Problem(sli.NOT_ONE_SERIES, f"the query returned {len(samples)} series; "
-                                   "aggregate it to one (sum, max, ...)", "inconclusive")
+        if not self._one_series(data, len(samples)):
             return data
         value = samples[0][1]
         if math.isnan(value):
@@ -91,10 +86,8 @@ class PromQLSLIs(PromReader):
         """Slices of ``slice_s`` ending at whole slices from the window's start; see ``SLISource``."""
         queries: list[str] = []
         data = SLIData(queries=queries)
-        width, ends = self._slices(slice_s)
+        width, ends = self._slices_or_problem(data, slice_s)
         if not ends:
-            data.problem = Problem(sli.SHORT_WINDOW,
-                                   f"the window ({self.window.seconds:g}s) is shorter than one {width}s slice")
             return data
         numerator = good if good is not None else bad
         assert numerator is not None
@@ -132,12 +125,7 @@ class PromQLSLIs(PromReader):
             data.problem = Problem(sli.SHORT_WINDOW, f"the window ({w.seconds:g}s) is shorter than one {step}s step")
             return data
         series = self._range(data, q.render_template(query, self.sel, step), w.start + step, w.end, step)
-        if not series:
-            data.problem = Problem(sli.NO_SERIES, "the query returned no data")
-            return data
-        if len(series) > 1:
-            data.problem = Problem(sli.NOT_ONE_SERIES, f"the query returned {len(series)} series; aggregate it to "
-                                   "one (sum, max, ...)", "inconclusive")
+        if not self._one_series(data, len(series)):
             return data
         points = [(t, v) for t, v in series[0][1] if not math.isnan(v)]
         if not points:

@@ -19,7 +19,7 @@ from analysis import queries as q
 from analysis import sli
 from analysis.prom import Prometheus, RangeSeries, Sample, safe_url
 from analysis.queries import Metrics, Selector
-from analysis.sli import BURN_WINDOW_S, SLIData, Window
+from analysis.sli import BURN_WINDOW_S, Problem, SLIData, Window
 from analysis.source import QueryFailed
 
 __all__ = ["DEFAULT_SCRAPE_S", "TARGET_POINTS", "Resolution", "PromReader", "sum_samples", "by_time", "ratio_points"]
@@ -140,6 +140,24 @@ class PromReader:
         (none when the window is shorter than one slice)."""
         width = max(1, int(round(slice_s)))
         return width, [self.window.start + (i + 1) * width for i in range(int(self.window.seconds // width))]
+
+    def _slices_or_problem(self, data: SLIData, slice_s: float) -> tuple[int, list[float]]:
+        """``_slices``; when the window holds none, ``data`` gets the ``SHORT_WINDOW`` problem."""
+        width, ends = self._slices(slice_s)
+        if not ends:
+            data.problem = Problem(sli.SHORT_WINDOW,
+                                   f"the window ({self.window.seconds:g}s) is shorter than one {width}s slice")
+        return width, ends
+
+    @staticmethod
+    def _one_series(data: SLIData, found: int) -> bool:
+        """Whether a user's query returned exactly one series; else ``data`` says why it cannot be graded."""
+        if not found:
+            data.problem = Problem(sli.NO_SERIES, "the query returned no data")
+        elif found > 1:
+            data.problem = Problem(sli.NOT_ONE_SERIES, f"the query returned {found} series; aggregate it to one "
+                                   "(sum, max, ...)", "inconclusive")
+        return found == 1
 
     def _burn_range(self, data: SLIData, bad_query: str, total_query: str) -> None:
         """Worst bad ratio over every ``BURN_WINDOW_S`` window inside the graded window."""

@@ -229,10 +229,8 @@ class PromSource(PromQLSLIs):
         """Good slices over all slices: a slice is good when ``up`` stayed 1 and its 5xx ratio was low."""
         queries: list[str] = []
         data = SLIData(queries=queries)
-        width, ends = self._slices(slice_s)
+        width, ends = self._slices_or_problem(data, slice_s)
         if not ends:
-            data.problem = Problem(sli.SHORT_WINDOW,
-                                   f"the window ({self.window.seconds:g}s) is shorter than one {width}s slice")
             return data
         up = by_time(self._range(data, q.up_min(self.m.up, self.sel, width), ends[0], ends[-1], width))
         if not up:
