@@ -73,6 +73,8 @@ class PromReader:
         self.chart_start = window.start if chart_start is None else min(chart_start, window.start)
         self.m = metrics
         self.sel = selector
+        #: For the request and latency series: the preset's own matchers too (Istio's reporter).
+        self.rsel = metrics.request_selector(selector)
         self.window = window
         self._step_s = step_s
         self._memo: dict[tuple[Any, ...], Any] = {}

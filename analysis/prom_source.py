@@ -43,16 +43,17 @@ class PromSource(PromQLSLIs):
         queries: list[str] = []
         w = self.window
         samples = self._instant(SLIData(queries=queries),
-                                q.latency_buckets(self.m.duration, self.sel, w.seconds))
+                                q.latency_buckets(self.m.duration, self.rsel, w.seconds))
         if not samples:
             return SLIData(queries=queries, problem=Problem(
-                sli.NO_SERIES, f"no {self.m.duration}_bucket series match {self.sel.braces()}"))
+                sli.NO_SERIES, f"no {self.m.duration}_bucket series match {self.rsel.braces()}"))
         spellings: dict[float, set[str]] = {}
         pairs = []
         for labels, value in samples:
             le = labels.get("le")
             try:
-                bound = float(le)  # type: ignore[arg-type]
+                # Bounds in seconds whatever the histogram's unit: 500 ms is the 0.5 s bucket, exactly.
+                bound = float(le) / self.m.per_second  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 continue
             spellings.setdefault(bound, set()).add(str(le))
@@ -72,14 +73,15 @@ class PromSource(PromQLSLIs):
                 q.Matcher("le", "=~", "|".join(re.escape(v) for v in le_values))
             self._burn_range(
                 data,
-                f"({q.latency_count(self.m.duration, self.sel, BURN_WINDOW_S)}) - "
-                f"({q.counter_increase(f'{self.m.duration}_bucket', self.sel, BURN_WINDOW_S, at_threshold)})",
-                q.latency_count(self.m.duration, self.sel, BURN_WINDOW_S),
+                f"({q.latency_count(self.m.duration, self.rsel, BURN_WINDOW_S)}) - "
+                f"({q.counter_increase(f'{self.m.duration}_bucket', self.rsel, BURN_WINDOW_S, at_threshold)})",
+                q.latency_count(self.m.duration, self.rsel, BURN_WINDOW_S),
             )
         res = self.resolution()
 
         def chart() -> None:
-            query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, quantile)
+            query = q.latency_quantile(self.m.duration, self.rsel, res.rate_window_s, quantile,
+                                       self.m.per_second)
             points = by_time(self._range(data, query, self.chart_start, w.end, res.step_s))
             data.series.append(Series(f"p{_pct(quantile)} (histogram_quantile)", "s", tuple(sorted(points.items()))))
 
@@ -97,7 +99,8 @@ class PromSource(PromQLSLIs):
 
             def chart() -> None:
                 for q_ in OVERVIEW_QUANTILES:
-                    query = q.latency_quantile(self.m.duration, self.sel, res.rate_window_s, q_)
+                    query = q.latency_quantile(self.m.duration, self.rsel, res.rate_window_s, q_,
+                                               self.m.per_second)
                     points = by_time(self._range(data, query, self.chart_start, self.window.end, res.step_s))
                     data.series.append(Series(f"server p{_pct(q_)}", "s", tuple(sorted(points.items()))))
 
@@ -107,10 +110,10 @@ class PromSource(PromQLSLIs):
         return [Chart("latency", LATENCY_TITLE, "s", tuple(data.series), LATENCY_CAPTION)]
 
     def _by_code(self, data: SLIData) -> dict[str, float] | None:
-        samples = self._instant(data, q.requests_by_code(self.m.requests, self.sel, self.window.seconds,
+        samples = self._instant(data, q.requests_by_code(self.m.requests, self.rsel, self.window.seconds,
                                                          self.m.code_label))
         if not samples:
-            data.problem = Problem(sli.NO_SERIES, f"no {self.m.requests} series match {self.sel.braces()}")
+            data.problem = Problem(sli.NO_SERIES, f"no {self.m.requests} series match {self.rsel.braces()}")
             return None
         codes: dict[str, float] = {}
         for labels, value in samples:
@@ -140,18 +143,18 @@ class PromSource(PromQLSLIs):
             data.problem = Problem(sli.NO_EVENTS, "no requests in the window")
             return data
         data.value = errors / total
-        self._burn_range(data, q.requests_5xx(self.m.requests, self.sel, BURN_WINDOW_S, self.m.code_label),
-                         q.requests_total(self.m.requests, self.sel, BURN_WINDOW_S))
+        self._burn_range(data, q.requests_5xx(self.m.requests, self.rsel, BURN_WINDOW_S, self.m.code_label),
+                         q.requests_total(self.m.requests, self.rsel, BURN_WINDOW_S))
         res = self.resolution()
 
         def chart() -> None:
             w = self.window
-            total_r = by_time(self._range(data, q.requests_total(self.m.requests, self.sel, res.rate_window_s,
+            total_r = by_time(self._range(data, q.requests_total(self.m.requests, self.rsel, res.rate_window_s,
                                                                   rate=True), self.chart_start, w.end, res.step_s))
-            err_r = by_time(self._range(data, q.requests_5xx(self.m.requests, self.sel, res.rate_window_s,
+            err_r = by_time(self._range(data, q.requests_5xx(self.m.requests, self.rsel, res.rate_window_s,
                                                               self.m.code_label, rate=True),
                                          self.chart_start, w.end, res.step_s))
-            lim_r = by_time(self._range(data, q.requests_429(self.m.requests, self.sel, res.rate_window_s,
+            lim_r = by_time(self._range(data, q.requests_429(self.m.requests, self.rsel, res.rate_window_s,
                                                               self.m.code_label, rate=True),
                                          self.chart_start, w.end, res.step_s))
             data.series.append(Series("5xx ratio", "ratio", ratio_points(err_r, total_r)))
@@ -175,7 +178,7 @@ class PromSource(PromQLSLIs):
         data.value = total / w.seconds
         if w.seconds >= 60:
             try:
-                per_minute = by_time(self._range(data, q.requests_total(self.m.requests, self.sel, 60),
+                per_minute = by_time(self._range(data, q.requests_total(self.m.requests, self.rsel, 60),
                                                   w.start + 60, w.end, 60))
                 if per_minute:
                     data.detail["lowest_1m_rate"] = min(per_minute.values()) / 60.0
@@ -185,7 +188,7 @@ class PromSource(PromQLSLIs):
         res = self.resolution()
 
         def chart() -> None:
-            query = q.requests_total(self.m.requests, self.sel, res.rate_window_s, rate=True)
+            query = q.requests_total(self.m.requests, self.rsel, res.rate_window_s, rate=True)
             points = by_time(self._range(data, query, self.chart_start, w.end, res.step_s))
             data.series.append(Series("responses per second", "1/s", tuple(sorted(points.items()))))
 
@@ -196,9 +199,14 @@ class PromSource(PromQLSLIs):
         """hits / (hits + misses); both counters must exist, or there is no data."""
         data = SLIData()
         w = self.window
-        hits_s = self._instant(data, q.counter_increase(self.m.cache_hits, self.sel, w.seconds))
-        miss_s = self._instant(data, q.counter_increase(self.m.cache_misses, self.sel, w.seconds))
-        missing = [name for name, s in ((self.m.cache_hits, hits_s), (self.m.cache_misses, miss_s)) if not s]
+        hits_name, misses_name = self.m.cache_hits, self.m.cache_misses
+        if hits_name is None or misses_name is None:
+            data.problem = Problem(sli.NO_SERIES, f"the {self.m.preset} metrics have no cache counters: map "
+                                   "metrics.cache_hits and metrics.cache_misses in the spec to grade the cache")
+            return data
+        hits_s = self._instant(data, q.counter_increase(hits_name, self.sel, w.seconds))
+        miss_s = self._instant(data, q.counter_increase(misses_name, self.sel, w.seconds))
+        missing = [name for name, s in ((hits_name, hits_s), (misses_name, miss_s)) if not s]
         if missing:
             data.problem = Problem(sli.NO_SERIES, f"no {' or '.join(missing)} series match {self.sel.braces()}")
             return data
@@ -209,15 +217,15 @@ class PromSource(PromQLSLIs):
             data.problem = Problem(sli.NO_EVENTS, "no cache lookups in the window")
             return data
         data.value = hits / (hits + misses)
-        self._burn_range(data, q.counter_increase(self.m.cache_misses, self.sel, BURN_WINDOW_S),
-                         f"{q.counter_increase(self.m.cache_hits, self.sel, BURN_WINDOW_S)} + "
-                         f"{q.counter_increase(self.m.cache_misses, self.sel, BURN_WINDOW_S)}")
+        self._burn_range(data, q.counter_increase(misses_name, self.sel, BURN_WINDOW_S),
+                         f"{q.counter_increase(hits_name, self.sel, BURN_WINDOW_S)} + "
+                         f"{q.counter_increase(misses_name, self.sel, BURN_WINDOW_S)}")
         res = self.resolution()
 
         def chart() -> None:
-            hits_r = by_time(self._range(data, q.counter_rate(self.m.cache_hits, self.sel, res.rate_window_s),
+            hits_r = by_time(self._range(data, q.counter_rate(hits_name, self.sel, res.rate_window_s),
                                           self.chart_start, w.end, res.step_s))
-            miss_r = by_time(self._range(data, q.counter_rate(self.m.cache_misses, self.sel, res.rate_window_s),
+            miss_r = by_time(self._range(data, q.counter_rate(misses_name, self.sel, res.rate_window_s),
                                           self.chart_start, w.end, res.step_s))
             lookups = {t: hits_r.get(t, 0.0) + miss_r.get(t, 0.0) for t in set(hits_r) | set(miss_r)}
             data.series.append(Series("cache hit ratio", "ratio", ratio_points(hits_r, lookups)))
@@ -236,9 +244,9 @@ class PromSource(PromQLSLIs):
         if not up:
             data.problem = Problem(sli.NO_SERIES, f"no {self.m.up} samples match {self.sel.braces()}")
             return data
-        errors = by_time(self._range(data, q.requests_5xx(self.m.requests, self.sel, width, self.m.code_label),
+        errors = by_time(self._range(data, q.requests_5xx(self.m.requests, self.rsel, width, self.m.code_label),
                                       ends[0], ends[-1], width))
-        requests = by_time(self._range(data, q.requests_total(self.m.requests, self.sel, width),
+        requests = by_time(self._range(data, q.requests_total(self.m.requests, self.rsel, width),
                                         ends[0], ends[-1], width))
         slices = sli.grade_slices(ends, up, errors, requests, max_error_ratio)
         data = sli.availability_sli(slices, width, max_error_ratio, self.window.seconds)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import contract
 
 __all__ = [
+    "DURATION_UNITS",
     "Metrics",
     "Matcher",
     "Selector",
@@ -39,16 +40,46 @@ __all__ = [
 ]
 
 
+#: The units a latency histogram's ``le`` bounds can be in, and how many of them make a second.
+DURATION_UNITS = {"s": 1.0, "ms": 1000.0}
+
+
 @dataclass(frozen=True)
 class Metrics:
-    """Metric names of the service's SLIs; the defaults are loadgate's metric contract."""
+    """Metric names of the service's SLIs; the defaults are loadgate's metric contract.
+
+    ``duration`` is a histogram family (``<duration>_bucket``, ``_count``) whose bounds are in
+    ``duration_unit`` (``s`` or ``ms``: Istio, Envoy and Linkerd record milliseconds). The status
+    label ``code_label`` may hold codes (``503``) or classes (``5xx``): 5xx is matched as ``5..``,
+    which reads both. A preset without cache counters has ``cache_hits``/``cache_misses`` None;
+    ``preset`` names where the names came from, for the reasons a grade gives.
+    """
 
     requests: str = contract.REQUESTS
     duration: str = contract.DURATION
-    cache_hits: str = contract.CACHE_HITS
-    cache_misses: str = contract.CACHE_MISSES
+    cache_hits: str | None = contract.CACHE_HITS
+    cache_misses: str | None = contract.CACHE_MISSES
     up: str = contract.UP
     code_label: str = contract.CODE_LABEL
+    duration_unit: str = "s"
+    preset: str = "loadgate"
+    #: Matchers the preset itself needs on every default query (Istio counts each request twice,
+    #: once per reporter: ``reporter="destination"``), before the spec's and the command line's.
+    selector: str = ""
+
+    @property
+    def per_second(self) -> float:
+        """How many of ``duration_unit`` make one second (1000 for milliseconds)."""
+        return DURATION_UNITS[self.duration_unit]
+
+    def le_bound(self, seconds: float) -> float:
+        """A threshold in seconds as the histogram's bound: 0.5 s is ``le="500"`` in milliseconds."""
+        return seconds * self.per_second
+
+    def request_selector(self, selector: "Selector") -> "Selector":
+        """``selector`` with the preset's own matchers, for the request and latency series only
+        (``up`` and the cache counters never carry Istio's ``reporter``)."""
+        return Selector((*parse_selector(self.selector), *selector.matchers)) if self.selector else selector
 
 
 class SelectorError(ValueError):
@@ -223,10 +254,13 @@ def latency_count(duration_metric: str, selector: Selector, window_s: float, *, 
     return (counter_rate if rate else counter_increase)(f"{duration_metric}_count", selector, window_s)
 
 
-def latency_quantile(duration_metric: str, selector: Selector, window_s: float, quantile: float) -> str:
-    """``histogram_quantile`` over merged buckets: an estimate for charts, never for grading."""
-    return (f"histogram_quantile({quantile!r}, "
-            f"{counter_rate(f'{duration_metric}_bucket', selector, window_s, by=('le',))})")
+def latency_quantile(duration_metric: str, selector: Selector, window_s: float, quantile: float,
+                     per_second: float = 1.0) -> str:
+    """``histogram_quantile`` over merged buckets, in seconds (a histogram in milliseconds is divided
+    by ``per_second``): an estimate for charts, never for grading."""
+    estimate = (f"histogram_quantile({quantile!r}, "
+                f"{counter_rate(f'{duration_metric}_bucket', selector, window_s, by=('le',))})")
+    return estimate if per_second == 1.0 else f"{estimate} / {per_second:g}"
 
 
 def up_min(up: str, selector: Selector, window_s: float) -> str:

@@ -111,7 +111,7 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, env: Env) -> int:
     _check(args)
     check_load_flags(args, env, args.host, args.prometheus)
-    spec = load_spec_or_fail(args.spec, args.selector)
+    spec = load_spec_or_fail(args.spec, args.selector, args.preset)
     check_selector(spec, args.selector)
     if args.keys:
         check_keys(argparse.Namespace(keys=args.keys, rate=args.max_rate, processes=args.processes, mix=args.mix,

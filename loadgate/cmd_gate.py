@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig, Prometheus, safe_url
 from analysis.prom_source import PromSource
-from analysis.queries import Selector, SelectorError
+from analysis.queries import SelectorError
 from analysis.sli import Window
 from loadgate.argtypes import positive_int
 from loadgate.baselines import load_baseline
@@ -63,9 +63,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
         start, end = resolve_window(args.start, args.end, args.last, now)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    spec = load_spec_or_fail(args.spec, args.selector)
+    spec = load_spec_or_fail(args.spec, args.selector, args.preset)
     try:
-        selector = Selector.parse(spec.selector, args.selector)
+        selector = spec.service_selector(args.selector)
     except SelectorError as exc:
         raise UserError(f"--selector: {exc}") from None
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.queries import Selector, SelectorError
+from analysis.queries import SelectorError
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.flags import add_out, add_selector, add_spec
@@ -59,9 +59,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     min_window = _duration("--min-window", args.min_window)
     if min_window < 1:
         raise UserError("--min-window: at least 1s")
-    spec = load_spec_or_fail(args.spec, args.selector)
+    spec = load_spec_or_fail(args.spec, args.selector, args.preset)
     try:
-        selector = Selector.parse(spec.selector, args.selector)
+        selector = spec.service_selector(args.selector)
     except SelectorError as exc:
         raise UserError(f"--selector: {exc}") from None
     rules = build_rules(spec, selector, period_s=period, min_window_s=int(min_window))

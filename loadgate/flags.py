@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from analysis.presets import PRESETS
 from loadgate.argtypes import fraction, non_negative, positive, positive_int
 from loadgate.specs import DEFAULT_SPEC
 from scenarios.schedule import DEFAULT_MAX_LATE_S
@@ -22,9 +23,13 @@ _TOLERANCES = ",".join(f"{kind}={value * 100:g}%%" for kind, value in DEFAULT_TO
 
 
 def add_spec(parser: argparse.ArgumentParser, default: str = DEFAULT_SPEC) -> None:
-    """``--spec FILE``: a loadgate/v1 or OpenSLO v1 spec (a file or a directory of OpenSLO documents)."""
+    """``--spec FILE``: a loadgate/v1 or OpenSLO v1 spec (a file or a directory of OpenSLO documents),
+    and ``--preset NAME``: the instrumentation whose metric names its default queries read."""
     parser.add_argument("--spec", default=default, metavar="FILE",
                         help=f"SLO spec: loadgate/v1 or OpenSLO v1, a file or a directory (default {default})")
+    parser.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
+                        help="read the service's series as this instrumentation names them (overrides the "
+                             f"spec's metrics.preset; its single names still apply): {', '.join(sorted(PRESETS))}")
 
 
 def add_selector(parser: argparse.ArgumentParser, help_text: str = "label matchers added to every default "

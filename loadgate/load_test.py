@@ -58,7 +58,7 @@ def check_load_flags(args: argparse.Namespace, env: Env, host: str, prometheus_u
 def check_selector(spec: Spec, selector: str) -> None:
     """A ``--selector`` that parses (with the spec's own), refused before any run directory is made."""
     try:
-        Selector.parse(spec.selector, selector)
+        spec.service_selector(selector)
     except SelectorError as exc:
         raise UserError(f"--selector: {exc}") from None
 
@@ -71,7 +71,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
     if args.keys:
         check_keys(args)
     locustfile = getattr(args, "locustfile", None)
-    spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""))
+    spec = load_spec_or_fail(args.spec, getattr(args, "selector", ""), args.preset)
     check_selector(spec, extra.get("selector") or "")
     alert_rules = bool(args.alert_rules or args.expect_alerts is not None)
     expected = None

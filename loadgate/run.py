@@ -33,7 +33,7 @@ from analysis.client_series import ClientSeries
 from analysis.client_source import ClientSource
 from analysis.prom import PromConfig, Prometheus
 from analysis.prom_source import PromSource
-from analysis.queries import Selector, SelectorError
+from analysis.queries import SelectorError
 from analysis.sli import Window
 from analysis.validity import assess
 from loadgate import procs
@@ -99,7 +99,7 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
     default_selector = f'job="{SERVICE_JOB}"' if plan.start_prometheus else ""
     try:
         # Before the run directory exists: a refused selector must leave nothing behind.
-        selector = Selector.parse(plan.spec.selector, plan.selector or default_selector)
+        selector = plan.spec.service_selector(plan.selector or default_selector)
     except SelectorError as exc:
         raise UserError(f"--selector: {exc}") from None
     out = plan.out_dir

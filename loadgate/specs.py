@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from analysis.presets import PRESETS, with_overrides
 from loadgate.errors import UserError
 from slo.model import Spec
 from slo.openslo import refuse_selector
@@ -25,14 +27,19 @@ def resolve_spec_path(path: str) -> Path:
     return _PACKAGED / given.name
 
 
-def load_spec_or_fail(path: str, selector: str = "") -> Spec:
+def load_spec_or_fail(path: str, selector: str = "", preset: str | None = None) -> Spec:
     """Read a spec, turning every located problem into one ``UserError`` (exit 2). A ``selector``
     (``--selector``) that an objective's literal PromQL cannot take is refused here (exit 2),
-    never silently left out."""
+    never silently left out; so is a ``preset`` (``--preset``) for a spec whose queries are its own."""
     try:
         spec = read_spec(resolve_spec_path(path))
     except SpecError as exc:
         raise UserError(str(exc)) from None
+    if preset is not None:
+        if spec.format != "loadgate/v1":
+            raise UserError(f"--preset: {spec.path} is {spec.format}, whose queries are its own; a preset names the "
+                            "series a loadgate/v1 spec's default queries read")
+        spec = dataclasses.replace(spec, metrics=with_overrides(PRESETS[preset], dict(spec.metrics_overrides)))
     for given, flag in ((selector, "--selector"), (spec.selector, f"{spec.path}: selector")):
         refusal = refuse_selector(spec, given, flag)
         if refusal:

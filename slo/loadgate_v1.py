@@ -38,6 +38,7 @@ from analysis.queries import SelectorError, parse_selector, unbalanced
 from slo import model
 from slo.located import NodeParser, SpecError, SpecIssue, describe, line_of
 from slo.model import Metrics, Objective, Spec, Target
+from slo.spec_metrics import METRIC_FIELDS, parse_metrics
 from slo.units import parse_duration, parse_number, parse_rate, parse_ratio
 
 __all__ = ["SPEC_VERSION", "METRIC_FIELDS", "load_loadgate_v1"]
@@ -45,8 +46,6 @@ __all__ = ["SPEC_VERSION", "METRIC_FIELDS", "load_loadgate_v1"]
 SPEC_VERSION = "loadgate/v1"
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PLACEHOLDERS = {"window", "selector"}
 
@@ -63,7 +62,6 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.PROMQL_THRESHOLD: ("query", "point", "budgeting", "slice"),
 }
 #: The ``metrics:`` fields, in the order they are written.
-METRIC_FIELDS = ("requests", "duration", "cache_hits", "cache_misses", "up", "code_label")
 
 
 def load_loadgate_v1(data: bytes, filename: str = "<spec>") -> Spec:
@@ -106,9 +104,10 @@ class _Parser(NodeParser):
         selector = ""
         if "selector" in fields:
             selector = self._selector(fields["selector"][1])
-        metrics = Metrics()
+        metrics: Metrics = Metrics()
+        overrides: tuple[tuple[str, str], ...] = ()
         if "metrics" in fields:
-            metrics = self._metrics(fields["metrics"][1])
+            metrics, overrides = parse_metrics(self, fields["metrics"][1])
 
         objectives: list[Objective] = []
         if "objectives" not in fields:
@@ -119,7 +118,8 @@ class _Parser(NodeParser):
         if self.issues:
             raise SpecError(self.issues)
         return Spec(version=str(version), name=name, path=self.file, objectives=tuple(objectives),
-                    metrics=metrics, selector=selector, description=description, source_text=text)
+                    metrics=metrics, metrics_overrides=overrides, selector=selector, description=description,
+                    source_text=text)
 
     def _selector(self, node: Node) -> str:
         # analysis owns the selector grammar; slo only checks the spec's copy.
@@ -132,18 +132,6 @@ class _Parser(NodeParser):
             self.error(node, "selector", str(exc))
             return ""
         return value
-
-    def _metrics(self, node: Node) -> Metrics:
-        fields = self.mapping(node, "metrics", METRIC_FIELDS)
-        if fields is None:
-            return Metrics()
-        values: dict[str, str] = {}
-        for key, (_, value_node) in fields.items():
-            pattern, what = (_LABEL_RE, "label name") if key == "code_label" else (_METRIC_RE, "metric name")
-            value = self.string(value_node, f"metrics.{key}", pattern, what)
-            if value is not None:
-                values[key] = value
-        return Metrics(**values)
 
     def _objectives(self, node: Node) -> list[Objective]:
         if not isinstance(node, SequenceNode):

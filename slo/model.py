@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analysis.queries import Metrics
+from analysis.queries import Metrics, Selector
 
 __all__ = [
     "KINDS",
@@ -156,6 +156,9 @@ class Spec:
     path: str
     objectives: tuple[Objective, ...]
     metrics: Metrics = field(default_factory=Metrics)
+    #: The ``metrics:`` fields written in the spec (beside its preset), kept so ``--preset`` can
+    #: change the preset under them.
+    metrics_overrides: tuple[tuple[str, str], ...] = ()
     selector: str = ""
     description: str = ""
     source_text: str = ""
@@ -163,3 +166,9 @@ class Spec:
     format: str = "loadgate/v1"
     #: What was read but is not used (an OpenSLO alert policy, a data source's URL), one line each.
     notes: tuple[str, ...] = ()
+
+    def service_selector(self, *given: str) -> Selector:
+        """The matchers every default query carries: the spec's ``selector``, then ``given``
+        (``--selector``); the preset's own are added to its request series (``Metrics.request_selector``).
+        Raises ``SelectorError``."""
+        return Selector.parse(self.selector, *given)

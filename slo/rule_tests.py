@@ -43,11 +43,11 @@ def _series(spec: Spec, o: Objective, labels: dict[str, str], bad: int, total: i
                 {"series": name(m.requests, **{m.code_label: "200"}), "values": grow(total - bad)},
                 {"series": name(m.up), "values": f"1x{n}"}]
     elif o.kind == model.LATENCY:
-        return [{"series": name(f"{m.duration}_bucket", le=contract.format_le(o.target.value)),
+        return [{"series": name(f"{m.duration}_bucket", le=contract.format_le(m.le_bound(o.target.value))),
                  "values": grow(total - bad)},
                 {"series": name(f"{m.duration}_bucket", le="+Inf"), "values": grow(total)},
                 {"series": name(f"{m.duration}_count"), "values": grow(total)}]
-    elif o.kind == model.CACHE_HIT_RATE:
+    elif o.kind == model.CACHE_HIT_RATE and m.cache_hits is not None and m.cache_misses is not None:
         return [{"series": name(m.cache_hits), "values": grow(total - bad)},
                 {"series": name(m.cache_misses), "values": grow(bad)}]
     # A user's PromQL: the recorded ratios are fed in directly (its series cannot be invented).

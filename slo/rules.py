@@ -71,14 +71,18 @@ def _ratio(objective: Objective, metrics: Metrics, sel: Selector, window_s: int)
     """The bad share of events over the window, as PromQL; None for kinds with no event ratio.
     A window without events has no ratio (its total is filtered with ``> 0``), never NaN."""
     kind = objective.kind
+    rsel = metrics.request_selector(sel)  # the preset's own matchers, on its request series only
     if kind in (model.ERROR_RATE, model.AVAILABILITY):
-        bad = q.requests_5xx(metrics.requests, sel, window_s, metrics.code_label)
-        return f"({bad}) / ({q.requests_total(metrics.requests, sel, window_s)} > 0)"
+        bad = q.requests_5xx(metrics.requests, rsel, window_s, metrics.code_label)
+        return f"({bad}) / ({q.requests_total(metrics.requests, rsel, window_s)} > 0)"
     if kind == model.LATENCY:
-        total = q.latency_count(metrics.duration, sel, window_s)
-        within = q.counter_increase(f"{metrics.duration}_bucket", sel, window_s, _le_matcher(objective.target.value))
+        total = q.latency_count(metrics.duration, rsel, window_s)
+        within = q.counter_increase(f"{metrics.duration}_bucket", rsel, window_s,
+                                    _le_matcher(metrics.le_bound(objective.target.value)))
         return f"(({total}) - ({within})) / ({total} > 0)"
     if kind == model.CACHE_HIT_RATE:
+        if metrics.cache_hits is None or metrics.cache_misses is None:
+            return None  # the preset has no cache counters: nothing to burn (_skip_reason says so)
         misses = q.counter_increase(metrics.cache_misses, sel, window_s)
         return f"({misses}) / ((({q.counter_increase(metrics.cache_hits, sel, window_s)}) + ({misses})) > 0)"
     if kind == model.PROMQL_RATIO:
@@ -141,9 +145,11 @@ def _budget_unit(o: Objective) -> str:
     return f"{prom_duration(int(round(o.slice_seconds or 60)))} slices" if sliced(o) else "events"
 
 
-def _skip_reason(objective: Objective) -> str:
+def _skip_reason(objective: Objective, metrics: Metrics) -> str:
     if objective.kind == model.THROUGHPUT:
         return "a throughput floor is no ratio of bad events, so it has no error budget to burn"
+    if objective.kind == model.CACHE_HIT_RATE and metrics.cache_hits is None:
+        return f"the {metrics.preset} metrics have no cache counters (map metrics.cache_hits and cache_misses)"
     return f"a {objective.kind} objective has no ratio of bad events to burn a budget with"
 
 
@@ -185,7 +191,7 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
         budget = o.allowed_bad_ratio
         period = period_s or o.period_s or PERIOD_S
         if budget is None or (_ratio(o, spec.metrics, selector, 60) is None and not sliced(o)):
-            skipped.append((o.id, _skip_reason(o)))
+            skipped.append((o.id, _skip_reason(o, spec.metrics)))
             continue
         if budget <= 0:
             skipped.append((o.id, "its error budget is zero (a 100 % target): any bad event would page"))

@@ -38,10 +38,15 @@ def dump_spec(spec: Spec, header: str = "") -> str:
         top["description"] = spec.description
     if spec.selector:
         top["selector"] = spec.selector
-    defaults = Metrics()
-    changed = {f: getattr(spec.metrics, f) for f in METRIC_FIELDS if getattr(spec.metrics, f) != getattr(defaults, f)}
-    if changed:
-        top["metrics"] = changed
+    if spec.metrics.preset != Metrics().preset:
+        # A preset and the single names written over it, as the spec said them.
+        top["metrics"] = {"preset": spec.metrics.preset, **dict(spec.metrics_overrides)}
+    else:
+        defaults = Metrics()
+        changed = {f: getattr(spec.metrics, f) for f in METRIC_FIELDS
+                   if getattr(spec.metrics, f) != getattr(defaults, f)}
+        if changed:
+            top["metrics"] = changed
     objectives = []
     for o in spec.objectives:
         item: dict[str, Any] = {"id": o.id, "title": o.title, "kind": o.kind}

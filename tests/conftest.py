@@ -93,7 +93,7 @@ class DemoRun:
 #: The healthy fleet: every part of the demo at once, healthy. Two Locust worker processes, two
 #: demo API processes behind nginx, over-limit keys, and the spec's burn-rate alerts expected silent.
 FLEET_ARGS = ("--processes", "2", "--api-processes", "2", "--over-limit", "0.2", "--alert-rules",
-              "--expect-alerts", "none", "--ids", "1-200", "--duration", "35", "--rampup", "10")
+              "--expect-alerts", "none", "--ids", "1-200", "--duration", "30", "--rampup", "10")
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,7 @@ def test_a_generator_that_runs_out_first_gives_a_lower_bound_and_is_named(tmp_pa
     locustfile = tmp_path / "heavy.py"
     locustfile.write_text(HEAVY)
     proc, doc, _ = capacity(tmp_path, ping_service.url, "--locustfile", str(locustfile), "--from", "50",
-                            "--factor", "8", "--to", "5000")
+                            "--factor", "8", "--to", "5000", "--step-duration", "6")
     assert proc.returncode == 3, proc.stdout + proc.stderr[-3000:]
     assert (doc["capacity_rps"], doc["limited_by"], doc["lower_bound"]) == (50, "generator", True)
     assert "generator_cpu" in doc["steps"][-1]["invalid_checks"] and not doc["steps"][-1]["breached"]

@@ -95,6 +95,25 @@ def test_over_limit_users_get_429s_while_in_limit_users_get_none(healthy_fleet):
     assert healthy_fleet.proc.returncode == 0  # every objective holds: refusing over-limit keys is no failure
 
 
+def test_injected_slowness_fails_p99_latency_with_exit_1(tmp_path):
+    proc, doc, run = demo(tmp_path, "--slow-fraction", "0.05", "--slow-ms", "800", duration=18, rampup=4)
+    objectives = by_id(doc)
+    assert run["workers"] == 1 and run["processes"] == 1  # the default demo: one process of each
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert objectives["p99_latency"]["status"] == "fail"
+    assert objectives["p50_latency"]["status"] == "pass"
+    assert objectives["error_rate"]["status"] == "pass"
+
+
+def test_injected_errors_fail_the_error_rate_with_exit_1(tmp_path):
+    proc, doc, _ = demo(tmp_path, "--error-fraction", "0.01", duration=18, rampup=4)
+    objectives = by_id(doc)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert objectives["error_rate"]["status"] == "fail"
+    assert objectives["error_rate"]["measured"] == pytest.approx(0.01, rel=0.5)
+    assert objectives["p99_latency"]["status"] == "pass"
+
+
 @pytest.mark.no_prometheus
 def test_without_prometheus_the_demo_grades_all_six_objectives_from_the_client_side(tmp_path):
     proc, doc, run = demo(tmp_path, "--no-prometheus", duration=20, rampup=5)

@@ -41,7 +41,7 @@ def demo_killing(tmp_path: Path, *args: str, victim: str) -> tuple[subprocess.Co
     """A demo that SIGKILLs one of its load-generator processes after 6 s of steady state:
     ``victim`` is ``locust`` (the Locust process loadgate started) or ``worker`` (one of its workers)."""
     out = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "22", "--rampup", "3",
+    proc = subprocess.Popen([sys.executable, "-m", "loadgate", "demo", "--duration", "18", "--rampup", "3",
                              "--rate", "100", "--out", str(out), *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     series = out / "client_series.jsonl"

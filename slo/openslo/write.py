@@ -115,7 +115,7 @@ def to_openslo(spec: Spec) -> tuple[str, list[str]]:
         if o.kind == model.LATENCY:
             assert o.quantile is not None
             docs.append(_slo_doc(spec, o, {"ratioMetric": {
-                "counter": True, "good": _source(q(f"{m.duration}_bucket", _le(o.target.value))),
+                "counter": True, "good": _source(q(f"{m.duration}_bucket", _le(m.le_bound(o.target.value)))),
                 "total": _source(q(f"{m.duration}_count"))}}, o.quantile))
             if o.warn is not None:
                 warnings.append(f"{where}: the warn threshold has no OpenSLO equivalent and was left out")
@@ -123,7 +123,10 @@ def to_openslo(spec: Spec) -> tuple[str, list[str]]:
             docs.append(_slo_doc(spec, o, {"ratioMetric": {
                 "counter": True, "bad": _source(q(m.requests, code_5xx)), "total": _source(q(m.requests))}},
                 round(1.0 - o.target.value, 12)))
+        elif o.kind == model.CACHE_HIT_RATE and (m.cache_hits is None or m.cache_misses is None):
+            problems.append(f"{where}: left out: the {m.preset} metrics have no cache counters")
         elif o.kind == model.CACHE_HIT_RATE:
+            assert m.cache_hits is not None and m.cache_misses is not None
             both = f'__name__=~"{re.escape(m.cache_hits)}|{re.escape(m.cache_misses)}"'
             docs.append(_slo_doc(spec, o, {"ratioMetric": {
                 "counter": True, "good": _source(q(m.cache_hits)), "total": _source(q("", both))}},
@@ -153,6 +156,10 @@ def to_openslo(spec: Spec) -> tuple[str, list[str]]:
             target = o.target.value if (good or o.budgeting != model.OCCURRENCES) else round(1 - o.target.value, 12)
             docs.append(_slo_doc(spec, o, {"ratioMetric": ratio}, target, {"budgetingMethod": o.budgeting}))
             _slices(docs[-1], o)
+        elif o.kind == model.PROMQL_THRESHOLD and o.budgeting == model.TIMESLICES and o.slice_target is None:
+            problems.append(f"{where}: left out: its slices are judged by one point each, which OpenSLO cannot say "
+                            "(its Timeslices need a timeSliceTarget: the share of a slice's points that must meet "
+                            "op and value)")
         elif o.kind == model.PROMQL_THRESHOLD:
             assert o.query is not None and o.point_op is not None
             docs.append(_slo_doc(spec, o, {"thresholdMetric": _source(o.query)}, o.target.value,
