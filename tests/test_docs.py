@@ -114,3 +114,15 @@ def test_the_link_finder_skips_urls_anchors_and_code():
     text = "[a](a.md) ![p](docs/p.png \"t\") [u](https://x.org) [h](#top) `[c](c.md)`\n```\n[f](f.md)\n```\n"
     assert relative_links(text) == ["a.md", "docs/p.png"]
     assert local_links(text) == ["a.md", "docs/p.png", "#top"]
+
+
+def test_the_spec_page_lists_every_preset_with_the_names_it_reads():
+    from analysis.presets import PRESETS, SOURCES
+
+    page = (REPO / "docs" / "spec.md").read_text(encoding="utf-8")
+    for name, metrics in PRESETS.items():
+        row = next((line for line in page.splitlines() if line.startswith(f"| `{name}`")), "")
+        assert row, name
+        for value in (metrics.requests, metrics.duration, metrics.code_label, metrics.duration_unit):
+            assert f"`{value}`" in row or f"| {value} |" in row, (name, value)
+        assert name in SOURCES
