@@ -205,6 +205,10 @@ class ClientSource:
     def promql_threshold(self, query: str, op: str, value: float, step_s: float | None) -> SLIData:
         return self.promql_ratio(None, None, query)
 
+    def promql_threshold_slices(self, query: str, op: str, value: float, slice_s: float,
+                                slice_target: float | None) -> SLIData:
+        return self.promql_ratio(None, None, query)
+
     def overview(self, with_latency: bool = True) -> list[Chart]:
         """Client p50/p95/p99 over 5 s windows, and the running users per tier.
 

@@ -1,9 +1,9 @@
 """The Prometheus source's objectives written in a user's PromQL (OpenSLO's and the ``promql_*`` kinds).
 
-``PromQLSLIs`` adds to ``PromReader`` the four ``SLISource`` methods whose queries come from the
+``PromQLSLIs`` adds to ``PromReader`` the five ``SLISource`` methods whose queries come from the
 spec as templates (``q.render_template`` fills in the selector and the window): a good/total or
-bad/total ratio, a single value, a ratio judged slice by slice, and a value judged point by
-point against a threshold. ``PromSource`` inherits them.
+bad/total ratio, a single value, a ratio judged slice by slice, a value judged point by point
+against a threshold, and those points judged slice by slice. ``PromSource`` inherits them.
 """
 
 from __future__ import annotations
@@ -136,5 +136,43 @@ class PromQLSLIs(PromReader):
         data.value = 1.0 - len(bad) / len(points)
         data.detail.update({"points": len(points), "bad_points": len(bad), "step_seconds": step,
                             "point_condition": f"{op} {value:g}", "point_op": op, "point_value": value})
+        data.series.append(Series("value", "", tuple(points)))
+        return data
+
+    def promql_threshold_slices(self, query: str, op: str, value: float, slice_s: float,
+                                slice_target: float | None) -> SLIData:
+        """The query's points, one a scrape interval, judged slice by slice; see ``SLISource``."""
+        data = SLIData()
+        width, ends = self._slices_or_problem(data, slice_s)
+        if not ends:
+            return data
+        step = min(self.resolution().scrape_s, width)
+        start = self.window.start
+        series = self._range(data, q.render_template(query, self.sel, step), start + step, ends[-1], step)
+        if not self._one_series(data, len(series)):
+            return data
+        points = [(t, v) for t, v in series[0][1] if not math.isnan(v)]
+        # A point at t belongs to the slice (end - width, end] that holds it.
+        judged: dict[int, list[bool]] = {}
+        for t, v in points:
+            judged.setdefault(math.ceil((t - start) / width - 1e-9) - 1, []).append(_OPS[op](v, value))
+        shares = [(ends[i], sum(ok) / len(ok)) for i, ok in sorted(judged.items()) if 0 <= i < len(ends)]
+        data.detail.update({"slice_seconds": width, "slices": len(ends), "slices_with_points": len(shares),
+                            "step_seconds": step, "point_condition": f"{op} {value:g}", "point_op": op,
+                            "point_value": value,
+                            "budgeting": "Timeslices" if slice_target is not None else "RatioTimeslices"})
+        if not shares:
+            data.problem = Problem(sli.NO_EVENTS, f"the query returned no number in any of the {len(ends)} slices "
+                                                  f"of {width}s")
+            return data
+        data.events = float(len(shares))
+        if slice_target is not None:
+            bad = [t for t, s in shares if s < slice_target and not math.isclose(s, slice_target, rel_tol=1e-9)]
+            data.bad = float(len(bad))
+            data.value = 1.0 - len(bad) / len(shares)
+            data.detail.update({"slice_target": slice_target, "bad_slices": len(bad)})
+        else:
+            data.value = sum(s for _, s in shares) / len(shares)
+            data.bad = (1.0 - data.value) * len(shares)
         data.series.append(Series("value", "", tuple(points)))
         return data

@@ -93,6 +93,14 @@ class SLISource(Protocol):
         meet ``point <op> value`` (OpenSLO ``thresholdMetric``)."""
         ...
 
+    def promql_threshold_slices(self, query: str, op: str, value: float, slice_s: float,
+                                slice_target: float | None) -> SLIData:
+        """A thresholdMetric over time slices of ``slice_s``: each slice's share of points (one a
+        scrape interval) that meet ``point <op> value``; with ``slice_target``, the share of slices
+        whose share reaches it (OpenSLO ``Timeslices``), without, the mean of the slices' shares
+        (``RatioTimeslices``). Slices without a point are not counted."""
+        ...
+
     def overview(self, with_latency: bool) -> list[Chart]:
         """Charts beside the objectives (latency percentiles, users per tier); never raises."""
         ...

@@ -59,6 +59,11 @@ def measure(source: SLISource, objective: Objective) -> SLIData:
         return source.promql_ratio(objective.good, objective.bad, objective.total)
     if kind == model.PROMQL_THRESHOLD:
         assert objective.query is not None and objective.point_op is not None and objective.point_value is not None
+        if objective.budgeting == model.RATIO_TIMESLICES or objective.slice_target is not None:
+            # OpenSLO's slices of a thresholdMetric: each slice judged by its share of good points.
+            assert objective.slice_seconds is not None
+            return source.promql_threshold_slices(objective.query, objective.point_op, objective.point_value,
+                                                  objective.slice_seconds, objective.slice_target)
         return source.promql_threshold(objective.query, objective.point_op, objective.point_value,
                                        objective.slice_seconds if objective.budgeting == model.TIMESLICES else None)
     if kind == model.PROMQL_VALUE:

@@ -12,12 +12,14 @@ from tests.support.situations import WINDOW
 pytestmark = pytest.mark.prometheus
 
 HERE = Path(__file__).resolve().parent / "openslo"
+FORMS = HERE / "forms"
 TWIN = Path(__file__).resolve().parent / "specs" / "user-api.loadgate.yaml"
 
 
 def verdicts(cli, prometheus: str, out: Path, spec: Path, job: str) -> tuple[int, dict[str, dict]]:
+    selector = ("--selector", f'job="{job}"') if job else ()
     result = cli("gate", "--prometheus", prometheus, "--start", WINDOW[0], "--end", WINDOW[1],
-                 "--selector", f'job="{job}"', "--spec", str(spec), "--out", str(out))
+                 *selector, "--spec", str(spec), "--out", str(out))
     assert result.code in (0, 1, 3), result.err
     doc = json.loads((out / "verdict.json").read_text())
     return result.code, {o["id"]: o for o in doc["objectives"]}
@@ -63,14 +65,30 @@ def test_threshold_metrics_and_ratio_timeslices_grade_their_slices_from_literal_
                  "--spec", str(HERE / "quantile.yaml"), "--out", str(out))
     doc = json.loads((out / "verdict.json").read_text())
     by_id = {o["id"]: o for o in doc["objectives"]}
-    strict, loose, success = by_id["p99_under_500ms_strict"], by_id["p99_under_500ms_loose"], \
-        by_id["success_by_minute"]
+    strict, loose, success = by_id["p99_under_500ms_strict"], by_id["p99_under_1s"], by_id["success_by_minute"]
     # p99_breach: 3 % of requests above 500 ms in every minute, none above 1 s.
     assert strict["status"] == "fail" and strict["measured"] == 0.0
-    assert strict["detail"]["points"] == 30 and strict["detail"]["step_seconds"] == 60
+    assert (strict["detail"]["slices"], strict["detail"]["bad_slices"], strict["detail"]["step_seconds"]) == \
+        (30, 30, 15)
     assert loose["status"] == "pass" and loose["measured"] == 1.0
     # brownout: 2 of 30 minutes at 20 % 5xx, the rest at 0.01 %: the mean of the minutes' ratios.
     assert success["measured"] == pytest.approx((28 * 0.9999 + 2 * 0.8) / 30, abs=2e-3)
     assert success["status"] == "fail"
     assert "approximate" in success["reason"] and success["detail"]["approximation"]
     assert result.code == 1
+
+
+@pytest.mark.parametrize("form", ["list.yaml", "documents.json"])
+def test_a_threshold_metric_by_timeslices_counts_the_minutes_where_enough_points_held(cli, prometheus, tmp_path,
+                                                                                      form):
+    """brownout: 8 scrapes at 20 % 5xx (00:29:52 to 00:31:52). Each point (every 15 s) reads the 5xx
+    ratio of the minute before it, so 10 points miss "< 1 %": every point of the minutes ending
+    00:31 and 00:32, and two of the four of the minute ending 00:33. Half a minute is enough for
+    one SLO (28 good minutes of 30), three quarters for the other (27 of 30)."""
+    code, by_id = verdicts(cli, prometheus, tmp_path / "gate", FORMS / form, "")  # literal PromQL: no selector
+    half, most = by_id["calm_minutes_half"], by_id["calm_minutes_most"]
+    assert half["measured"] == pytest.approx(28 / 30) and half["status"] == "pass"
+    assert most["measured"] == pytest.approx(27 / 30) and most["status"] == "fail"
+    assert (half["detail"]["slices"], half["detail"]["bad_slices"], most["detail"]["bad_slices"]) == (30, 2, 3)
+    assert half["detail"]["slice_target"] == 0.5 and most["detail"]["step_seconds"] == 15
+    assert code == 1

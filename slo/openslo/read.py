@@ -1,9 +1,11 @@
 """OpenSLO v1 documents read into loadgate's model: a set of files becomes one ``Spec``.
 
-``load_openslo(files)`` reads every file's documents (``slo.openslo.documents``), finds SLIs and
-data sources by name across the files, validates each SLO's time window, budgeting method and
-indicator, and maps each objective (``slo.openslo.objective``). It raises ``SpecError`` listing
-every violation, located as ``file:line: KIND/name.field.path: message``.
+``load_openslo(files)`` reads every file's documents in any form (``slo.openslo.documents``),
+checks every kind by OpenSLO's rules (SLIs: ``slo.openslo.indicator``; SLOs:
+``slo.openslo.slo_spec``; the kinds loadgate does not grade: ``slo.openslo.kinds``), finds SLIs,
+data sources and alerting documents by name across the files, and maps each SLO's objectives. It
+raises ``SpecError`` listing every violation, located as ``file:line: KIND/name.field.path:
+message``; what is read but not graded is a note (``Spec.notes``), located the same way.
 """
 
 from __future__ import annotations
@@ -11,19 +13,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node, SequenceNode
+from yaml.nodes import Node
 
-from analysis.queries import unbalanced
-from slo import model
 from slo.located import SpecError, SpecIssue
 from slo.model import Objective, Spec
-from slo.openslo.documents import API_VERSION, KINDS_READ, Doc, FileParser, duration_field
-from slo.openslo.objective import read_objective
+from slo.openslo.documents import API_VERSION, KINDS, Doc, FileParser, name_field
+from slo.openslo.indicator import Indicator, check_indicator, gradable, resolve_types
+from slo.openslo.kinds import Refs, alert_condition, alert_policy, data_source, notification_target, service
+from slo.openslo.slo_spec import SLO_FIELDS, is_composite, slo_objectives
 
 __all__ = ["load_openslo"]
 
-_SLO_FIELDS = ("description", "service", "indicator", "indicatorRef", "timeWindow", "budgetingMethod", "objectives",
-               "alertPolicies")
+_NOT_GRADED = {
+    "Service": "read, not graded: a Service only groups SLOs",
+    "AlertPolicy": "read, not graded: 'loadgate rules' writes the burn-rate alerts from the SLOs",
+    "AlertCondition": "read, not graded: 'loadgate rules' writes the burn-rate alerts from the SLOs",
+    "AlertNotificationTarget": "read, not graded: routing alerts is left to Alertmanager",
+}
+_CHECKS = {"Service": service, "AlertPolicy": alert_policy, "AlertCondition": alert_condition,
+           "AlertNotificationTarget": notification_target}
 
 
 def load_openslo(files: list[tuple[str, bytes]]) -> Spec:
@@ -32,36 +40,58 @@ def load_openslo(files: list[tuple[str, bytes]]) -> Spec:
 
 
 class _SetParser:
-    """A set of files read as one: SLIs and data sources are found by name across files."""
+    """A set of files read as one: documents refer to each other by kind and name across files."""
 
     def __init__(self, files: list[tuple[str, bytes]]):
         self.parsers = [FileParser(data, name) for name, data in files]
-        self.notes: list[str] = []
+        self._notes: list[tuple[int, int, str]] = []
         self.services: set[str] = set()
+        self.sources: dict[str, str | None] = {}
+        self.slis: dict[str, Indicator | None] = {}
+        self.graded: dict[str, dict[str, Any] | None] = {}
+        self.refs: Refs = []
 
     @property
     def issues(self) -> list[SpecIssue]:
         return [i for p in self.parsers for i in p.issues]
 
+    def note(self, p: FileParser, node: Node, path: str, text: str) -> None:
+        """Something read but not used, located like an error; notes come out in file order."""
+        line = node.start_mark.line + 1
+        self._notes.append((self.parsers.index(p), line, f"{p.file}:{line}: {path}: {text}"))
+
     def parse(self) -> Spec:
         docs: list[Doc] = []
         for parser in self.parsers:
             docs.extend(parser.documents())
-        by_kind: dict[str, dict[str, Doc]] = {k: {} for k in KINDS_READ}
+        by_kind: dict[str, dict[str, Doc]] = {k: {} for k in KINDS}
         for doc in docs:
             first = by_kind[doc.kind].get(doc.name)
             if first is not None:
-                doc.parser.error(doc.node, doc.where, f"duplicate {doc.kind} name (first in "
-                                                      f"{first.parser.file}:{first.node.start_mark.line + 1})")
+                doc.parser.error(doc.node, doc.where,
+                                 f"names are unique per kind: a second {doc.kind} named {doc.name!r} (the first is "
+                                 f"at {first.parser.file}:{first.line})")
                 continue
             by_kind[doc.kind][doc.name] = doc
-        self.sources = {name: self._data_source(doc) for name, doc in by_kind["DataSource"].items()}
-        for doc in by_kind["SLI"].values():
-            self._indicator(doc.parser, doc.fields["spec"][1], f"{doc.where}.spec")  # validated even if unused
+        for name, doc in by_kind["DataSource"].items():
+            self.sources[name], details = data_source(doc.parser, doc.spec, f"{doc.where}.spec")
+            if details is not None:
+                self.note(doc.parser, details, doc.where, "connectionDetails: not used; the Prometheus comes from "
+                                                          "--prometheus or --start-prometheus")
+        for name, doc in by_kind["SLI"].items():
+            assert doc.spec is not None
+            indicator = check_indicator(doc.parser, doc.spec, f"{doc.where}.spec")
+            if indicator is not None:
+                resolve_types(indicator, self.sources)
+            self.slis[name] = indicator
+        for kind, check in _CHECKS.items():
+            for doc in by_kind[kind].values():
+                check(doc.parser, doc.spec, f"{doc.where}.spec", self.refs)
+                self.note(doc.parser, doc.node, doc.where, _NOT_GRADED[kind])
         objectives: list[Objective] = []
         first_id: dict[str, str] = {}
         for doc in by_kind["SLO"].values():
-            for objective in self._slo(doc, by_kind["SLI"]):
+            for objective in self._slo(doc):
                 if objective.id in first_id:
                     doc.parser.error(objective.line, f"{doc.where}.spec.objectives",
                                      f"objective id {objective.id!r} is already taken by {first_id[objective.id]}; "
@@ -69,225 +99,96 @@ class _SetParser:
                     continue
                 first_id[objective.id] = objective.origin
                 objectives.append(objective)
+        for ref in self.refs:
+            if ref.name not in by_kind[ref.kind]:
+                self.note(ref.parser, ref.node, ref.path, f"no kind: {ref.kind} named {ref.name!r} in the files "
+                                                          "given; alerting is not graded, so none is needed")
+        for name, doc in by_kind["SLI"].items():
+            if name not in self.graded:
+                self.note(doc.parser, doc.node, doc.where, "read, not graded: no SLO in the files given uses it")
         if not by_kind["SLO"] and not self.issues:
-            self.parsers[0].error(1, "(documents)", "no kind: SLO document; loadgate grades SLOs")
+            held = sorted({d.kind for d in docs})
+            self.parsers[0].error(1, "(documents)", "no kind: SLO document: loadgate grades SLOs"
+                                                    + (f" (the files hold: {', '.join(held)})" if held else ""))
         if self.issues:
             raise SpecError(self.issues)
-        names = [n for n in (doc.name for doc in by_kind["SLO"].values())]
+        return self._spec(list(by_kind["SLO"].values()), objectives)
+
+    def _spec(self, slos: list[Doc], objectives: list[Objective]) -> Spec:
+        names = [doc.name for doc in slos]
         files = [p.file for p in self.parsers]
         name = names[0] if len(names) == 1 else \
             next(iter(self.services)) if len(self.services) == 1 else Path(files[0]).stem
+        descriptions = [doc.parser.peek(doc.spec, "description") or "" for doc in slos]
         return Spec(version=API_VERSION, name=name,
                     path=files[0] if len(files) == 1 else str(Path(files[0]).parent), objectives=tuple(objectives),
-                    description="; ".join(d for d in (self._description(doc) for doc in by_kind["SLO"].values())
-                                          if d),
+                    description="; ".join(d for d in descriptions if d),
                     source_text="\n---\n".join(p.data.decode("utf-8") for p in self.parsers),
-                    format=API_VERSION, notes=tuple(self.notes))
+                    format=API_VERSION, notes=tuple(text for _, _, text in sorted(self._notes)))
 
-    def _description(self, doc: Doc) -> str:
-        return doc.parser.peek(doc.fields["spec"][1], "description") or ""
-
-    def _data_source(self, doc: Doc) -> str | None:
-        p = doc.parser
-        spec = p.mapping(doc.fields["spec"][1], f"{doc.where}.spec", ("type", "connectionDetails", "description"))
-        if spec is None:
-            return None
-        if "type" not in spec:
-            p.error(doc.fields["spec"][1], f"{doc.where}.spec.type", "missing")
-            return None
-        kind = p.string(spec["type"][1], f"{doc.where}.spec.type")
-        if kind is not None and kind.lower() != "prometheus":
-            p.error(spec["type"][1], f"{doc.where}.spec.type",
-                    f"data source type {kind!r} cannot be graded: loadgate reads Prometheus only")
-            return None
-        if "connectionDetails" in spec:
-            self.notes.append(f"{p.file}:{spec['connectionDetails'][0].start_mark.line + 1}: {doc.where}: "
-                              "connectionDetails are not used; the Prometheus comes from --prometheus or "
-                              "--start-prometheus")
-        return kind
-
-    # -- SLO ----------------------------------------------------------------------------------------
-    def _slo(self, doc: Doc, slis: dict[str, Doc]) -> list[Objective]:
+    def _slo(self, doc: Doc) -> list[Objective]:
         p, where = doc.parser, doc.where
-        node = doc.fields["spec"][1]
-        spec = p.mapping(node, f"{where}.spec", _SLO_FIELDS)
+        assert doc.spec is not None
+        spec = p.mapping(doc.spec, f"{where}.spec", SLO_FIELDS)
         if spec is None:
             return []
         before = len(p.issues)
-        if "service" not in spec:
-            p.error(node, f"{where}.spec.service", "missing; an SLO names the service it is about")
-        else:
-            service = p.string(spec["service"][1], f"{where}.spec.service")
-            if service:
-                self.services.add(service)
-        if "alertPolicies" in spec:
-            self.notes.append(f"{p.file}:{spec['alertPolicies'][0].start_mark.line + 1}: {where}: alertPolicies "
-                              "are not read; 'loadgate rules' generates the burn-rate alerts")
-        period = self._time_window(p, spec, node, where)
-        method = model.OCCURRENCES
-        if "budgetingMethod" not in spec:
-            p.error(node, f"{where}.spec.budgetingMethod", f"missing; one of {', '.join(model.BUDGETING_METHODS)}")
-        else:
-            value = p.string(spec["budgetingMethod"][1], f"{where}.spec.budgetingMethod")
-            if value is not None and value not in model.BUDGETING_METHODS:
-                p.error(spec["budgetingMethod"][1], f"{where}.spec.budgetingMethod",
-                        f"unknown budgeting method {value!r}; one of {', '.join(model.BUDGETING_METHODS)}")
-            elif value is not None:
-                method = value
-        indicator = self._slo_indicator(doc, spec, node, slis)
-        if "objectives" not in spec:
-            p.error(node, f"{where}.spec.objectives", "missing; an SLO needs at least one objective")
-            return []
-        items = spec["objectives"][1]
-        if not isinstance(items, SequenceNode) or not items.value:
-            p.error(items, f"{where}.spec.objectives", "expected a non-empty list of objectives")
-            return []
-        title = p.peek(doc.fields["metadata"][1], "displayName") or doc.name
-        description = self._description(doc)
-        out = []
-        for index, item in enumerate(items.value):
-            objective = read_objective(doc, item, f"{where}.spec.objectives[{index}]", index, len(items.value),
-                                       method, indicator, title, description, period)
-            if objective is not None:
-                out.append(objective)
-        return out if len(p.issues) == before else []
+        kind, graded = self._indicator(doc, spec)
+        objectives = slo_objectives(doc, spec, kind, graded, self.note, self.refs)
+        service_name = p.peek(doc.spec, "service")
+        if service_name:
+            self.services.add(service_name)
+        return objectives if len(p.issues) == before else []
 
-    def _time_window(self, p: FileParser, spec: dict[str, tuple[Node, Node]], node: Node,
-                     where: str) -> float | None:
-        if "timeWindow" not in spec:
-            p.error(node, f"{where}.spec.timeWindow", "missing; exactly one time window, such as "
-                                                      "[{duration: 28d, isRolling: true}]")
-            return None
-        windows = spec["timeWindow"][1]
-        if not isinstance(windows, SequenceNode) or len(windows.value) != 1:
-            count = len(windows.value) if isinstance(windows, SequenceNode) else "not a list"
-            p.error(windows, f"{where}.spec.timeWindow", f"exactly one time window is allowed (found {count})")
-            return None
-        path = f"{where}.spec.timeWindow[0]"
-        window = p.mapping(windows.value[0], path, ("duration", "isRolling", "calendar"))
-        if window is None:
-            return None
-        seconds = None
-        if "duration" not in window:
-            p.error(windows.value[0], f"{path}.duration", "missing")
-        else:
-            seconds = duration_field(p, window["duration"][1], f"{path}.duration")
-        rolling = p.boolean(window["isRolling"][1], f"{path}.isRolling") if "isRolling" in window else None
-        if rolling is False and "calendar" not in window:
-            p.error(windows.value[0], f"{path}.calendar", "missing; a calendar window (isRolling: false) needs one")
-        return seconds
-
-    def _slo_indicator(self, doc: Doc, spec: dict[str, tuple[Node, Node]], node: Node,
-                       slis: dict[str, Doc]) -> dict[str, Any] | None:
+    def _indicator(self, doc: Doc, spec: dict[str, tuple[Node, Node]]) -> tuple[str | None, dict[str, Any] | None]:
+        """The SLO's indicator: its kind (``ratio``, ``threshold``) and what loadgate grades of it."""
         p, where = doc.parser, doc.where
-        if ("indicator" in spec) == ("indicatorRef" in spec):
-            p.error(node, f"{where}.spec.indicator", "give exactly one of indicator and indicatorRef")
-            return None
-        if "indicatorRef" in spec:
-            ref = p.string(spec["indicatorRef"][1], f"{where}.spec.indicatorRef")
-            if ref is None:
-                return None
-            if ref not in slis:
-                p.error(spec["indicatorRef"][1], f"{where}.spec.indicatorRef",
-                        f"no kind: SLI named {ref!r} in the files given"
-                        + (f" (there are: {', '.join(sorted(slis))})" if slis else ""))
-                return None
-            sli = slis[ref]
-            # The SLI's own problems are reported once, on the SLI document.
-            quiet = FileParser(sli.parser.data, sli.parser.file)
-            return self._indicator(quiet, sli.fields["spec"][1], f"{sli.where}.spec", report=False)
-        inline = p.mapping(spec["indicator"][1], f"{where}.spec.indicator", ("metadata", "spec"))
-        if inline is None:
-            return None
-        if "spec" not in inline:
-            p.error(spec["indicator"][1], f"{where}.spec.indicator.spec", "missing")
-            return None
-        return self._indicator(p, inline["spec"][1], f"{where}.spec.indicator.spec")
-
-    def _indicator(self, p: FileParser, node: Node, path: str, report: bool = True) -> dict[str, Any] | None:
-        spec = p.mapping(node, path, ("description", "ratioMetric", "thresholdMetric"))
-        if spec is None:
-            return None
-        if ("ratioMetric" in spec) == ("thresholdMetric" in spec):
-            p.error(node, path, "give exactly one of ratioMetric and thresholdMetric")
-            return None
-        before = len(p.issues)
-        out: dict[str, Any] | None = None
-        if "thresholdMetric" in spec:
-            query = self._metric(p, spec["thresholdMetric"][1], f"{path}.thresholdMetric")
-            out = {"type": "threshold", "query": query, "line": spec["thresholdMetric"][1].start_mark.line + 1}
-        else:
-            rnode = spec["ratioMetric"][1]
-            ratio = p.mapping(rnode, f"{path}.ratioMetric", ("counter", "good", "bad", "total", "raw", "rawType"))
-            if ratio is None:
-                return None
-            if "raw" in ratio or "rawType" in ratio:
-                key = "raw" if "raw" in ratio else "rawType"
-                p.error(ratio[key][0], f"{path}.ratioMetric.{key}",
-                        "raw ratios (a precomputed ratio metric) cannot be graded: loadgate needs good or bad "
-                        "events and their total")
-            counter = False
-            if "raw" in ratio or "rawType" in ratio:
-                return None
-            if "counter" not in ratio:
-                p.error(rnode, f"{path}.ratioMetric.counter", "missing; true for counters, false for gauges")
+        assert doc.spec is not None
+        has_inline, has_ref = "indicator" in spec, "indicatorRef" in spec
+        if is_composite(p, spec):
+            if has_inline or has_ref:
+                p.error(doc.spec, f"{where}.spec.indicator", "indicator or indicatorRef is given on the spec (a "
+                                                             "standard SLO) or on its objectives (a composite SLO), "
+                                                             "not both")
             else:
-                counter = bool(p.boolean(ratio["counter"][1], f"{path}.ratioMetric.counter"))
-            if ("good" in ratio) == ("bad" in ratio):
-                p.error(rnode, f"{path}.ratioMetric.good", "give exactly one of good and bad (with total)")
-            if "total" not in ratio:
-                p.error(rnode, f"{path}.ratioMetric.total", "missing; a ratio needs a total")
-            out = {"type": "ratio", "counter": counter, "line": rnode.start_mark.line + 1}
-            for key in ("good", "bad", "total"):
-                if key in ratio:
-                    out[key] = self._metric(p, ratio[key][1], f"{path}.ratioMetric.{key}")
-        clean = len(p.issues) == before
-        if not report:
-            del p.issues[before:]
-        return out if clean else None
-
-    def _metric(self, p: FileParser, node: Node, path: str) -> str | None:
-        part = p.mapping(node, path, ("metricSource",))
-        if part is None:
-            return None
-        if "metricSource" not in part:
-            p.error(node, f"{path}.metricSource", "missing")
-            return None
-        src_node = part["metricSource"][1]
-        src = p.mapping(src_node, f"{path}.metricSource", ("metricSourceRef", "type", "spec"))
-        if src is None:
-            return None
-        kind = p.string(src["type"][1], f"{path}.metricSource.type") if "type" in src else None
-        if "metricSourceRef" in src:
-            ref = p.string(src["metricSourceRef"][1], f"{path}.metricSource.metricSourceRef")
-            if ref is not None and ref not in self.sources:
-                p.error(src["metricSourceRef"][1], f"{path}.metricSource.metricSourceRef",
-                        f"no kind: DataSource named {ref!r} in the files given")
-                return None
-            if ref is not None and kind is None:
-                kind = self.sources[ref]
-                if kind is None:
-                    return None  # the data source's own error says why
-        if kind is None:
-            if "type" not in src and "metricSourceRef" not in src:
-                p.error(src_node, f"{path}.metricSource.type", "missing; loadgate reads type: Prometheus")
-            return None
-        if kind.lower() != "prometheus":
-            p.error(src.get("type", src.get("metricSourceRef"))[1], f"{path}.metricSource.type",  # type: ignore
-                    f"metric source {kind!r} cannot be graded: loadgate reads Prometheus queries only")
-            return None
-        if "spec" not in src:
-            p.error(src_node, f"{path}.metricSource.spec", "missing; a Prometheus source needs spec.query")
-            return None
-        qspec = p.mapping(src["spec"][1], f"{path}.metricSource.spec", ("query",))
-        if qspec is None:
-            return None
-        if "query" not in qspec:
-            p.error(src["spec"][1], f"{path}.metricSource.spec.query", "missing")
-            return None
-        query = p.string(qspec["query"][1], f"{path}.metricSource.spec.query")
-        problem = unbalanced(query) if query is not None else None
-        if problem:
-            p.error(qspec["query"][1], f"{path}.metricSource.spec.query", f"not PromQL: {problem}")
-            return None
-        return query
+                p.error(spec["objectives"][0], f"{where}.spec.objectives",
+                        "cannot be graded by loadgate: a composite SLO (an indicator on each objective); give each "
+                        "objective its own SLO")
+            return None, None
+        if has_inline == has_ref:
+            p.error(doc.spec, f"{where}.spec.indicator", "exactly one of indicator and indicatorRef "
+                                                         f"(found {'both' if has_inline else 'neither'})")
+            return None, None
+        if has_ref:
+            node = spec["indicatorRef"][1]
+            ref = name_field(p, node, f"{where}.spec.indicatorRef", "indicatorRef")
+            if ref is None:
+                return None, None
+            if ref not in self.slis:
+                known = f" (there are: {', '.join(sorted(self.slis))})" if self.slis else ""
+                p.error(node, f"{where}.spec.indicatorRef", f"no kind: SLI named {ref!r} in the files given{known}: "
+                                                            "indicatorRef names the SLI the SLO is graded by")
+                return None, None
+            indicator = self.slis[ref]
+            if indicator is None:
+                return None, None
+            if ref not in self.graded:  # what loadgate cannot grade of it is said once, on the SLI
+                self.graded[ref] = gradable(indicator, self.note)
+            return indicator.kind, self.graded[ref]
+        inline_node = spec["indicator"][1]
+        inline = p.mapping(inline_node, f"{where}.spec.indicator", ("metadata", "spec"))
+        if inline is None:
+            return None, None
+        if "metadata" not in inline:
+            p.error(inline_node, f"{where}.spec.indicator.metadata", "metadata is required on an inline indicator "
+                                                                     "(with metadata.name)")
+        else:
+            p.metadata(inline["metadata"][1], f"{where}.spec.indicator.metadata")
+        if "spec" not in inline:
+            p.error(inline_node, f"{where}.spec.indicator.spec", "spec is required on an inline indicator")
+            return None, None
+        indicator = check_indicator(p, inline["spec"][1], f"{where}.spec.indicator.spec")
+        if indicator is None:
+            return None, None
+        resolve_types(indicator, self.sources)
+        return indicator.kind, gradable(indicator, self.note)
