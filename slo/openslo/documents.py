@@ -231,9 +231,10 @@ def duration_field(p: FileParser, node: Node, path: str, minutes: bool = False) 
     """An OpenSLO duration-shorthand field (``28d``, ``1h``) in seconds, or None with its problem
     reported. ``minutes``: a bare number is minutes (``timeSliceWindow``, by the spec)."""
     raw = p.scalar(node) if isinstance(node, ScalarNode) else None
-    if minutes and isinstance(raw, int) and not isinstance(raw, bool):
-        if raw <= 0:
-            p.error(node, path, f"a number of minutes must be positive (found {raw})")
+    if minutes and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if not isinstance(raw, int) or raw <= 0:
+            p.error(node, path, f"{path.rsplit('.', 1)[-1]} is a duration such as 1m, or a whole number of minutes "
+                                f"above 0 (found {raw!r})")
             return None
         return float(raw * 60)
     text = p.string(node, path)
