@@ -276,9 +276,9 @@ def test_the_source_asks_for_slices_of_points_only_when_a_threshold_metric_has_s
             calls.append(("slices", *args))
 
     half = read_spec(FORMS / "list.yaml").objectives[0]
-    measure(Source(), half)  # type: ignore[arg-type]
-    measure(Source(), dataclasses.replace(half, budgeting=model.RATIO_TIMESLICES, slice_target=None))  # type: ignore
-    measure(Source(), dataclasses.replace(half, slice_target=None))  # type: ignore[arg-type]  # loadgate/v1's kind
+    measure(Source(), half)
+    measure(Source(), dataclasses.replace(half, budgeting=model.RATIO_TIMESLICES, slice_target=None))
+    measure(Source(), dataclasses.replace(half, slice_target=None))  # loadgate/v1's kind
     query = half.query
     assert calls == [("slices", query, "<", 0.01, 60.0, 0.5), ("slices", query, "<", 0.01, 60.0, None),
                      ("points", query, "<", 0.01, 60.0)]

@@ -92,3 +92,16 @@ def test_a_threshold_metric_by_timeslices_counts_the_minutes_where_enough_points
     assert (half["detail"]["slices"], half["detail"]["bad_slices"], most["detail"]["bad_slices"]) == (30, 2, 3)
     assert half["detail"]["slice_target"] == 0.5 and most["detail"]["step_seconds"] == 15
     assert code == 1
+
+
+def test_a_threshold_metric_by_ratio_timeslices_is_the_mean_of_the_minutes_shares_of_good_points(
+        cli, prometheus, tmp_path):
+    """The same brownout: 27 minutes wholly good, two wholly bad, one half good: (27 + 0.5) / 30, under
+    the 92 % target."""
+    text = (FORMS / "list.yaml").read_text().replace("budgetingMethod: Timeslices", "budgetingMethod: RatioTimeslices")
+    spec = tmp_path / "ratio-timeslices.yaml"
+    spec.write_text(text)
+    _, by_id = verdicts(cli, prometheus, tmp_path / "gate", spec, "")
+    for oid in ("calm_minutes_half", "calm_minutes_most"):  # timeSliceTarget is not used by RatioTimeslices
+        assert by_id[oid]["measured"] == pytest.approx(27.5 / 30) and by_id[oid]["status"] == "fail"
+        assert by_id[oid]["detail"]["budgeting"] == "RatioTimeslices"
