@@ -192,6 +192,32 @@ class Prometheus:
             chunk_start = chunk_end + step
         return list(merged.values())
 
+    def label_values(self, label: str, matches: list[str], start: float, end: float) -> list[str]:
+        """The values ``label`` takes on the series ``matches`` select between ``start`` and ``end``
+        (bounded by the matchers and the time range, never the whole database)."""
+        found = self._call(self._client.get_label_values, label,
+                           params={"match[]": matches, "start": _fmt_time(start), "end": _fmt_time(end)})
+        if not isinstance(found, list):
+            raise PromQueryError(f"unreadable answer from Prometheus for the values of {label!r}")
+        return [str(v) for v in found]
+
+    def label_names(self, matches: list[str], start: float, end: float) -> list[str]:
+        """The label names on the series ``matches`` select between ``start`` and ``end``."""
+        found = self._call(lambda _, params: self._client.get_label_names(params=params), "labels",
+                           params={"match[]": matches, "start": _fmt_time(start), "end": _fmt_time(end)})
+        if not isinstance(found, list):
+            raise PromQueryError("unreadable answer from Prometheus for label names")
+        return [str(v) for v in found]
+
+    def metadata(self, limit: int = 5000) -> dict[str, tuple[str, str]]:
+        """Metric name -> (type, unit) as the scraped targets declared them (``/api/v1/metadata``,
+        at most ``limit`` metrics); empty for series that were backfilled or pushed without any."""
+        found = self._call(lambda _, **kw: self._client.get_metric_metadata("", **kw), "metadata", limit=limit)
+        if not isinstance(found, list):
+            raise PromQueryError("unreadable answer from Prometheus for metadata")
+        return {str(m.get("metric_name")): (str(m.get("type", "unknown")), str(m.get("unit", ""))) for m in found
+                if isinstance(m, dict)}
+
     def _note_warnings(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """A response hook: keep the ``warnings`` of a successful answer (the client drops them)."""
         if response.status_code != 200 or b'"warnings"' not in response.content:

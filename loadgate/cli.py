@@ -17,6 +17,7 @@ from loadgate import (
     cmd_convert,
     cmd_demo,
     cmd_gate,
+    cmd_inspect,
     cmd_report,
     cmd_rules,
     cmd_run,
@@ -54,6 +55,8 @@ _COMMANDS = {
     "validate": (cmd_validate, "check SLO spec files and print their objectives"),
     "convert": (cmd_convert, "print a spec in the other format: OpenSLO v1 to loadgate/v1, or --to openslo"),
     "gate": (cmd_gate, "grade a Prometheus window against a spec; exit 0 pass, 1 fail, 3 inconclusive"),
+    "inspect": (cmd_inspect, "find a service's series in Prometheus, the preset that reads them and what they can "
+                             "grade; --out writes a starter spec (exit 0 found, 3 none)"),
     "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate or run directory"),
     "run": (cmd_run, "load-test a service with Locust and grade it; exit codes as gate"),
     "demo": (cmd_demo, "load-test the bundled demo API on this machine and grade it"),

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from analysis.presets import PRESETS
 from slo import model
 from slo.loadgate_v1 import METRIC_FIELDS, SPEC_VERSION
 from slo.model import Metrics, Spec
@@ -38,13 +39,14 @@ def dump_spec(spec: Spec, header: str = "") -> str:
         top["description"] = spec.description
     if spec.selector:
         top["selector"] = spec.selector
-    if spec.metrics.preset != Metrics().preset:
+    if spec.metrics.preset in PRESETS and spec.metrics.preset != Metrics().preset:
         # A preset and the single names written over it, as the spec said them.
         top["metrics"] = {"preset": spec.metrics.preset, **dict(spec.metrics_overrides)}
     else:
+        # Names of no preset (a mapping found from the series' shapes): each one that differs.
         defaults = Metrics()
         changed = {f: getattr(spec.metrics, f) for f in METRIC_FIELDS
-                   if getattr(spec.metrics, f) != getattr(defaults, f)}
+                   if getattr(spec.metrics, f) not in (None, getattr(defaults, f))}
         if changed:
             top["metrics"] = changed
     objectives = []

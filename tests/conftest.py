@@ -113,6 +113,33 @@ def healthy_fleet(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
                    json.loads((out / "run.json").read_text()))
 
 
+#: The situations written again by every instrumentation (``tests/support/instrumented.py``).
+PRESET_JOBS = ("healthy", "p50_breach", "p99_breach", "error_breach", "brownout")
+
+
+@pytest.fixture(scope="session")
+def preset_prometheus(situation_blocks: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus serving the situations as each instrumentation writes them (job
+    ``<preset>-<situation>``, and ``shop-<situation>`` for one no preset knows), beside a node
+    exporter's unrelated series (job ``node``)."""
+    from tests.support.instrumented import DIALECTS, SHOP, openmetrics_as, unrelated_openmetrics
+
+    root = tmp_path_factory.mktemp("presets")
+    storage = root / "data"
+    storage.mkdir()
+    jobs = [j for j in situations.JOBS if j.name in PRESET_JOBS]
+    texts = {name: openmetrics_as(d, jobs, situations.T0, situations.DURATION_S, job_prefix=f"{name}-")
+             for name, d in {**DIALECTS, "shop": SHOP}.items()}
+    texts["node"] = unrelated_openmetrics(situations.T0, situations.DURATION_S)
+    for name, text in texts.items():
+        (root / f"{name}.om").write_text(text)
+        backfill(root / f"{name}.om", root / name)
+        for block in (root / name).iterdir():
+            shutil.copytree(block, storage / block.name)
+    with PrometheusServer(storage) as server:
+        yield server.url
+
+
 @pytest.fixture
 def ping_service() -> Iterator[PingService]:
     """A small HTTP service on 127.0.0.1 (``GET /ping``), stopped after the test."""

@@ -9,47 +9,28 @@ counts the requests, Istio's, Envoy's and Linkerd's milliseconds, ingress-nginx'
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from analysis.prom import PromConfig, Prometheus
 from analysis.prom_source import PromSource
 from analysis.sli import Window
-from loadgate.promserver import PrometheusServer, backfill
 from loadgate.specs import load_spec_or_fail
 from slo.evaluate import grade_source
 from slo.record import objective_record
+from tests.conftest import PRESET_JOBS
 from tests.support import situations
-from tests.support.instrumented import DIALECTS, openmetrics_as
+from tests.support.instrumented import DIALECTS
 from tests.support.situations import WINDOW
 
 pytestmark = pytest.mark.prometheus
 
 SPEC = Path(__file__).resolve().parent / "specs" / "seed-table.yaml"
-JOBS = ("healthy", "p50_breach", "p99_breach", "error_breach", "brownout")
+JOBS = PRESET_JOBS
 #: Measured from the request counts alone: identical to the twin's. (A latency's quantile estimate
 #: depends on the bucket bounds; its grade rests on the share at or below the threshold, compared below.)
 EXACT = ("error_rate", "throughput", "availability")
-
-
-@pytest.fixture(scope="module")
-def preset_prometheus(prometheus: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second Prometheus serving each dialect's copy of the situations, as job ``<preset>-<situation>``."""
-    root = tmp_path_factory.mktemp("presets")
-    storage = root / "data"
-    storage.mkdir()
-    jobs = [j for j in situations.JOBS if j.name in JOBS]
-    for name, dialect in DIALECTS.items():
-        text = root / f"{name}.om"
-        text.write_text(openmetrics_as(dialect, jobs, situations.T0, situations.DURATION_S, job_prefix=f"{name}-"))
-        backfill(text, root / name)
-        for block in (root / name).iterdir():
-            shutil.copytree(block, storage / block.name)
-    with PrometheusServer(storage) as server:
-        yield server.url
 
 
 def grade(url: str, job: str, preset: str | None = None) -> dict[str, dict]:

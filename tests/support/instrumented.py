@@ -19,7 +19,7 @@ from tests.support.synthetic import Job, expected_counts
 from tests.support.synthetic import _labels as labels_text
 from tests.support.synthetic import _scrape_times as scrape_times
 
-__all__ = ["Dialect", "DIALECTS", "openmetrics_as"]
+__all__ = ["Dialect", "DIALECTS", "SHOP", "openmetrics_as", "unrelated_openmetrics"]
 
 
 def _go(bound: float) -> str:
@@ -63,6 +63,24 @@ DIALECTS: dict[str, Dialect] = {
     "fastapi-instrumentator": Dialect(PRESETS["fastapi-instrumentator"], (0.1, 0.5, 1.0), _python,
                                       status=lambda code: f"{code[0]}xx"),
 }
+
+
+#: An instrumentation no preset knows: its own names, a status label named http_code, milliseconds.
+SHOP = Dialect(Metrics(requests="shop_http_hits_total", duration="shop_request_latency_milliseconds",
+                       duration_unit="ms", cache_hits=None, cache_misses=None, code_label="http_code",
+                       preset="custom"), _ENVOY_MS)
+
+def unrelated_openmetrics(start: float, duration_s: float, interval_s: float = 15.0) -> str:
+    """Series with nothing of HTTP in them (a node exporter's, job ``node``), at the situations' times."""
+    base = {"job": "node", "instance": "n:9100"}
+    times = scrape_times(start, duration_s, interval_s, 7.0)
+    cpu = [f"node_cpu_seconds_total{labels_text(**base, cpu='0', mode='idle')} {i * 14.5!r} {t:.3f}"
+           for i, t in enumerate(times)]
+    memory = [f"node_memory_MemAvailable_bytes{labels_text(**base)} {8e9 - i * 1e6!r} {t:.3f}"
+              for i, t in enumerate(times)]
+    ups = [f"up{labels_text(**base)} 1 {t:.3f}" for t in times]
+    return "\n".join(["# TYPE node_cpu_seconds counter", *cpu, "# TYPE node_memory_MemAvailable_bytes gauge",
+                      *memory, "# TYPE up gauge", *ups, "# EOF"]) + "\n"
 
 
 def _family(name: str, kind: str) -> str:
