@@ -37,7 +37,7 @@ def _details(o: Objective) -> list[str]:
         out.append(what)
     if o.point_op is not None and o.point_value is not None:
         step = f"each {format_duration(o.slice_seconds)} slice" if o.budgeting == model.TIMESLICES and \
-            o.slice_seconds else "each point (one a scrape interval)"
+            o.slice_seconds and o.slice_target is None else "each point (one a scrape interval)"
         out.append(f"good when the query's value {OP_SYMBOLS[o.point_op]} {o.point_value:g}, for {step}")
     if o.note:
         out.append(f"approximate: {o.note}")

@@ -59,7 +59,7 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.AVAILABILITY: ("slice", "slice_max_error_ratio"),
     model.PROMQL_RATIO: ("good", "bad", "total", "budgeting", "slice", "slice_target"),
     model.PROMQL_VALUE: ("query", "unit"),
-    model.PROMQL_THRESHOLD: ("query", "point", "budgeting", "slice"),
+    model.PROMQL_THRESHOLD: ("query", "point", "budgeting", "slice", "slice_target"),
 }
 #: The ``metrics:`` fields, in the order they are written.
 
@@ -276,7 +276,7 @@ class _Parser(NodeParser):
     def _budgeting(self, fields: dict[str, tuple[Node, Node]], node: Node, path: str, extra: dict[str, Any],
                    ratio: bool) -> None:
         """``budgeting`` (OpenSLO's method), ``slice`` and ``slice_target`` of the PromQL kinds."""
-        methods = model.BUDGETING_METHODS if ratio else (model.OCCURRENCES, model.TIMESLICES)
+        methods = model.BUDGETING_METHODS
         method = model.OCCURRENCES
         if "budgeting" in fields:
             value = self.string(fields["budgeting"][1], f"{path}.budgeting")
@@ -297,10 +297,12 @@ class _Parser(NodeParser):
             parsed = self.unit_value(fields["slice"][1], f"{path}.slice", parse_duration)
             if parsed is not None:
                 extra["slice_seconds"] = parsed[1]
-        if ratio and method == model.TIMESLICES:
-            if "slice_target" not in fields:
+        if method == model.TIMESLICES:
+            # A ratio's slice needs its good ratio; a threshold's slice may instead be one point (the
+            # slice's last), or, with slice_target, the share of its points that must meet ``point``.
+            if "slice_target" not in fields and ratio:
                 self.error(node, f"{path}.slice_target", "missing; the good ratio a slice needs, such as 99%")
-            else:
+            elif "slice_target" in fields:
                 parsed = self.unit_value(fields["slice_target"][1], f"{path}.slice_target", parse_ratio)
                 if parsed is not None:
                     extra["slice_target"] = parsed[1]

@@ -125,7 +125,14 @@ def _slice_bad(objective: Objective, metrics: Metrics, sel: Selector, slice_s: i
     if objective.kind == model.PROMQL_THRESHOLD:
         assert objective.query is not None and objective.point_op is not None and objective.point_value is not None
         query = q.render_template(objective.query, sel, slice_s)
-        return f"max(({query}) {_MISSES[objective.point_op]} bool {number(objective.point_value)})"
+        misses = f"max(({query}) {_MISSES[objective.point_op]} bool {number(objective.point_value)})"
+        if objective.budgeting == model.RATIO_TIMESLICES or objective.slice_target is not None:
+            # Graded by the share of the slice's points that meet the comparison: the bad share over
+            # the slice (RatioTimeslices), or whether it exceeds what the slice target allows.
+            share = f"avg_over_time(({misses})[{q.duration(slice_s)}:])"
+            return share if objective.slice_target is None else \
+                f"{share} > bool {number(round(1.0 - objective.slice_target, 12))}"
+        return misses
     ratio = _ratio(objective, metrics, sel, slice_s)
     if objective.kind == model.AVAILABILITY:
         assert objective.slice_max_error_ratio is not None

@@ -59,7 +59,9 @@ def capacity(tmp_path: Path, url: str, *args: str) -> tuple[subprocess.Completed
 @pytest.mark.parametrize("service", [("--capacity", "200")], indirect=True)
 def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_by_latency(tmp_path, service):
     # From 150 by x1.5: 150 passes, 225 breaches, and two bisections find the knee within 10 %.
-    proc, doc, out = capacity(tmp_path, service, "--from", "150", "--factor", "1.5", "--to", "800")
+    # Six-second steps: 25 req/s over capacity queues 150 requests (0.75 s) by a step's end, a breach.
+    proc, doc, out = capacity(tmp_path, service, "--from", "150", "--factor", "1.5", "--to", "800",
+                              "--step-duration", "6")
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]  # far below the 10,000 req/s target
     assert 150 <= doc["capacity_rps"] <= 220, json.dumps(doc["steps"], indent=1)
     assert doc["limited_by"] == "p99_latency" and doc["lower_bound"] is False

@@ -117,6 +117,18 @@ def test_convert_prints_the_loadgate_twin_which_reads_back_to_the_same_objective
     assert same(read_spec(tmp_path / "again.yaml"), read_spec(DOCS / "user-api.yaml"))
 
 
+def test_a_threshold_metric_by_timeslices_converts_to_a_loadgate_twin_that_reads_back_the_same(cli, tmp_path):
+    result = cli("convert", str(DOCS / "quantile.yaml"))
+    assert result.code == 0, result.err
+    converted = tmp_path / "twin.yaml"
+    converted.write_text(result.out)
+    assert cli("validate", str(converted)).code == 0
+    twin, original = read_spec(converted), read_spec(DOCS / "quantile.yaml")
+    assert same(twin, original)
+    assert {(o.kind, o.budgeting, o.slice_target) for o in twin.objectives if o.kind == "promql_threshold"} == \
+        {(o.kind, o.budgeting, o.slice_target) for o in original.objectives if o.kind == "promql_threshold"}
+
+
 def test_convert_to_openslo_names_what_it_leaves_out_and_what_it_approximates(cli, tmp_path):
     result = cli("convert", "--to", "openslo", str(REPO / "slo" / "targets" / "production.yaml"))
     assert result.code == 0

@@ -205,7 +205,9 @@ objectives:
      "not PromQL: unclosed '(' opened at column 4"),
     ("{id: x, kind: promql_threshold, query: up, point: '0.5', threshold: 99%}", "needs an operator"),
     ("{id: x, kind: promql_threshold, query: up, point: '< 1', threshold: 99%, budgeting: RatioTimeslices, "
-     "slice: 60s}", "one of Occurrences, Timeslices"),
+     "slice: 60s, slice_target: 90%}", "applies with budgeting Timeslices only"),
+    ("{id: x, kind: promql_threshold, query: up, point: '< 1', threshold: 99%, budgeting: Weekly, slice: 60s}",
+     "one of Occurrences, Timeslices, RatioTimeslices"),
     ("{id: x, kind: promql_ratio, bad: a, total: b, threshold: '<= 1%', budgeting: RatioTimeslices, slice: 60s}",
      "a sliced promql_ratio measures the good share"),
 ])
