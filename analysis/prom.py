@@ -195,8 +195,10 @@ class Prometheus:
     def label_values(self, label: str, matches: list[str], start: float, end: float) -> list[str]:
         """The values ``label`` takes on the series ``matches`` select between ``start`` and ``end``
         (bounded by the matchers and the time range, never the whole database)."""
-        found = self._call(self._client.get_label_values, label,
-                           params={"match[]": matches, "start": _fmt_time(start), "end": _fmt_time(end)})
+        params: dict[str, Any] = {"start": _fmt_time(start), "end": _fmt_time(end)}
+        if matches:
+            params["match[]"] = matches
+        found = self._call(self._client.get_label_values, label, params=params)
         if not isinstance(found, list):
             raise PromQueryError(f"unreadable answer from Prometheus for the values of {label!r}")
         return [str(v) for v in found]

@@ -50,7 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def gather(prom: Prometheus, selector: Selector, at: float) -> Inventory:
     """Everything ``assess`` needs, in a bounded number of label queries (no PromQL evaluation)."""
     start = at - LOOKBACK_S
-    scope = [selector.braces()] if selector.matchers else ['{__name__=~".+"}']
+    # Without a selector the names come from the index alone (no match[]: selecting every series is
+    # what would be heavy on a large Prometheus).
+    scope = [selector.braces()] if selector.matchers else []
     names = tuple(sorted(prom.label_values("__name__", scope, start, at)))
     counters, families = candidates(names)
     labels: dict[str, tuple[str, ...]] = {}

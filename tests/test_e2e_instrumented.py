@@ -81,6 +81,19 @@ def wait_for_scrapes(url: str, targets: int, timeout_s: float = 20.0) -> None:
     raise TimeoutError(f"Prometheus at {url} did not scrape all {targets} apps in {timeout_s:g}s")
 
 
+def wait_for_samples(url: str, job: str, samples: int = 3, timeout_s: float = 20.0) -> None:
+    """Until ``job`` has been scraped ``samples`` times in the last minute (a rate needs two)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = requests.get(f"{url}/api/v1/query", params={"query": f'count_over_time(up{{job="{job}"}}[1m])'},
+                              timeout=2).json()
+        found = answer.get("data", {}).get("result") or []
+        if found and float(found[0]["value"][1]) >= samples:
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"{job} was not scraped {samples} times in {timeout_s:g}s")
+
+
 def run(tmp_path: Path, services: tuple[str, dict[str, str]], app: str, preset: str,
         *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, dict[str, Any]]]:
     """``loadgate run --prometheus URL --selector job=APP`` at 50 req/s for 8 s, graded through
@@ -139,3 +152,23 @@ def test_a_fastapi_instrumentator_app_answering_5_percent_503s_fails_the_error_r
     assert error_rate["status"] == "fail", error_rate["reason"]
     assert 0.02 <= error_rate["measured"] <= 0.09  # the status="5xx" series counted as 5xx
     assert objectives["p50_latency"]["status"] == "pass" and objectives["p99_latency"]["status"] == "pass"
+
+
+@pytest.mark.parametrize(("app", "preset"), [("otel", "opentelemetry"), ("instrumentator", "fastapi-instrumentator")])
+def test_inspect_finds_each_librarys_preset_and_its_starter_spec_is_graded_as_written(cli, tmp_path, services, app,
+                                                                                      preset):
+    prometheus, _ = services
+    wait_for_samples(prometheus, app)
+    starter = tmp_path / "starter.yaml"
+    found = cli("inspect", "--prometheus", prometheus, "--selector", f'job="{app}"', "--out", str(starter))
+    assert found.code == 0, found.err
+    assert f"Fits: preset {preset} " in found.out and "up targets: 1" in found.out
+    assert "p99_latency: exact: a bucket at 500 ms" in found.out  # both libraries' buckets hold 0.5 s
+    assert cli("validate", str(starter)).code == 0
+    graded = cli("gate", "--prometheus", prometheus, "--last", "1m", "--spec", str(starter), "--out",
+                 str(tmp_path / "gate"))
+    doc = json.loads((tmp_path / "gate" / "verdict.json").read_text())
+    statuses = {o["id"]: o["status"] for o in doc["objectives"]}
+    # Only Prometheus's own scrapes reached the app in that minute: far from the table's 10,000 req/s.
+    assert graded.code == 1 and statuses.pop("throughput") == "fail", (graded.err, statuses)
+    assert "cache_hit_rate" not in statuses and set(statuses.values()) <= {"pass", "warn"}, statuses
