@@ -104,15 +104,7 @@ class PromQLSLIs(PromReader):
         if not ratios:
             data.problem = Problem(sli.NO_EVENTS, f"none of the {len(ends)} slices of {width}s counted any events")
             return data
-        data.events = float(len(ratios))
-        if slice_target is not None:
-            bad_slices = [t for t, r in ratios if r < slice_target and not math.isclose(r, slice_target, rel_tol=1e-9)]
-            data.bad = float(len(bad_slices))
-            data.value = 1.0 - len(bad_slices) / len(ratios)
-            data.detail.update({"slice_target": slice_target, "bad_slices": len(bad_slices)})
-        else:
-            data.value = sum(r for _, r in ratios) / len(ratios)
-            data.bad = (1.0 - data.value) * len(ratios)
+        _grade_slices(data, ratios, slice_target)
         data.series.append(Series("slice good ratio", "ratio", tuple(ratios)))
         return data
 
@@ -165,14 +157,20 @@ class PromQLSLIs(PromReader):
             data.problem = Problem(sli.NO_EVENTS, f"the query returned no number in any of the {len(ends)} slices "
                                                   f"of {width}s")
             return data
-        data.events = float(len(shares))
-        if slice_target is not None:
-            bad = [t for t, s in shares if s < slice_target and not math.isclose(s, slice_target, rel_tol=1e-9)]
-            data.bad = float(len(bad))
-            data.value = 1.0 - len(bad) / len(shares)
-            data.detail.update({"slice_target": slice_target, "bad_slices": len(bad)})
-        else:
-            data.value = sum(s for _, s in shares) / len(shares)
-            data.bad = (1.0 - data.value) * len(shares)
+        _grade_slices(data, shares, slice_target)
         data.series.append(Series("value", "", tuple(points)))
         return data
+
+
+def _grade_slices(data: SLIData, shares: list[tuple[float, float]], slice_target: float | None) -> None:
+    """Grade slices by their good shares: Timeslices (``slice_target``) counts the slices that reach
+    it; RatioTimeslices (None) is the mean of the shares. ``shares`` is never empty."""
+    data.events = float(len(shares))
+    if slice_target is not None:
+        bad = [t for t, s in shares if s < slice_target and not math.isclose(s, slice_target, rel_tol=1e-9)]
+        data.bad = float(len(bad))
+        data.value = 1.0 - len(bad) / len(shares)
+        data.detail.update({"slice_target": slice_target, "bad_slices": len(bad)})
+    else:
+        data.value = sum(s for _, s in shares) / len(shares)
+        data.bad = (1.0 - data.value) * len(shares)
