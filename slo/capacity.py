@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["CAPACITY_SCHEMA_VERSION", "Step", "Outcome", "next_rate", "outcome", "step_from_verdict",
-           "performance_table", "document", "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS"]
+           "performance_table", "document", "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS",
+           "POOL_CHECKS"]
 
 #: The version of ``capacity.json`` this module writes.
 CAPACITY_SCHEMA_VERSION = 1
@@ -31,6 +32,8 @@ SERVICE_KINDS = ("latency", "error_rate", "availability")
 STEP_FIELDS = ("status", "measured", "client", "as_sent", "kind", "unit")
 #: Validity checks that make the load generator, not the service, the limit.
 GENERATOR_CHECKS = ("generator_cpu", "generator_exit")
+#: Validity checks that, without the generator's, mean the pool of users ran dry: the service slowed.
+POOL_CHECKS = ("achieved_rate", "late_requests")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,14 @@ class Step:
         if self.generator_ran_out:
             return []
         failed = [oid for oid, o in self.objectives.items() if o.get("status") == "fail" and o.get("required", True)]
-        return sorted(failed, key=lambda oid: 0 if self.objectives[oid].get("kind") in SERVICE_KINDS else 1)
+        if not failed and any(c in POOL_CHECKS for c in self.invalid_checks):
+            # No objective failed, yet the users, sized for the latency ceiling, could not keep the
+            # rate: the service held them. The throughput objective (inconclusive in an invalid run)
+            # is what broke, else the check that saw it.
+            failed = [oid for oid, o in self.objectives.items() if o.get("kind") == "throughput"
+                      and o.get("required", True)] or [c for c in self.invalid_checks if c in POOL_CHECKS][:1]
+        return sorted(failed, key=lambda oid: 0 if (self.objectives.get(oid) or {}).get("kind") in SERVICE_KINDS
+                      else 1)
 
     @property
     def generator_limited(self) -> bool:

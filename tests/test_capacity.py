@@ -71,6 +71,23 @@ def test_a_step_where_the_generator_ran_out_is_never_a_breach_but_a_dry_pool_is_
     assert dry.breached == ["p99", "rate"] and not dry.generator_limited  # latency named first
 
 
+def test_a_rate_short_with_every_objective_within_target_is_the_services_limit_and_the_search_bisects_on():
+    # Just over the knee, the queue holds the users so the rate falls short while P99 still passes:
+    # the step is invalid, its throughput inconclusive, and that is the service's limit, not silence.
+    short = step(206, valid=False, checks=("achieved_rate",))
+    short.objectives["rate"]["status"] = "inconclusive"
+    assert short.breached == ["rate"] and not short.passed and not short.generator_limited
+    no_throughput = Step(206, 180, "inconclusive", False, {"p99": {"status": "pass", "kind": "latency"}},
+                         ("late_requests",))
+    assert no_throughput.breached == ["late_requests"]
+    steps = [step(150), step(250, fail=("p99",)), step(200), short]  # short at 206, 3 % over 200: done
+    assert next_rate(steps, start=150, factor=1.5, max_rate=800, precision=0.1) is None
+    assert next_rate(steps[:3] + [Step(225, 190, "inconclusive", False, short.objectives, ("achieved_rate",))],
+                     start=150, factor=1.5, max_rate=800, precision=0.1) == 212.5  # 12.5 % apart: on
+    result = outcome(steps, max_rate=800)
+    assert (result.capacity_rps, result.limited_by, result.lower_bound) == (200, "rate", False)
+
+
 def test_a_step_is_read_from_its_verdict_and_the_table_is_measured_at_the_highest_pass():
     from slo.capacity import performance_table, step_from_verdict
 

@@ -63,12 +63,16 @@ def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_b
     proc, doc, out = capacity(tmp_path, service, "--from", "150", "--factor", "1.5", "--to", "800",
                               "--step-duration", "6")
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]  # far below the 10,000 req/s target
-    assert 150 <= doc["capacity_rps"] <= 220, json.dumps(doc["steps"], indent=1)
-    assert doc["limited_by"] == "p99_latency" and doc["lower_bound"] is False
+    steps = json.dumps(doc["steps"], indent=1)
+    assert 150 <= doc["capacity_rps"] <= 220, steps
+    # 225 req/s is far over: P99 breaches. Just over the knee the queue may instead hold the users
+    # so the rate falls short with P99 still within target: throughput is then the limit named.
+    assert doc["steps"][1]["rate"] == 225 and "p99_latency" in doc["steps"][1]["breached"], steps
+    assert doc["limited_by"] in ("p99_latency", "throughput") and doc["lower_bound"] is False, steps
     rates = [s["rate"] for s in doc["steps"]]
     assert rates[:2] == [150, 225] and len(rates) <= 6
     breached = min(s["rate"] for s in doc["steps"] if s["breached"])
-    assert breached - doc["capacity_rps"] <= 0.1 * doc["capacity_rps"]  # bisected to 10 %
+    assert breached - doc["capacity_rps"] <= 0.1 * doc["capacity_rps"], steps  # bisected to 10 %
     for step in doc["steps"]:
         assert set(step) >= {"rate", "achieved", "verdict", "valid", "objectives"}
         assert (out / step["dir"] / "verdict.json").is_file()
