@@ -49,6 +49,7 @@ from loadgate.run_children import (
     local_prometheus,
     locust_child,
     read_series,
+    scraped_by,
     unwritable,
 )
 from loadgate.run_facts import run_record
@@ -110,7 +111,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
     alerting = write_alert_rules(plan, selector, env.stderr) if plan.alert_rules else None
     with ExitStack() as stack:
         local_prom = stack.enter_context(local_prometheus(out, plan.host, metrics_port, plan.scrape_targets,
-                                                          alerting["file"] if alerting else None)) \
+                                                          alerting["file"] if alerting else None,
+                                                          head_start_s=plan.rampup)) \
             if plan.start_prometheus else None
         prom_url = local_prom or plan.prometheus_url
         watcher = None
@@ -166,6 +168,10 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
             primary: Graded = client
             if prom_url:
                 time.sleep(2 * SCRAPE_S + 0.5)  # let Prometheus scrape the final counters
+                if local_prom and not scraped_by(local_prom, window.start):
+                    env.stderr.write("loadgate: warning: the local Prometheus first scraped the service after the "
+                                     "graded window began; its first seconds are extrapolated (a longer --rampup "
+                                     "avoids this)\n")
                 prom = stack.enter_context(closing(Prometheus(PromConfig.from_env(prom_url, env.environ))))
                 primary = grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
                                                              chart_start=chart_start),

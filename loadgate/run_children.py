@@ -8,6 +8,7 @@ full disk from a crash.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -23,24 +24,42 @@ from loadgate import procs
 from loadgate.errors import UserError
 from loadgate.progress import Progress
 from loadgate.promserver import PrometheusServer
-from loadgate.run_plan import SERVICE_JOB, prometheus_config
+from loadgate.run_plan import SCRAPE_S, SERVICE_JOB, prometheus_config
 from slo.gate import ExitCode
 
-__all__ = ["local_prometheus", "locust_child", "follow", "gave_up_on_workers", "disk_full", "cut_partial_line",
-           "unwritable", "read_series"]
+__all__ = ["local_prometheus", "scraped_by", "locust_child", "follow", "gave_up_on_workers", "disk_full",
+           "cut_partial_line", "unwritable", "read_series"]
+
+
+#: Prometheus batches service discovery: its first scrape comes about 5 s after it starts (NOTES.md).
+FIRST_SCRAPE_S = 5.5
 
 
 @contextmanager
 def local_prometheus(out: Path, host: str, metrics_port: int, targets: Sequence[str] = (),
-                     rule_file: Path | None = None) -> Iterator[str]:
+                     rule_file: Path | None = None, head_start_s: float = 0.0) -> Iterator[str]:
     """A Prometheus on 127.0.0.1 scraping ``host`` (or each of ``targets``) and the load generator
-    every second; yields its URL once it has scraped the service once, so the first seconds are not lost."""
+    every second; yields its URL once it has scraped the service once, so the first seconds are not
+    lost, or sooner by ``head_start_s`` (the load's ramp-up, never graded): the first scrape then
+    lands in the ramp-up, and ``scraped_by`` confirms it did."""
     target = urlsplit(host)
     service = list(targets) or [f"{target.hostname}:{target.port or (443 if target.scheme == 'https' else 80)}"]
     config = prometheus_config(service, f"127.0.0.1:{metrics_port}", rule_file=rule_file)
+    started = time.monotonic()
     with PrometheusServer(out / "prometheus", config) as server:
-        _wait_first_scrape(server.url)
+        lead = max(0.0, head_start_s - SCRAPE_S)
+        _wait_first_scrape(server.url, give_up_at=started + max(0.0, FIRST_SCRAPE_S - lead) if lead else None)
         yield server.url
+
+
+def scraped_by(url: str, at: float) -> bool:
+    """Whether Prometheus at ``url`` holds a sample of the service's ``up`` at or before Unix time ``at``."""
+    try:
+        answer = requests.get(f"{url}/api/v1/query", params={"query": f'up{{job="{SERVICE_JOB}"}}', "time": str(at)},
+                              timeout=5).json()
+        return bool(answer.get("data", {}).get("result"))
+    except (requests.RequestException, ValueError):
+        return False
 
 
 @contextmanager
@@ -53,8 +72,8 @@ def locust_child(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]
         procs.stop(proc, timeout_s=15)
 
 
-def _wait_first_scrape(url: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
+def _wait_first_scrape(url: str, timeout_s: float = 20.0, give_up_at: float | None = None) -> None:
+    deadline = min(time.monotonic() + timeout_s, give_up_at if give_up_at is not None else math.inf)
     while time.monotonic() < deadline:
         try:
             answer = requests.get(f"{url}/api/v1/query", params={"query": f'up{{job="{SERVICE_JOB}"}}'},
