@@ -25,6 +25,7 @@ bench: venv packages
 	$(PY) bench/bench_gate.py
 	$(PY) bench/bench_loadgen.py
 	$(PY) bench/bench_report.py
+	$(PY) bench/bench_regression.py
 
 bench-scale: venv packages
 	$(PY) bench/bench_scale.py
