@@ -25,6 +25,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _burst(text: str) -> tuple[float, float]:
+    """``START_S:LENGTH_S``: an error burst's start (seconds after the server started) and length."""
+    start, sep, length = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return _seconds(start), _seconds(length)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START_S:LENGTH_S in seconds, e.g. 12:0.5, got {text}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo_api", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -37,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-fraction", type=_fraction, default=0.0, help="fraction of /api requests delayed")
     parser.add_argument("--slow-ms", type=float, default=0.0, help="delay of a slow request")
     parser.add_argument("--error-fraction", type=_fraction, default=0.0, help="fraction of /api requests answered 503")
+    parser.add_argument("--error-burst", type=_burst, default=(0.0, 0.0), metavar="START_S:LENGTH_S",
+                        help="answer every /api request 503 for LENGTH_S seconds from START_S after the start")
     parser.add_argument("--stall-every", type=_seconds, default=0.0, metavar="SECONDS",
                         help="stop the whole server every this many seconds (0: never)")
     parser.add_argument("--stall-ms", type=_seconds, default=0.0, metavar="MS", help="how long each stall lasts")
@@ -58,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(cache_ttl_s=args.cache_ttl, db_delay_ms=args.db_delay_ms, request_timeout_s=args.timeout,
                         slow_fraction=args.slow_fraction, slow_ms=args.slow_ms, error_fraction=args.error_fraction,
                         seed=args.seed, keys=keys, stall_every_s=args.stall_every, stall_ms=args.stall_ms,
-                        capacity_rps=max(0.0, args.capacity))
+                        capacity_rps=max(0.0, args.capacity), error_burst_start_s=args.error_burst[0],
+                        error_burst_s=args.error_burst[1])
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False,
                 loop="uvloop", http="httptools", lifespan="off", timeout_keep_alive=args.keep_alive)
     return 0

@@ -15,7 +15,9 @@ Every ``/api`` request needs ``X-API-Key`` (unknown or missing: 401) and is rate
 by tier (429 with ``Retry-After``; every answer carries ``X-RateLimit-Limit`` and
 ``X-RateLimit-Remaining``). Requests time out server-side after ``request_timeout_s`` (504).
 Fault injection for testing gates: a fraction of ``/api`` requests delayed by ``slow_ms``, a
-fraction answered 503, and a whole-server stall of ``stall_ms`` every ``stall_every_s``; and a
+fraction answered 503, every one answered 503 for ``error_burst_s`` seconds from
+``error_burst_start_s`` after the start (a burst), and a whole-server stall of ``stall_ms`` every
+``stall_every_s``; and a
 known capacity (``capacity_rps``) for testing capacity searches. With
 ``keys`` (``--keys FILE``) only the keys of a keys file are accepted, with their tiers.
 """
@@ -70,6 +72,10 @@ class Settings:
     #: The whole server stops answering for ``stall_ms`` every ``stall_every_s`` seconds (0: never).
     stall_every_s: float = 0.0
     stall_ms: float = 0.0
+    #: Every ``/api`` request is answered 503 from ``error_burst_start_s`` after the start, for
+    #: ``error_burst_s`` seconds (0: no burst).
+    error_burst_start_s: float = 0.0
+    error_burst_s: float = 0.0
     #: A known capacity, for testing capacity searches: ``/api`` requests served at most
     #: ``capacity_rps`` a second, queued beyond it (0: no such limit; see ``CapacityMiddleware``).
     capacity_rps: float = 0.0
@@ -204,16 +210,25 @@ def _is_op(op: Any, name: str) -> bool:
 
 
 class FaultMiddleware:
-    """Injected faults on ``/api`` paths: a fraction answered 503, a fraction delayed."""
+    """Injected faults on ``/api`` paths: a fraction answered 503, all of them 503 in a burst, a fraction delayed."""
 
-    def __init__(self, app: Any, settings: Settings, rng: random.Random):
+    def __init__(self, app: Any, settings: Settings, rng: random.Random, clock: Callable[[], float] = time.monotonic,
+                 started: float | None = None):
         self.app = app
         self.settings = settings
         self.rng = rng
+        self.clock = clock
+        #: When the app was created (Starlette builds middleware at the first request).
+        self.started = clock() if started is None else started
+
+    def _in_burst(self) -> bool:
+        elapsed = self.clock() - self.started
+        start = self.settings.error_burst_start_s
+        return self.settings.error_burst_s > 0 and start <= elapsed < start + self.settings.error_burst_s
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            if self.settings.error_fraction and self.rng.random() < self.settings.error_fraction:
+            if self._in_burst() or (self.settings.error_fraction and self.rng.random() < self.settings.error_fraction):
                 await _json({"error": "injected fault"}, 503)(scope, receive, send)
                 return
             if self.settings.slow_fraction and self.rng.random() < self.settings.slow_fraction:
@@ -326,7 +341,8 @@ def create_app(settings: Settings = Settings(), *, registry: CollectorRegistry |
         Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(StallMiddleware, settings=settings, clock=clock),
         Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
-        Middleware(FaultMiddleware, settings=settings, rng=rng or random.Random(settings.seed)),
+        Middleware(FaultMiddleware, settings=settings, rng=rng or random.Random(settings.seed), clock=clock,
+                   started=clock()),
         Middleware(CapacityMiddleware, capacity_rps=settings.capacity_rps),
         Middleware(GZipMiddleware, minimum_size=256, compresslevel=5),
     ]

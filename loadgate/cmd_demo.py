@@ -41,10 +41,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--slow-fraction", type=fraction, default=0.0, metavar="F", help="fraction of requests delayed")
     faults.add_argument("--slow-ms", type=non_negative, default=0.0, metavar="MS", help="delay of a slow request")
     faults.add_argument("--error-fraction", type=fraction, default=0.0, metavar="F", help="fraction answered 503")
+    faults.add_argument("--error-burst", type=_burst, default=(0.0, 0.0), metavar="START_S:LENGTH_S",
+                        help="every request answered 503 for LENGTH_S seconds, START_S after the demo API started")
     faults.add_argument("--cache-ttl", type=non_negative, default=300.0, metavar="S", help="0 disables the cache")
     faults.add_argument("--stall-every", type=non_negative, default=0.0, metavar="S",
                         help="the whole API stops answering every S seconds (0: never)")
     faults.add_argument("--stall-ms", type=non_negative, default=0.0, metavar="MS", help="how long each stall lasts")
+
+
+def _burst(text: str) -> tuple[float, float]:
+    """``START_S:LENGTH_S``, both 0 or more seconds."""
+    start, sep, length = text.partition(":")
+    try:
+        pair = (non_negative(start), non_negative(length)) if sep else None
+    except argparse.ArgumentTypeError:
+        pair = None
+    if pair is None:
+        raise argparse.ArgumentTypeError(f"expected START_S:LENGTH_S in seconds, e.g. 12:0.5, got {text!r}")
+    return pair
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -55,6 +69,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         start_prometheus = False
     faults = {"slow_fraction": args.slow_fraction, "slow_ms": args.slow_ms, "error_fraction": args.error_fraction,
               "cache_ttl_s": args.cache_ttl, "stall_every_s": args.stall_every, "stall_ms": args.stall_ms}
+    if args.error_burst[1] > 0:
+        faults["error_burst"] = list(args.error_burst)
     if args.api_processes > 1 and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         raise UserError(f"--api-processes: nginx is not installed; {NGINX_HINT}")
     port = procs.free_port()
@@ -69,7 +85,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
             argv = [sys.executable, "-m", "demo_api", "--port", str(api_port), "--seed", str(args.seed + i),
                     "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
                     "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}",
-                    "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}"]
+                    "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}",
+                    "--error-burst", f"{args.error_burst[0]:g}:{args.error_burst[1]:g}"]
             if args.keys:
                 argv += ["--keys", args.keys]  # the demo API accepts exactly the keys the load generator sends
             log = plan.out_dir / ("demo_api.log" if len(api_ports) == 1 else f"demo_api-{i + 1}.log")

@@ -115,6 +115,10 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     parser.add_argument("--allow-invalid", action="store_true",
                         help="a run that could not deliver its load (generator died or saturated, rate short, "
                              "requests late, workers lost) is graded with warnings instead of inconclusive")
+    parser.add_argument("--abort-on-fail", action="store_true",
+                        help="stop the load as soon as a required latency, error-rate or availability objective "
+                             "can no longer pass over the planned window (more bad events than its whole budget); "
+                             "the window so far is graded, and the gate fails (exit 1)")
     alerting = parser.add_argument_group("alerts proven under load (needs the local Prometheus)")
     alerting.add_argument("--alert-rules", action="store_true",
                           help="load the spec's burn-rate alert rules (loadgate rules) into the local Prometheus, "

@@ -95,7 +95,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                    users=args.users or 0, keys_file=args.keys, max_late=args.max_late,
                    locustfile=str(Path(locustfile).resolve()) if locustfile else None,
                    fail_on_warn=args.fail_on_warn, require_evidence=args.require_evidence,
-                   allow_invalid=args.allow_invalid,
+                   allow_invalid=args.allow_invalid, abort_on_fail=bool(getattr(args, "abort_on_fail", False)),
                    command=["loadgate", *env.argv], baseline=load_baseline(args), **extra)
 
 

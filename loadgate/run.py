@@ -10,7 +10,9 @@
 3. the steady-state window (``steady_window``: the ramp-up excluded; cut short by a signal or by
    a load generator that died) graded from the load generator's series and, when there is a
    Prometheus, from it (``slo.evaluate``); a signal during the run (``signals.Interrupted``)
-   stops Locust and goes on to grade what was measured; a full disk stops the run (exit 2);
+   stops Locust and goes on to grade what was measured; a full disk stops the run (exit 2); with
+   ``--abort-on-fail`` an objective that can no longer pass (``slo.abort``, checked after each
+   read of the series) stops Locust the same way, and the window up to that moment is graded;
 4. the facts around the run (``run_observe.gather_facts``), ``run.json`` built from them once
    (``run_facts.run_record``) and the run's validity checks (``analysis.validity``); with
    ``--alert-rules``, the spec's burn-rate rules ran in the local Prometheus
@@ -21,10 +23,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import time
 from contextlib import ExitStack, closing
+from typing import Callable
 from urllib.parse import urlsplit
 
 import contract
@@ -35,7 +39,7 @@ from analysis.prom import PromConfig, Prometheus
 from analysis.prom_source import PromSource
 from analysis.queries import SelectorError
 from analysis.sli import Window
-from analysis.validity import assess
+from analysis.validity import OK, Check, Validity, assess
 from loadgate import procs
 from loadgate.alertwatch import AlertWatcher
 from loadgate.drill import alert_record, write_alert_rules
@@ -54,16 +58,22 @@ from loadgate.run_children import (
 )
 from loadgate.run_facts import run_record
 from loadgate.run_observe import gather_facts
-from loadgate.run_plan import SCRAPE_S, SERVICE_JOB, RunPlan, locust_command
+from loadgate.run_plan import SCRAPE_S, SERVICE_JOB, RunPlan, locust_command, planned_window
 from loadgate.signals import Interrupted, deferred
 from loadgate.version import tool_version
 from reports.context import ReportContext
 from reports.publish import publish
+from slo.abort import Abort, Plan, cannot_pass, live_counts
 from slo.evaluate import Graded, grade_source
 from slo.gate import ExitCode, Interruption
+from slo.grade import FAIL
 from slo.record import Record, build_record
 
-__all__ = ["RunPlan", "steady_window", "execute"]
+__all__ = ["RunPlan", "steady_window", "execute", "PROM_MIN_WINDOW_S"]
+
+#: With Prometheus grading, the fewest seconds of graded window an abort leaves it: its
+#: ``increase()`` over the window needs a few of its 1 s scrapes.
+PROM_MIN_WINDOW_S = 5.0
 
 
 def steady_window(series: ClientSeries, rampup: float, duration: float, until: float | None = None) -> Window:
@@ -80,6 +90,38 @@ def steady_window(series: ClientSeries, rampup: float, duration: float, until: f
     if end_s - start_s < 1:
         raise UserError(f"the steady state lasted under a second (ramp-up {rampup:g}s of {duration:g}s)")
     return Window(float(start_s), float(end_s))
+
+
+def _abort_check(plan: RunPlan, min_window_s: float) -> Callable[[ClientSeries], Abort | None]:
+    """``--abort-on-fail``'s check of the series read so far: an ``Abort`` once a required objective
+    cannot pass over the planned graded window (``slo.abort.cannot_pass``), never in the ramp-up,
+    after the test stopped, or before ``min_window_s`` of the graded window were counted."""
+    planned: list[Plan] = []
+
+    def check(series: ClientSeries) -> Abort | None:
+        if series.started is None or series.stopped is not None:
+            return None
+        start = float(math.ceil(series.started + plan.rampup))  # as steady_window places it
+        if not planned:
+            planned.append(planned_window(plan, series.started, start, scheduled=series.model == "open"))
+        counts = live_counts(series, start, expected_workers=plan.generator_processes)
+        if counts.at_s < min_window_s:
+            return None
+        return cannot_pass(plan.spec.objectives, planned[0], counts)
+
+    return check
+
+
+def _stopped_by_abort(validity: Validity, series: ClientSeries, window: Window, code: int | None) -> Validity:
+    """The checks of a run ``--abort-on-fail`` stopped: the load generator was stopped on purpose
+    after the graded window, so how it exited says nothing about the window (Locust may not
+    outlive the SIGTERM that stops it); it counts as ended once it reported through the window."""
+    last = series.snapshots[-1].t if series.snapshots else None
+    if last is None or last < window.end:
+        return validity
+    ended = Check("generator_exit", OK, code, 0, "the load generator reported through the graded window, then "
+                                                 "--abort-on-fail stopped it")
+    return Validity(tuple(ended if c.id == "generator_exit" else c for c in validity.checks))
 
 
 def _on_loopback(url: str) -> bool:
@@ -127,15 +169,21 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                              f"to {plan.workers_timeout:g}s for {plan.expect_workers} workers (loadgate worker "
                              f"--master HOST:{plan.master_bind_port})\n")
         signalled: Interrupted | None = None
+        aborted: Abort | None = None
+        check = _abort_check(plan, PROM_MIN_WINDOW_S if prom_url else 1.0) if plan.abort_on_fail else None
         with locust_child(locust_command(plan, series_file, json_file, metrics_port), out / "locust.log") as locust:
             try:
-                follow(locust, series_file, plan.duration + (plan.workers_timeout if plan.master else 0),
-                       env.stderr, watcher.firing_now if watcher else None)
+                aborted = follow(locust, series_file, plan.duration + (plan.workers_timeout if plan.master else 0),
+                                 env.stderr, watcher.firing_now if watcher else None, until=check)
             except Interrupted as exc:
                 # Leaving this block stops Locust (it writes its last counts); what was measured is graded.
                 signalled = exc
                 env.stderr.write(f"loadgate: {exc.name}: stopping the load test; grading what was measured "
                                  "(a second signal stops at once)\n")
+            if aborted is not None:
+                # As for a signal: leaving this block stops Locust; the window up to the abort is graded.
+                env.stderr.write(f"loadgate: aborted at {aborted.at_s:g}s: {aborted.objective} cannot pass "
+                                 f"({aborted.reason}); stopping the load test and grading what was measured\n")
         if locust.returncode == contract.SERIES_WRITE_FAILED_EXIT or disk_full(out):
             raise UserError(unwritable(series_file))
         # The results are written before a first signal now takes effect (a second still stops at once).
@@ -143,6 +191,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
             cut_partial_line(series_file)  # a load generator killed mid-write leaves half a line
             series = read_series(series_file)
             until = signalled.at if signalled else None
+            if aborted is not None and series.started is not None:
+                until = math.ceil(series.started + plan.rampup) + aborted.at_s  # the seconds the abort counted
             if series.stopped is None and series.snapshots:
                 # The load generator died: grade only what it reported, not the seconds after it was gone.
                 until = min(until if until is not None else math.inf, series.snapshots[-1].t)
@@ -184,9 +234,13 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                                  f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
             validity = assess(series, window, locust_exit_code=locust.returncode,
                               expected_workers=plan.generator_processes, model=series.model)
+            if aborted is not None:
+                validity = _stopped_by_abort(validity, series, window, locust.returncode)
             run = run_record(plan, series, window, facts, source=primary.source,
                              prometheus="started by loadgate" if local_prom else plan.prometheus_url,
                              interrupted=interrupted, validity=validity)
+            if aborted is not None:
+                run = dataclasses.replace(run, extra={**run.extra, "aborted": aborted.to_dict()})
             record = build_record(
                 plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
                 selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),
@@ -198,4 +252,9 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                 breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
                 interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid,
                 co_located=_on_loopback(plan.host), alerts=alerts)
+            if aborted is not None:
+                graded = next((o.status for o in record.verdict.objectives if o.id == aborted.objective), None)
+                if graded != FAIL:
+                    env.stderr.write(f"loadgate: warning: the abort was decided on the load generator's counts, "
+                                     f"but {primary.source} grades {aborted.objective} {graded}\n")
             return record, publish(out, record)

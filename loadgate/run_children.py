@@ -14,7 +14,7 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import Callable, Iterator, Sequence, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -30,6 +30,8 @@ from slo.gate import ExitCode
 __all__ = ["local_prometheus", "scraped_by", "locust_child", "follow", "gave_up_on_workers", "disk_full",
            "cut_partial_line", "unwritable", "read_series"]
 
+
+T = TypeVar("T")
 
 #: Prometheus batches service discovery: its first scrape comes about 5 s after it starts (NOTES.md).
 FIRST_SCRAPE_S = 5.5
@@ -97,11 +99,14 @@ def _read_new(path: Path, offset: int) -> tuple[list[str], int]:
 
 
 def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, stderr: TextIO,
-           status: Callable[[], str] | None = None) -> None:
+           status: Callable[[], str] | None = None,
+           until: Callable[[ClientSeries], T | None] | None = None) -> T | None:
     """Wait for Locust, showing progress from its series file (and ``status()``, the alerts firing,
-    after it); give up if it overruns by 90 s."""
+    after it); give up if it overruns by 90 s. ``until`` is asked after each read (every 0.5 s)
+    with the whole series so far: the first answer that is not None ends the wait early and is
+    returned (the caller then stops Locust); None when Locust ended on its own."""
     progress = Progress(duration_s, stderr)
-    reader = SeriesReader(series_file.name, keep=2)
+    reader = SeriesReader(series_file.name, keep=None if until else 2)
     offset = 0
     deadline = time.monotonic() + duration_s + 90
     try:
@@ -117,9 +122,14 @@ def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, 
             snaps = reader.snapshots[-2:]
             progress.update(snaps[0] if len(snaps) == 2 else None, snaps[-1] if snaps else None,
                             status() if status else "")
+            if until is not None and new:
+                decided = until(reader.series())
+                if decided is not None:
+                    return decided
             time.sleep(0.5)
     finally:
         progress.close()
+    return None
 
 
 def gave_up_on_workers(log: Path) -> bool:

@@ -7,6 +7,7 @@ configuration. Pure: nothing here starts a process.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,13 @@ from typing import Any, Sequence
 
 import contract
 from scenarios.schedule import DEFAULT_MAX_LATE_S
+from scenarios.shapes import ShapeSpec, target_rate
+from slo.abort import Plan
 from slo.compare import Baseline
 from slo.model import Spec
 
-__all__ = ["LOCUSTFILE", "PLUGIN", "SCRAPE_S", "SERVICE_JOB", "RunPlan", "prometheus_config", "locust_command"]
+__all__ = ["LOCUSTFILE", "PLUGIN", "SCRAPE_S", "SERVICE_JOB", "RunPlan", "prometheus_config", "locust_command",
+           "planned_window"]
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
 #: loadgate's hooks and shape without its scenarios, joined to a QA team's own locustfile.
@@ -79,9 +83,21 @@ class RunPlan:
     require_evidence: bool = False
     #: Report a run's failed validity checks as warnings instead of making it inconclusive.
     allow_invalid: bool = False
+    #: ``--abort-on-fail``: stop the load once a required objective cannot pass (``slo.abort``).
+    abort_on_fail: bool = False
     command: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     baseline: Baseline | None = None
+
+
+def planned_window(plan: RunPlan, started: float, window_start: float, *, scheduled: bool = True) -> Plan:
+    """The graded window as planned, for a test that started at Unix time ``started`` and is graded
+    from ``window_start`` (a whole second) to the shape's end: the shape's target rate (req/s) at
+    the middle of each whole second. ``scheduled`` is False when the rate is not controlled."""
+    spec = ShapeSpec(plan.rate, plan.duration, plan.rampup)
+    seconds = int(math.floor(started + plan.duration) - window_start)
+    rates = (target_rate(plan.shape, window_start - started + k + 0.5, spec) for k in range(max(0, seconds)))
+    return Plan(rates_per_s=tuple(r or 0.0 for r in rates), scheduled=scheduled)
 
 
 def prometheus_config(service: str | Sequence[str], loadgen: str, scrape_s: int = SCRAPE_S,

@@ -90,6 +90,8 @@ class ReportContext:
     run_facts: tuple[tuple[str, str], ...] = ()
     #: Why the run is incomplete (a signal stopped it), in words; empty for a run that finished.
     incomplete: str = ""
+    #: ``--abort-on-fail`` stopped the load (an objective could no longer pass), in words; else empty.
+    aborted: str = ""
     #: Why the run is invalid (its load was not delivered) when its checks were enforced: the verdict
     #: is then inconclusive, or a failure the service's own breach decided.
     invalid: str = ""
@@ -274,6 +276,14 @@ def _notes(entry: ObjectiveRecord) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _aborted_text(aborted: Any) -> str:
+    """``ABORTED at 7s: error_rate cannot pass (…); …`` for a run ``--abort-on-fail`` stopped."""
+    if not isinstance(aborted, dict):
+        return ""
+    return (f"ABORTED at {aborted.get('at_s', 0):g}s into the graded window: {aborted.get('objective', '?')} cannot "
+            f"pass ({aborted.get('reason', '')}); the load was stopped and the window up to it is graded below")
+
+
 def build_context(record: VerdictRecord) -> ReportContext:
     """The view model of a record."""
     rows = []
@@ -302,6 +312,7 @@ def build_context(record: VerdictRecord) -> ReportContext:
         baseline_path=str(baseline.get("path", "")), baseline_verdict=str(baseline.get("verdict") or ""),
         warnings=record.warnings, run_facts=run_facts(record.run),
         incomplete=incomplete_text(record.interrupted),
+        aborted=_aborted_text(record.run.extra.get("aborted") if record.run else None),
         invalid=invalid_text(record.validity, enforced=True),
         run_id=record.run_id, host=record.run.host if record.run else "",
         endpoint_rows=endpoint_rows(breakdown, baseline.get("endpoints")),
