@@ -17,6 +17,7 @@ from loadgate import (
     cmd_convert,
     cmd_demo,
     cmd_gate,
+    cmd_history,
     cmd_inspect,
     cmd_report,
     cmd_rules,
@@ -58,6 +59,9 @@ _COMMANDS = {
     "inspect": (cmd_inspect, "find a service's series in Prometheus, the preset that reads them and what they can "
                              "grade; --out writes a starter spec (exit 0 found, 3 none)"),
     "report": (cmd_report, "re-render report.html, summary.md and junit.xml from a gate or run directory"),
+    "history": (cmd_history, "the trend of several gate, run and capacity directories and the newest run's "
+                             "changes: history.json, history.html, history.md (exit 0; 1 on a regression with "
+                             "--fail-on-regression)"),
     "run": (cmd_run, "load-test a service with Locust and grade it; exit codes as gate"),
     "demo": (cmd_demo, "load-test the bundled demo API on this machine and grade it"),
     "capacity": (cmd_capacity, "find the highest rate at which every objective still holds; exit 0 if it meets the "

@@ -1,0 +1,93 @@
+"""``loadgate history`` over real recorded runs: two healthy demos, then one with 5 % of requests slowed by 800 ms.
+
+Three short demos (14 s, 7 s of it ramp-up, 200 req/s) run once for the module, in time order,
+the slowed one last; ``loadgate history`` over them must single out the slowed run: its p99 fails
+in the grid and its change is marked, a shift the statistics can see with two 7 s baselines.
+About a minute in all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from loadgate.promserver import INSTALL_HINT, binaries
+from reports.history import MARKER
+from tests.conftest import E2E_RUNS, REPO
+from tests.support.require import missing
+from tests.test_history import schema_problems
+
+pytestmark = pytest.mark.e2e
+
+
+def _demo(out: Path, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "14", "--rampup", "7",
+                           "--out", str(out), *args], cwd=REPO, capture_output=True, text=True, timeout=150)
+    assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
+    E2E_RUNS.append(out)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder of three real run directories: healthy-1, healthy-2, then slow (the newest)."""
+    if binaries() is None:
+        missing(f"Prometheus is not installed; {INSTALL_HINT}")
+    root = tmp_path_factory.mktemp("history-runs")
+    _demo(root / "healthy-1")
+    _demo(root / "healthy-2")
+    _demo(root / "slow", "--slow-fraction", "0.05", "--slow-ms", "800")
+    yield root
+
+
+@pytest.fixture(scope="module")
+def history(recorded: Path) -> dict[str, Any]:
+    """``loadgate history`` over the folder, as a CI step would run it; what it returned and wrote."""
+    out = recorded.parent / "history"
+    proc = subprocess.run([sys.executable, "-m", "loadgate", "history", str(recorded / "*"), "--out", str(out),
+                           "--label-from", "git_sha"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    doc = json.loads((out / "history.json").read_text())
+    return {"proc": proc, "doc": doc, "out": out, "md": (out / "history.md").read_text()}
+
+
+def test_the_history_of_real_runs_orders_them_and_fits_its_schema(history):
+    doc = history["doc"]
+    assert [r["id"] for r in doc["runs"]] == ["healthy-1", "healthy-2", "slow"]
+    assert doc["newest"] == "slow" and doc["baseline_runs"] == ["healthy-1", "healthy-2"]
+    assert schema_problems(doc) == []
+    # The healthy runs' verdicts are not asserted: a 7 s window's cache hit rate can land just under 80 %.
+    assert doc["runs"][-1]["verdict"] == "fail"
+    assert history["md"].splitlines()[0] == MARKER
+
+
+def test_the_slowed_runs_p99_fails_in_the_grid_and_its_change_is_marked(history):
+    doc = history["doc"]
+    statuses = [p["status"] for p in doc["objectives"]["p99_latency"]]
+    assert statuses[:2] == ["pass", "pass"] and statuses[2] == "fail"
+    p99 = next(r for r in doc["regressions"] if r["objective"] == "p99_latency")
+    assert p99["run"] == "slow" and p99["baseline_runs"] == 2
+    assert p99["effect"] is not None and p99["effect"] > 1.0  # 5 % of requests at 800 ms: p99 many times over
+    row = next(line for line in history["md"].splitlines() if line.startswith("| p99_latency |"))
+    assert "+" in row.split("|")[4]
+    html = (history["out"] / "history.html").read_text()
+    assert 'id="trend-p99_latency"' in html and '<table id="grid">' in html
+
+
+def test_the_slowed_runs_p99_is_regressed_when_significant_and_otherwise_says_why_not(history):
+    """5 % of ~1,200 requests at 800 ms against none of ~2,400 in two 7 s baselines: usually a
+    significant regression; with two baselines the test's own between-run spread (one degree of
+    freedom) can leave it short, and then the note must say the baselines could not see it."""
+    p99 = next(r for r in history["doc"]["regressions"] if r["objective"] == "p99_latency")
+    assert p99["verdict"] in ("regressed", "inconclusive"), p99
+    if p99["significant"]:
+        assert p99["verdict"] == "regressed", p99["note"]
+        assert "p99_latency: regressed" in history["proc"].stdout
+        assert "1 regressed" in history["md"].splitlines()[1]
+    else:
+        assert p99["verdict"] == "inconclusive", p99
+        assert "cannot see" in p99["note"] or "too short" in p99["note"] or "sees" in p99["note"], p99
