@@ -82,20 +82,30 @@ def _is_history(path: Path) -> bool:
     return (path / "history.json").is_file() and not _holds_record(path)
 
 
+def _in_capacity_search(path: Path) -> bool:
+    return any((above / "capacity.json").is_file() for above in path.resolve().parents)
+
+
 def find_dirs(given: str, warn: list[str]) -> list[Path]:
     """The record directories one argument names, in name order; what holds none is added to ``warn``.
 
     A path holding a record is itself; a file is its directory; a folder without a record stands
     for the directories just below it that hold one (never deeper: a capacity search's steps stay
     inside it); an argument with ``*``, ``?`` or ``[`` that is not a path is a glob, of which only
-    directories and record files count. An earlier history's output directory is passed over quietly."""
+    directories and record files count, never a capacity search's steps. An earlier history's output
+    directory is passed over quietly."""
     if not Path(given).exists() and _GLOB & set(given):
         # Of what a glob matches, only directories and records count: a folder's logs are no runs.
+        # A capacity search's steps are runs of their own, but part of it: a ``**`` never lists them.
         matched = sorted(p for p in glob.glob(given, recursive=True)
-                         if (Path(p).is_dir() and not _is_history(Path(p))) or Path(p).name in _FILES)
-        if not matched:
-            warn.append(f"{given}: matches no directory")
-        return [found for path in matched for found in find_dirs(path, warn)]
+                         if ((Path(p).is_dir() and not _is_history(Path(p))) or Path(p).name in _FILES)
+                         and not _in_capacity_search(Path(p)))
+        # Under ``**`` most folders matched are parts of runs (``series/``): only finding nothing is said.
+        quiet: list[str] = []
+        found = [dir_ for path in matched for dir_ in find_dirs(path, quiet if "**" in given else warn)]
+        if not found:
+            warn.append(f"{given}: matches no gate, run or capacity directory")
+        return found
     path = Path(given)
     if path.is_file():
         if path.name in _FILES:

@@ -33,6 +33,9 @@ MARKER = "<!-- loadgate-history -->"
 STATUS_ICONS = {"pass": "✓", "warn": "!", "fail": "✗", "no_data": "·", "inconclusive": "?"}
 #: ``history.md`` keeps within this many columns, so it reads in a CI log too.
 MD_WIDTH = 80
+#: What Before and Now are, under the table of changes.
+CHANGES_NOTE = ("Before: the earlier runs pooled; Now: the newest run; Change: relative to Before. Both are "
+                "the values the test compared (a latency's quantile read from its histogram).")
 #: Runs shown in ``history.md``'s status trend (the newest ones), to stay within ``MD_WIDTH``.
 MD_TREND_RUNS = 20
 
@@ -282,8 +285,8 @@ def _change_text(row: RegressionRow) -> str:
     return "n/a" if row.effect is None else format_percent(row.effect, signed=True)
 
 
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, MD_WIDTH, break_long_words=False, break_on_hyphens=False)
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, MD_WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
 
 
 def history_view(history: History) -> dict[str, Any]:
@@ -338,9 +341,11 @@ def history_view(history: History) -> dict[str, Any]:
     # Green only when every objective was told apart from noise and none regressed.
     banner = "fail" if regressed else "pass" if history.baseline and not counts["inconclusive"] else "inconclusive"
     return {"history": history, "newest": newest, "headline": headline, "banner": banner, "summary": summary,
-            "summary_md": _wrap(summary), "changes": changes, "grid": grid, "objectives": history.objectives,
+            "summary_md": _wrap(summary), "changes": changes, "changes_note": _wrap(CHANGES_NOTE),
+            "grid": grid, "objectives": history.objectives,
             "trend_lines": trend_lines, "trend_runs": len(shown), "trend_width": width,
             "capacity": capacity, "marker": MARKER, "icons": STATUS_ICONS,
             "runs_md": [_wrap(f"{i}. {run.label}: {run.kind}, {run.verdict.upper()}, graded {run.graded_at}"
-                              + (f", capacity {format_rate(run.capacity_rps)}" if run.kind == "capacity" else ""))
+                              + (f", capacity {format_rate(run.capacity_rps)}" if run.kind == "capacity" else ""),
+                              "   ")
                         for i, run in enumerate(history.runs, 1)]}

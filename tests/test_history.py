@@ -254,3 +254,13 @@ def test_a_glob_passes_over_files_and_earlier_history_outputs_without_a_warning(
     assert len(history_of(tmp_path / "h")["runs"]) == 4
     result = cli("history", str(runs / "notes.txt"), str(runs / "d-slow"), "--out", str(tmp_path / "h2"))
     assert re.search(r"warning: .*notes.txt: not a directory", result.err)
+
+
+def test_a_recursive_glob_finds_runs_at_any_depth_but_not_a_capacity_searchs_steps(cli, runs, tmp_path):
+    search = write_capacity(runs / "nightly", "cap", "2026-11-30T12:30:00Z")
+    write_run(search / "steps", "step-1", "2026-11-30T12:20:00Z")
+    (runs / "a-second" / "series").mkdir()
+    result = cli("history", str(runs / "**"), "--out", str(tmp_path / "h"))
+    assert result.code == 0, result.err
+    assert "warning" not in result.err  # a run's series/ is part of it, not a directory without a record
+    assert [r["id"] for r in history_of(tmp_path / "h")["runs"]] == ["c-first", "a-second", "b-third", "cap", "d-slow"]
