@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     baseline = load_baseline(args)
     try:
         if baseline is not None:
-            compare_stored(directory, baseline.doc, baseline.path, baseline.tolerances)
+            compare_stored(directory, baseline)
         ctx = render_outputs(directory)
     except OutputError as exc:
         raise UserError(str(exc)) from None

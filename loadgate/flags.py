@@ -14,6 +14,7 @@ from loadgate.specs import DEFAULT_SPEC
 from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import SHAPES
 from slo.compare import DEFAULT_TOLERANCES
+from slo.regression import DEFAULT_ALPHA
 
 __all__ = ["add_spec", "add_selector", "add_out", "add_host", "add_source", "add_traffic", "add_locustfile",
            "add_load_arguments", "add_baseline_arguments"]
@@ -78,14 +79,27 @@ def add_locustfile(parser: argparse.ArgumentParser) -> None:
                              "closed-loop (--users of them), and the report says the rate was not controlled")
 
 
+def _alpha(text: str) -> float:
+    value = fraction(text)
+    if not 0.0001 <= value <= 0.5:
+        raise argparse.ArgumentTypeError("must be between 0.0001 and 0.5")
+    return value
+
+
 def add_baseline_arguments(parser: argparse.ArgumentParser, *, gating: bool = True) -> None:
-    """``--baseline DIR`` and ``--regression-tolerance`` (and ``--fail-on-regression`` where a gate decides)."""
-    parser.add_argument("--baseline", metavar="DIR", help="compare with an earlier run or gate directory")
+    """``--baseline DIR...``, ``--alpha`` and ``--regression-tolerance`` (and ``--fail-on-regression``
+    where a gate decides)."""
+    parser.add_argument("--baseline", metavar="DIR", nargs="+", action="extend",
+                        help="compare with earlier run or gate directories (or folders of them), pooled: each "
+                             "objective is tested for a significant change (see docs/regressions.md)")
+    parser.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA, metavar="A",
+                        help=f"the significance level of the regression test (default {DEFAULT_ALPHA:g})")
     parser.add_argument("--regression-tolerance", default="", metavar="KIND=PCT,...",
-                        help=f"how much worse counts as a regression (defaults: {_TOLERANCES})")
+                        help=f"the minimum effect that counts as a regression, once significant (defaults: "
+                             f"{_TOLERANCES})")
     if gating:
         parser.add_argument("--fail-on-regression", action="store_true",
-                            help="a regression against the baseline fails the gate (exit 1)")
+                            help="a significant regression against the baseline fails the gate (exit 1)")
 
 
 def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration: float, spec: str) -> None:

@@ -8,7 +8,7 @@ lead reads are tested here once, and the templates only lay them out. What a loa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from reports.run_texts import (
     alert_cases,
@@ -25,7 +25,7 @@ from slo.record_types import ClientFigures, ObjectiveRecord, VerdictRecord
 from slo.units import OP_SYMBOLS, format_duration, format_percent, format_ratio, format_value, format_window
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
-           "budget_text", "baseline_text"]
+           "budget_text", "baseline_text", "baseline_summary"]
 
 #: Status words and icons: status is never shown by colour alone.
 STATUS_LABELS = {
@@ -86,6 +86,8 @@ class ReportContext:
 
     baseline_path: str = ""
     baseline_verdict: str = ""
+    #: What the run was compared with and what the regression test found, in one sentence.
+    baseline_text: str = ""
     warnings: tuple[str, ...] = ()
     run_facts: tuple[tuple[str, str], ...] = ()
     #: Why the run is incomplete (a signal stopped it), in words; empty for a run that finished.
@@ -173,7 +175,8 @@ def _client_text(entry: ObjectiveRecord) -> str:
 
 
 def baseline_text(entry: ObjectiveRecord) -> str:
-    """``412 ms → 530 ms (+29 %) ✘ regression`` against the baseline (empty when not compared)."""
+    """``412 ms → 530 ms (+29 %) ✘ regressed, p 0.001`` against the baseline runs (empty when not
+    compared); a change the data cannot tell from noise says so, and how much longer a run would need."""
     delta = entry.baseline
     if not delta:
         return ""
@@ -185,8 +188,40 @@ def baseline_text(entry: ObjectiveRecord) -> str:
         change = " (from 0)" if delta["change"] else " (no change)"
     else:
         change = ""
-    flag = " ✘ regression" if delta.get("regressed") else (" ✔ better" if delta.get("improved") else "")
+    verdict = delta.get("verdict")
+    if verdict is None:  # a record compared before the regression test existed: tolerance only
+        flag = " ✘ regression" if delta.get("regressed") else (" ✔ better" if delta.get("improved") else "")
+        return f"{before} → {after}{change}{flag}"
+    p = delta.get("p_value")
+    p_text = "" if p is None else (", p < 0.001" if p < 0.001 else f", p {p:.2g}")
+    if verdict == "regressed":
+        flag = f" ✘ regressed{p_text}"
+    elif verdict == "improved":
+        flag = f" ✔ improved{p_text}"
+    elif verdict == "inconclusive":
+        more = delta.get("more_time")
+        flag = f" ? inconclusive: a {more:.2g}× longer run could tell" if isinstance(more, (int, float)) \
+            else " ? inconclusive"
+    else:
+        flag = f" = unchanged{p_text}" if delta.get("significant") else " = unchanged (noise)"
     return f"{before} → {after}{change}{flag}"
+
+
+def baseline_summary(baseline: Mapping[str, Any]) -> str:
+    """One sentence on what the run was compared with, at which level, and what that found."""
+    if not baseline.get("path"):
+        return ""
+    runs = int(baseline.get("runs") or 1)
+    what = f"the baseline `{baseline['path']}`" if runs == 1 else \
+        f"{runs} baseline runs pooled (newest `{baseline['path']}`)"
+    if "alpha" not in baseline:
+        return f"Compared with {what} (its verdict: {baseline.get('verdict')})."
+    regressed, unsure = baseline.get("regressions") or [], baseline.get("inconclusive") or []
+    found = f"regressed: {', '.join(regressed)}" if regressed else "no significant regression"
+    if unsure:
+        found += f"; too little data to tell: {', '.join(unsure)}"
+    return (f"Compared with {what} at α = {float(baseline['alpha']):g}: a change is a regression only when "
+            f"significant and at least its minimum effect; {found}.")
 
 
 def evidence_text(entry: ObjectiveRecord) -> str:
@@ -310,6 +345,7 @@ def build_context(record: VerdictRecord) -> ReportContext:
         selector=record.selector, generated_at=record.generated_at, tool_version=record.tool_version,
         exit_code=record.exit_code, rows=tuple(rows), options=dict(record.options),
         baseline_path=str(baseline.get("path", "")), baseline_verdict=str(baseline.get("verdict") or ""),
+        baseline_text=baseline_summary(baseline),
         warnings=record.warnings, run_facts=run_facts(record.run),
         incomplete=incomplete_text(record.interrupted),
         aborted=_aborted_text(record.run.extra.get("aborted") if record.run else None),

@@ -17,7 +17,7 @@ from reports.context import ReportContext, build_context
 from reports.render import render_html, render_junit, render_markdown
 from reports.write import read_json, write_json, write_text
 from slo.capacity import CAPACITY_SCHEMA_VERSION
-from slo.compare import attach
+from slo.compare import Baseline, attach
 from slo.record import Record, load_verdict
 from slo.record_types import RecordError, SeriesDocument, SeriesLine, VerdictRecord
 
@@ -53,13 +53,12 @@ def _load(directory: Path) -> VerdictRecord:
         raise OutputError(f"{path}: {exc}") from None
 
 
-def compare_stored(directory: str | Path, baseline_doc: dict[str, Any], baseline_path: str,
-                   tolerances: dict[str, float]) -> None:
-    """Store the comparison with a baseline in ``directory``'s verdict.json (brought to the current version)."""
+def compare_stored(directory: str | Path, baseline: Baseline) -> None:
+    """Store the comparison with baseline runs in ``directory``'s verdict.json (brought to the current version)."""
     directory = Path(directory)
     doc = _load(directory).to_json()
     try:
-        attach(doc, baseline_doc, baseline_path, tolerances)
+        attach(doc, baseline)
     except (KeyError, TypeError) as exc:
         raise OutputError(f"{directory / 'verdict.json'}: cannot compare: missing {exc}") from None
     write_json(directory / "verdict.json", doc)

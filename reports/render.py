@@ -68,6 +68,10 @@ def render_junit(ctx: ReportContext) -> str:
         elif row.status == "fail" or (row.status == "warn" and fail_on_warn):
             ET.SubElement(case, "failure", message=message, type=row.status).text = _case_text(row)
             counts["failures"] += 1
+        elif row.regressed and ctx.options.get("fail_on_regression") and row.required:
+            ET.SubElement(case, "failure", message=f"regressed against the baseline: {row.baseline}",
+                          type="regression").text = _case_text(row)
+            counts["failures"] += 1
         elif row.status in ("no_data", "inconclusive"):
             ET.SubElement(case, "error", message=message, type=row.status).text = _case_text(row)
             counts["errors"] += 1
@@ -108,5 +112,7 @@ def render_junit(ctx: ReportContext) -> str:
 def _case_text(row: Any) -> str:
     lines = [f"target {row.target}", f"measured {row.measured}", row.reason]
     lines += [x for x in (row.evidence, row.budget) if x]
+    if row.baseline:
+        lines.append(f"vs baseline: {row.baseline}")
     return "\n".join(lines)
 

@@ -1,11 +1,12 @@
-"""Compare a gate's objectives with a baseline run's: deltas and regression flags. Pure.
+"""Compare a gate's objectives with earlier runs': deltas, regression verdicts and flags. Pure.
 
-A regression is a change in the *worse* direction by more than a tolerance, relative to the
-baseline value: worse is higher for upper-bound objectives (latency, error rate) and lower for
-lower-bound ones (throughput, cache hit rate, availability). Defaults: a P99 (any latency) worse
-by more than 10 %, an error rate up by more than 50 %, throughput or cache hit rate down by more
-than 10 %, availability down at all. From a baseline of exactly 0, any increase of an
-upper-bound objective is a regression.
+With ``--baseline DIR...`` each objective of the newest run is tested against the baseline runs'
+pooled counts by ``slo.regression`` (a test that fits what is measured, corrected for run-to-run
+variation): ``regressed`` only when the change is significant at ``alpha`` *and* at least the
+minimum effect, which is the tolerance of its kind. Defaults: a P99 (any latency) worse by 10 %,
+an error rate up by 50 %, throughput or cache hit rate down by 10 %; availability at all (the
+target's allowed bad share). ``compare`` and ``compare_endpoints`` keep the plain tolerance
+comparison of one value against another (endpoints have no counts to test).
 """
 
 from __future__ import annotations
@@ -13,23 +14,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from slo.regression import DEFAULT_ALPHA, DEFAULT_TOLERANCES, Comparison, compare_docs
 from slo.units import format_value
 
 __all__ = ["DEFAULT_TOLERANCES", "Baseline", "Delta", "compare", "parse_tolerances", "attach_to", "attach",
-           "compare_endpoints"]
-
-DEFAULT_TOLERANCES = {"latency": 0.10, "error_rate": 0.50, "throughput": 0.10, "cache_hit_rate": 0.10,
-                      "availability": 0.0, "promql_ratio": 0.10, "promql_value": 0.10}
+           "compare_endpoints", "regression_entry"]
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """An earlier run or gate to compare with (``--baseline DIR``): its path and ``verdict.json``."""
+    """Earlier runs or gates to compare with (``--baseline DIR...``): their paths and ``verdict.json``
+    documents, oldest first. The newest of them is the one whose series are drawn and whose
+    endpoints are compared."""
 
-    path: str
-    doc: dict[str, Any]
+    paths: tuple[str, ...]
+    docs: tuple[dict[str, Any], ...]
     tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
     fail_on_regression: bool = False
+    alpha: float = DEFAULT_ALPHA
+
+    @property
+    def path(self) -> str:
+        return self.paths[-1]
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return self.docs[-1]
 
 
 @dataclass(frozen=True)
@@ -101,38 +111,54 @@ def describe(title: str, delta: Delta, unit: str) -> str:
             f"({change}, tolerance {delta.tolerance * 100:g} %)")
 
 
-def attach_to(entries: list[dict[str, Any]], breakdown: dict[str, Any] | None, baseline_doc: dict[str, Any],
-              baseline_path: str, tolerances: dict[str, float] | None = None) -> tuple[dict[str, str], dict[str, Any]]:
-    """Add its ``baseline`` delta to each compared objective entry.
+def regression_entry(comparison: Comparison, current: float | None) -> dict[str, Any]:
+    """What an objective's ``baseline`` entry keeps of its comparison."""
+    relative = comparison.effect
+    base = comparison.baseline
+    return {"measured": base, "change": (current - base) if current is not None and base is not None else None,
+            "relative": relative, "tolerance": comparison.min_effect, "verdict": comparison.verdict,
+            "regressed": comparison.verdict == "regressed", "improved": comparison.verdict == "improved",
+            "p_value": comparison.p_value, "significant": comparison.significant,
+            "detectable": comparison.detectable, "more_time": comparison.more_time, "method": comparison.method,
+            "runs": comparison.baseline_runs, "dispersion": comparison.dispersion, "note": comparison.note}
+
+
+def attach_to(entries: list[dict[str, Any]], window_seconds: float | None, breakdown: dict[str, Any] | None,
+              baseline: Baseline) -> tuple[dict[str, str], dict[str, Any]]:
+    """Add its ``baseline`` comparison to each objective entry the baseline runs also graded.
 
     Returns the regressions (objective id -> reason) and the record's ``baseline`` section: what
-    was compared, which objectives regressed, and each endpoint's p99 against the baseline's.
+    was compared, which objectives regressed or could not be told apart from noise, and each
+    endpoint's p99 against the newest baseline's.
     """
-    deltas = compare(entries, baseline_doc.get("objectives", []), tolerances)
+    current = {"objectives": entries, "window": {"seconds": window_seconds}}
+    comparisons = compare_docs(current, baseline.docs, alpha=baseline.alpha, tolerances=baseline.tolerances)
     regressions: dict[str, str] = {}
     for entry in entries:
-        delta = deltas.get(entry["id"])
-        if delta is None:
+        comparison = comparisons.get(entry["id"])
+        if comparison is None:
             entry.pop("baseline", None)
             continue
-        entry["baseline"] = {"measured": delta.baseline, "change": delta.change, "relative": delta.relative,
-                             "tolerance": delta.tolerance, "regressed": delta.regressed, "improved": delta.improved}
-        if delta.regressed:
-            regressions[entry["id"]] = "regressed: " + describe(entry["title"], delta, entry["unit"])
-    section = {"path": baseline_path, "verdict": baseline_doc.get("verdict"),
-               "generated_at": baseline_doc.get("generated_at"), "window": baseline_doc.get("window"),
+        entry["baseline"] = regression_entry(comparison, entry.get("measured"))
+        if comparison.verdict == "regressed":
+            regressions[entry["id"]] = f"{entry['title']} regressed: {comparison.note}"
+    newest = baseline.doc
+    verdicts = {c.objective: c.verdict for c in comparisons.values()}
+    section = {"path": baseline.path, "paths": list(baseline.paths), "runs": len(baseline.docs),
+               "alpha": baseline.alpha, "verdict": newest.get("verdict"),
+               "generated_at": newest.get("generated_at"), "window": newest.get("window"),
                "regressions": sorted(regressions),
+               "inconclusive": sorted(oid for oid, v in verdicts.items() if v == "inconclusive"),
                "endpoints": compare_endpoints((breakdown or {}).get("endpoints", []),
-                                              (baseline_doc.get("breakdown") or {}).get("endpoints", []),
-                                              (tolerances or DEFAULT_TOLERANCES)["latency"])}
+                                              (newest.get("breakdown") or {}).get("endpoints", []),
+                                              baseline.tolerances["latency"])}
     return regressions, section
 
 
-def attach(doc: dict[str, Any], baseline_doc: dict[str, Any], baseline_path: str,
-           tolerances: dict[str, float] | None = None) -> dict[str, str]:
-    """Compare a stored ``verdict.json`` document with a baseline's, in place; returns the regressions."""
-    regressions, doc["baseline"] = attach_to(doc["objectives"], doc.get("breakdown"), baseline_doc, baseline_path,
-                                             tolerances)
+def attach(doc: dict[str, Any], baseline: Baseline) -> dict[str, str]:
+    """Compare a stored ``verdict.json`` document with baseline runs', in place; returns the regressions."""
+    regressions, doc["baseline"] = attach_to(doc["objectives"], (doc.get("window") or {}).get("seconds"),
+                                             doc.get("breakdown"), baseline)
     return regressions
 
 

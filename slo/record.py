@@ -197,7 +197,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     regressions: dict[str, str] = {}
     if baseline is not None:
         stored = [o.to_json() for o in objectives]
-        regressions, compared = attach_to(stored, breakdown, baseline.doc, baseline.path, baseline.tolerances)
+        regressions, compared = attach_to(stored, window.seconds, breakdown, baseline)
         objectives = [dataclasses.replace(o, baseline=clean(s.get("baseline"))) for o, s in zip(objectives, stored)]
     result = decide(primary.verdicts, fail_on_warn=fail_on_warn,
                     source_error=primary.source_error,

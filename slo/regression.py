@@ -19,36 +19,20 @@ from typing import Any, Callable, Sequence
 
 from scipy import stats
 
+from slo.regression_input import Evidence, evidence_of
+
 __all__ = ["VERDICTS", "DEFAULT_ALPHA", "POWER", "DEFAULT_TOLERANCES", "Evidence", "Comparison", "evidence_of",
            "compare", "compare_docs"]
 
 VERDICTS = ("regressed", "improved", "unchanged", "inconclusive")
 DEFAULT_ALPHA = 0.05
 POWER = 0.8
-#: The minimum effect per kind, relative (availability 0: the target's allowed bad share); the figures
-#: of ``slo.compare.DEFAULT_TOLERANCES``, defined here as ``slo.compare`` imports this module.
+#: The minimum effect per kind, relative (availability 0: the target's allowed bad share).
 DEFAULT_TOLERANCES = {"latency": 0.10, "error_rate": 0.50, "throughput": 0.10, "cache_hit_rate": 0.10,
                       "availability": 0.0, "promql_ratio": 0.10, "promql_value": 0.10}
 SHARE_KINDS = ("error_rate", "cache_hit_rate", "availability")
 MAX_MORE_TIME = 100.0
 _INF = math.inf
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One run's evidence for one objective. Counts are whole numbers (Prometheus's fractional
-    increases rounded); ``seconds`` is the graded window's length; ``target`` the target's value
-    (a ratio for shares), used for the minimum effects of error rate and availability."""
-
-    kind: str               # latency | error_rate | throughput | cache_hit_rate | availability | promql_*
-    op: str                 # the target's op: "<", "<=", ">", ">="
-    measured: float | None
-    seconds: float | None
-    bad: int | None         # error_rate: 5xx; cache_hit_rate: misses; availability: bad slices
-    events: int | None      # error_rate: requests; cache: hits+misses; availability: slices; throughput: requests
-    buckets: tuple[tuple[float | None, int], ...] | None   # latency: cumulative (le, count); le None = +Inf
-    quantile: float | None  # latency: 0.99 etc.
-    target: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,34 +58,6 @@ class Comparison:
     def to_json(self) -> dict[str, Any]:
         """A plain dict; NaN and infinities become None."""
         return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in vars(self).items()}
-
-
-def _int(value: Any) -> int | None:
-    return int(round(float(value))) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def evidence_of(entry: dict[str, Any], window_seconds: float | None) -> Evidence:
-    """From one objective entry of a verdict.json (schema v2, as ``slo.record.load_verdict(doc).to_json()``
-    gives). Missing counts stay None (the comparison is then inconclusive)."""
-    kind, detail, evidence = str(entry.get("kind")), entry.get("detail") or {}, entry.get("evidence") or {}
-    bad, events = _int(evidence.get("bad")), _int(entry.get("events", evidence.get("events")))
-    seconds, buckets, target = window_seconds, None, entry.get("target") or {}
-    if kind in ("latency", "throughput"):
-        bad, raw = None, detail.get("buckets")
-        if kind == "latency" and isinstance(raw, list) and raw:
-            buckets = tuple((None if le is None else float(le), int(round(float(c)))) for le, c in raw)
-        if kind == "throughput" and isinstance(detail.get("measured_seconds"), (int, float)):
-            seconds = float(detail["measured_seconds"])
-    elif kind == "error_rate":
-        bad = next((_int(detail[k]) for k in ("errors_5xx", "failures") if _int(detail.get(k)) is not None), bad)
-    elif kind == "cache_hit_rate" and None not in (_int(detail.get("hits")), _int(detail.get("misses"))):
-        bad, events = _int(detail["misses"]), _int(detail["hits"] + detail["misses"])
-    elif kind == "availability" and None not in (_int(detail.get("slices")), _int(detail.get("good_slices"))):
-        events = _int(detail["slices"])
-        bad = (events or 0) - int(round(detail["good_slices"]))
-    value = target.get("value")
-    return Evidence(kind, str(target.get("op", "<")), entry.get("measured"), seconds, bad, events, buckets,
-                    entry.get("quantile"), float(value) if isinstance(value, (int, float)) else None)
 
 
 def _tested(pairs: Sequence[tuple[float, float]], share: bool, alpha: float) -> tuple[float, int | None, float]:
@@ -130,10 +86,6 @@ def _fisher(bad_c: float, n_c: float, bad_b: float, n_b: float, phi: float, df: 
             _corrected(float(stats.hypergeom.cdf(a, n + m, a + c, n)), df))
 
 
-def _ncdf(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2))
-
-
 def _power_shares(p_b: float, p_a: float, n_c: float, n_b: float, crit: float) -> float:
     """Power of a one-sided two-proportion test (normal approximation) to see ``p_b`` -> ``p_a``."""
     if n_c <= 0 or n_b <= 0 or p_a == p_b:
@@ -143,7 +95,7 @@ def _power_shares(p_b: float, p_a: float, n_c: float, n_b: float, crit: float) -
     alt_se = math.sqrt(p_a * (1 - p_a) / n_c + p_b * (1 - p_b) / n_b)
     if alt_se == 0:
         return 1.0
-    return _ncdf((abs(p_a - p_b) - crit * null_se) / alt_se)
+    return float(stats.norm.cdf((abs(p_a - p_b) - crit * null_se) / alt_se))
 
 
 @dataclass(frozen=True)
@@ -214,14 +166,25 @@ def _latency(current: Evidence, baselines: Sequence[Evidence], alpha: float, up_
     base_cum = [sum(col) for col in zip(*runs)]
     cur_cum = _cumulative(current, bounds)
     q = float(current.quantile or 0.99)
-    both = _quantile(bounds, [a + b for a, b in zip(base_cum, cur_cum)], q)
     finite = [b for b in bounds if b != _INF] or [0.0]
-    b = next((x for x in finite if x >= both), finite[-1])
-    i = bounds.index(b) if b in bounds else 0
-    phi, df, crit = _tested([(r[-1] - r[i], r[-1]) for r in runs], True, alpha)
-    n_b, n_c = base_cum[-1], cur_cum[-1]
-    p_up, p_down = _fisher(n_c - cur_cum[i], n_c, n_b - base_cum[i], n_b, phi, df)
-    base_q, share_b = _quantile(bounds, base_cum, q), (n_b - base_cum[i]) / n_b
+    n_b, n_c, base_q = base_cum[-1], cur_cum[-1], _quantile(bounds, base_cum, q)
+    # Tested over the bound above the pooled quantile (which favours neither side) and, as tails can
+    # cross (a slower middle, a shorter extreme) or a shift can jump buckets, over the two bounds
+    # around each side's own quantile too; the smallest p counts once per bound tested (Bonferroni).
+    pooled = _quantile(bounds, [a + b for a, b in zip(base_cum, cur_cum)], q)
+    picks = sorted({next((x for x in finite if x >= pooled), finite[-1])}
+                   | {x for at in (base_q, _quantile(bounds, cur_cum, q))
+                      for x in (next((x for x in finite if x >= at), finite[-1]),
+                                max((x for x in finite if x < at), default=finite[0]))})
+    tests = []
+    for b in picks:
+        i = bounds.index(b) if b in bounds else 0
+        phi, df, crit = _tested([(r[-1] - r[i], r[-1]) for r in runs], True, alpha / len(picks))
+        tests.append((*_fisher(n_c - cur_cum[i], n_c, n_b - base_cum[i], n_b, phi, df), b, i, phi, crit))
+    p_up, p_down = (min(1.0, len(tests) * min(t[k] for t in tests)) for k in (0, 1))
+    # The power is the pooled bound's, at the corrected level.
+    _, _, b, i, phi, crit = next(t for t in tests if t[2] == next((x for x in finite if x >= pooled), finite[-1]))
+    share_b = (n_b - base_cum[i]) / n_b
 
     def power(scale: float, change: float) -> float:
         factor = 1 + (change if up_is_worse else -change) / base_q if base_q > 0 else 1.0
@@ -229,7 +192,8 @@ def _latency(current: Evidence, baselines: Sequence[Evidence], alpha: float, up_
         return _power_shares(share_b, alt, n_c * scale / phi, n_b / phi, crit)
 
     return _Test(p_up, p_down, base_q, _quantile(bounds, cur_cum, q), power,
-                 10 * base_q, f"requests over {b * 1000:g} ms, Fisher's exact test, one-sided"), phi
+                 10 * base_q, f"requests over {' and '.join(f'{t[2] * 1000:g}' for t in tests)} ms, Fisher's "
+                 f"exact test, one-sided{', Bonferroni' if len(tests) > 1 else ''}"), phi
 
 
 def _shares(current: Evidence, baselines: Sequence[Evidence], alpha: float, up_is_worse: bool) -> tuple[_Test, float]:
@@ -273,7 +237,8 @@ def _throughput(current: Evidence, baselines: Sequence[Evidence], alpha: float,
         mu_c, mu_b, null = rate_b * ratio * t_c * scale / phi, x_b / phi, t_c * scale / (t_c * scale + t_b)
         alt = mu_c / (mu_c + mu_b)
         spread = math.sqrt(alt * (1 - alt)) or 1e-300
-        return _ncdf((abs(alt - null) * math.sqrt(mu_c + mu_b) - crit * math.sqrt(null * (1 - null))) / spread)
+        z = (abs(alt - null) * math.sqrt(mu_c + mu_b) - crit * math.sqrt(null * (1 - null))) / spread
+        return float(stats.norm.cdf(z))
 
     return _Test(p_up, p_down, rate_b, current.events / t_c, power,
                  10 * rate_b if up_is_worse else rate_b,

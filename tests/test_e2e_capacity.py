@@ -58,10 +58,12 @@ def capacity(tmp_path: Path, url: str, *args: str) -> tuple[subprocess.Completed
 
 @pytest.mark.parametrize("service", [("--capacity", "200")], indirect=True)
 def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_by_latency(tmp_path, service):
-    # From 150 by x1.5: 150 passes, 225 breaches, and two bisections find the knee within 10 %.
-    # Six-second steps: 25 req/s over capacity queues 150 requests (0.75 s) by a step's end, a breach.
+    # From 150 by x1.5: 150 passes, 225 breaches, and one bisection (187.5, which passes: the demo's
+    # limiter serves about 185 a second) finds the knee within 20 %. Further bisections land within a
+    # few req/s of the knee, where a step can go either way (tests/test_capacity.py covers them).
+    # Six-second steps: 40 req/s over capacity queues 240 requests (1.3 s) by a step's end, a breach.
     proc, doc, out = capacity(tmp_path, service, "--from", "150", "--factor", "1.5", "--to", "800",
-                              "--step-duration", "6")
+                              "--step-duration", "6", "--precision", "0.2")
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]  # far below the 10,000 req/s target
     steps = json.dumps(doc["steps"], indent=1)
     assert 150 <= doc["capacity_rps"] <= 220, steps
@@ -70,9 +72,9 @@ def test_a_service_of_known_capacity_is_found_within_the_precision_and_limited_b
     assert doc["steps"][1]["rate"] == 225 and "p99_latency" in doc["steps"][1]["breached"], steps
     assert doc["limited_by"] in ("p99_latency", "throughput") and doc["lower_bound"] is False, steps
     rates = [s["rate"] for s in doc["steps"]]
-    assert rates[:2] == [150, 225] and len(rates) <= 6
+    assert rates[:2] == [150, 225] and len(rates) <= 4
     breached = min(s["rate"] for s in doc["steps"] if s["breached"])
-    assert breached - doc["capacity_rps"] <= 0.1 * doc["capacity_rps"], steps  # bisected to 10 %
+    assert breached - doc["capacity_rps"] <= 0.2 * doc["capacity_rps"], steps  # bisected to 20 %
     for step in doc["steps"]:
         assert set(step) >= {"rate", "achieved", "verdict", "valid", "objectives"}
         assert (out / step["dir"] / "verdict.json").is_file()
