@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 #: The stored file each schema describes.
-FILES = {"verdict.json": "verdict", "run.json": "run", "capacity.json": "capacity"}
+FILES = {"verdict.json": "verdict", "run.json": "run", "capacity.json": "capacity", "history.json": "history"}
 
 
 #: JSON Schema's own ``integer`` accepts 968.0 ("a number with a zero fractional part"); a stored count
@@ -40,7 +40,7 @@ def problems(doc: Any, name: str) -> list[str]:
 
 
 def check_tree(root: Path) -> list[str]:
-    """Every stored ``verdict.json``, ``run.json`` and ``capacity.json`` under ``root`` checked
+    """Every stored ``verdict.json``, ``run.json``, ``capacity.json`` and ``history.json`` under ``root`` checked
     against its schema; the problems as ``file: path: message`` lines."""
     out = []
     for file_name, schema in FILES.items():
