@@ -55,6 +55,7 @@ from loadgate.run_children import (
     read_series,
     scraped_by,
     unwritable,
+    wait_scraped_after,
 )
 from loadgate.run_facts import run_record
 from loadgate.run_observe import gather_facts
@@ -217,7 +218,9 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
             client = grade_source(plan.spec, client_source, require_evidence=plan.require_evidence)
             primary: Graded = client
             if prom_url:
-                time.sleep(2 * SCRAPE_S + 0.5)  # let Prometheus scrape the final counters
+                # Let Prometheus scrape the final counters: the local one is asked when it has.
+                if not local_prom or not wait_scraped_after(local_prom, time.time(), 2 * SCRAPE_S + 0.5):
+                    time.sleep(0 if local_prom else 2 * SCRAPE_S + 0.5)
                 if local_prom and not scraped_by(local_prom, window.start):
                     env.stderr.write("loadgate: warning: the local Prometheus first scraped the service after the "
                                      "graded window began; its first seconds are extrapolated (a longer --rampup "

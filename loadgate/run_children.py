@@ -27,8 +27,8 @@ from loadgate.promserver import PrometheusServer
 from loadgate.run_plan import SCRAPE_S, SERVICE_JOB, prometheus_config
 from slo.gate import ExitCode
 
-__all__ = ["local_prometheus", "scraped_by", "locust_child", "follow", "gave_up_on_workers", "disk_full",
-           "cut_partial_line", "unwritable", "read_series"]
+__all__ = ["local_prometheus", "scraped_by", "wait_scraped_after", "locust_child", "follow", "gave_up_on_workers",
+           "disk_full", "cut_partial_line", "unwritable", "read_series"]
 
 
 T = TypeVar("T")
@@ -52,6 +52,23 @@ def local_prometheus(out: Path, host: str, metrics_port: int, targets: Sequence[
         lead = max(0.0, head_start_s - SCRAPE_S)
         _wait_first_scrape(server.url, give_up_at=started + max(0.0, FIRST_SCRAPE_S - lead) if lead else None)
         yield server.url
+
+
+def wait_scraped_after(url: str, at: float, timeout_s: float) -> bool:
+    """Wait until the Prometheus at ``url`` has scraped every target after Unix time ``at`` (the
+    oldest latest ``up`` sample is newer), for at most ``timeout_s``; whether it did."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            result = requests.get(f"{url}/api/v1/query", params={"query": "min(timestamp(up))"},
+                                  timeout=2).json()["data"]["result"]
+            if result and float(result[0]["value"][1]) > at:
+                return True
+        except (requests.RequestException, ValueError, KeyError, TypeError, IndexError):
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def scraped_by(url: str, at: float) -> bool:

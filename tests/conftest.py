@@ -113,6 +113,28 @@ def healthy_fleet(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
                    json.loads((out / "run.json").read_text()))
 
 
+#: Three short demos in time order, the last with 5 % of requests slowed by 800 ms: the release
+#: history of ``tests/test_e2e_history.py``, whose slowed run ``tests/test_e2e_demo.py`` grades too.
+RECORDED = {"healthy-1": (), "healthy-2": (), "slow": ("--slow-fraction", "0.05", "--slow-ms", "800")}
+
+
+@pytest.fixture(scope="session")
+def recorded_demos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoRun]:
+    """The ``RECORDED`` demos (14 s, 7 s of it ramp-up), run once, in that order, into one folder."""
+    _require_prometheus()
+    root = tmp_path_factory.mktemp("history-runs")
+    runs = {}
+    for name, args in RECORDED.items():
+        out = root / name
+        proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "14", "--rampup", "7",
+                               "--out", str(out), *args], cwd=REPO, capture_output=True, text=True, timeout=150)
+        assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
+        E2E_RUNS.append(out)
+        runs[name] = DemoRun(proc, out, json.loads((out / "verdict.json").read_text()),
+                             json.loads((out / "run.json").read_text()))
+    return runs
+
+
 #: The situations written again by every instrumentation (``tests/support/instrumented.py``).
 PRESET_JOBS = ("healthy", "p50_breach", "p99_breach", "error_breach", "brownout")
 

@@ -95,8 +95,9 @@ def test_over_limit_users_get_429s_while_in_limit_users_get_none(healthy_fleet):
     assert healthy_fleet.proc.returncode == 0  # every objective holds: refusing over-limit keys is no failure
 
 
-def test_injected_slowness_fails_p99_latency_with_exit_1(tmp_path):
-    proc, doc, run = demo(tmp_path, "--slow-fraction", "0.05", "--slow-ms", "800", duration=18, rampup=4)
+def test_injected_slowness_fails_p99_latency_with_exit_1(recorded_demos):
+    slowed = recorded_demos["slow"]  # 5 % of requests 800 ms slower (also the newest run of a history)
+    proc, doc, run = slowed.proc, slowed.doc, slowed.run
     objectives = by_id(doc)
     assert run["workers"] == 1 and run["processes"] == 1  # the default demo: one process of each
     assert proc.returncode == 1, proc.stderr[-2000:]

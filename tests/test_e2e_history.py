@@ -1,6 +1,7 @@
 """``loadgate history`` over real recorded runs: two healthy demos, then one with 5 % of requests slowed by 800 ms.
 
-Three short demos (14 s, 7 s of it ramp-up, 200 req/s) run once for the module, in time order,
+Three short demos (14 s, 7 s of it ramp-up, 200 req/s; ``recorded_demos`` in tests/conftest.py,
+whose slowed run the demo's slowness test grades too) run once, in time order,
 the slowed one last; ``loadgate history`` over them must single out the slowed run: its p99 fails
 in the grid and its change is marked, a shift the statistics can see with two 7 s baselines.
 About a minute in all.
@@ -12,36 +13,21 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from loadgate.promserver import INSTALL_HINT, binaries
 from reports.history import MARKER
-from tests.conftest import E2E_RUNS, REPO
-from tests.support.require import missing
+from tests.conftest import REPO, DemoRun
 from tests.test_history import schema_problems
 
 pytestmark = pytest.mark.e2e
 
 
-def _demo(out: Path, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--duration", "14", "--rampup", "7",
-                           "--out", str(out), *args], cwd=REPO, capture_output=True, text=True, timeout=150)
-    assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
-    E2E_RUNS.append(out)
-
-
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A folder of three real run directories: healthy-1, healthy-2, then slow (the newest)."""
-    if binaries() is None:
-        missing(f"Prometheus is not installed; {INSTALL_HINT}")
-    root = tmp_path_factory.mktemp("history-runs")
-    _demo(root / "healthy-1")
-    _demo(root / "healthy-2")
-    _demo(root / "slow", "--slow-fraction", "0.05", "--slow-ms", "800")
-    yield root
+def recorded(recorded_demos: dict[str, DemoRun]) -> Path:
+    """The folder of the three real run directories: healthy-1, healthy-2, then slow (the newest)."""
+    return recorded_demos["slow"].out.parent
 
 
 @pytest.fixture(scope="module")
