@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from slo.alerts import Poll
+from slo.alerts import Poll, alert_key
 
 __all__ = ["AlertWatcher"]
 
@@ -50,7 +50,7 @@ class AlertWatcher:
         """``  alerts: error_rate:page, availability:ticket`` as of the last poll, or "" when none fire."""
         if not self.polls or not self.polls[-1].firing:
             return ""
-        names = sorted({f"{a.get('slo', '?')}:{a.get('severity', '?')}" for a in self.polls[-1].firing})
+        names = sorted({f"{key[1] or '?'}:{key[2] or '?'}" for key in map(alert_key, self.polls[-1].firing)})
         return "  alerts: " + ", ".join(names)
 
     def start(self) -> "AlertWatcher":

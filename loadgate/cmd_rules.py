@@ -1,10 +1,11 @@
-"""``loadgate rules --spec FILE [--selector M] [--period 30d] [--out rules.yaml] [--tests]``.
+"""``loadgate rules --spec FILE [--selector M] [--period 30d] [--label K=V]... [--no-alerts] [--out F] [--tests]``.
 
 Writes Prometheus recording and multi-window, multi-burn-rate alerting rules for the spec's
 ratio objectives (``slo.rules``): to stdout, or to ``--out`` (atomically). With ``--tests`` (needs
 ``--out``) it also writes ``<out>.test.yaml`` beside it, ``promtool test rules`` unit tests in
 which a breach fires and a healthy series stays silent. Objectives that get no rules are named
-on stderr with the reason. Exit 0 when written, 2 for a bad spec or flag.
+on stderr with the reason. ``--label`` adds labels to every record and alert; ``--no-alerts``
+writes the records only. Exit 0 when written, 2 for a bad spec, label or flag.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from loadgate.specs import load_spec_or_fail
 from reports.write import write_text
 from slo.gate import ExitCode
 from slo.rule_tests import render_tests
-from slo.rules import build_rules, never_fire, render_rules
+from slo.rules import RulesError, build_rules, never_fire, render_rules
+from slo.rules_spec import label_problem
 from slo.units import UnitError, parse_any_duration
 
 __all__ = ["add_arguments", "run"]
@@ -36,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-window", default="1m", metavar="D",
                         help="no window shorter than this (default 1m: four scrapes at 15s); a shorter period's "
                              "short windows are raised to it, and the file's header says so")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                        help="a label on every record and alert (repeatable; after the spec's own labels)")
+    parser.add_argument("--no-alerts", action="store_true",
+                        help="write the recording rules only, no alert (as 'alerting: false' on every objective)")
     add_out(parser, "write the rule file here instead of stdout", metavar="FILE")
     parser.add_argument("--tests", action="store_true",
                         help="with --out: also write promtool unit tests beside it (<out stem>.test.yaml)")
@@ -49,6 +55,20 @@ def _duration(flag: str, text: str) -> float:
         raise UserError(f"{flag}: {text!r} is not a duration such as 90s, 1h, 30d, 1w or 1M") from None
 
 
+def _labels(given: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--label KEY=VALUE`` pairs, each name a Prometheus label name that loadgate does not write itself."""
+    out: dict[str, str] = {}
+    for item in given:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UserError(f"--label {item!r}: expected KEY=VALUE, such as team=payments")
+        problem = label_problem(key.strip())
+        if problem:
+            raise UserError(f"--label {item!r}: {problem}")
+        out[key.strip()] = value
+    return tuple(out.items())
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     if args.tests and not args.out:
         raise UserError("--tests needs --out: the tests name the rule file they load")
@@ -56,6 +76,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if period is not None and period < 3600:
         raise UserError(f"--period {args.period}: at least 1h (shorter periods scale the windows below a "
                         "Prometheus scrape)")
+    labels = _labels(args.label)
     min_window = _duration("--min-window", args.min_window)
     if min_window < 1:
         raise UserError("--min-window: at least 1s")
@@ -64,7 +85,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
         selector = spec.service_selector(args.selector)
     except SelectorError as exc:
         raise UserError(f"--selector: {exc}") from None
-    rules = build_rules(spec, selector, period_s=period, min_window_s=int(min_window))
+    try:
+        rules = build_rules(spec, selector, period_s=period, min_window_s=int(min_window), labels=labels,
+                            alerts=not args.no_alerts)
+    except RulesError as exc:
+        raise UserError(f"{spec.path}: {exc}") from None
     if not rules.windows:
         raise UserError(f"{spec.path}: no objective has a ratio of bad events to alert on: "
                         + "; ".join(f"{oid}: {why}" for oid, why in rules.skipped))
@@ -78,7 +103,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return ExitCode.PASS
     out = Path(args.out)
     write_text(out, text)
-    env.stderr.write(f"loadgate: wrote {out} ({len(rules.windows)} objectives alerting)\n")
+    alerting = sum(1 for rs in rules.alerts.values() if rs)
+    env.stderr.write(f"loadgate: wrote {out} ({len(rules.windows)} objectives recorded, {alerting} alerting)\n")
     if args.tests:
         tests = out.with_name(f"{out.stem}.test.yaml")
         write_text(tests, render_tests(rules, spec, out.name))

@@ -39,7 +39,8 @@ def write_alert_rules(plan: RunPlan, selector: Selector, stderr: TextIO) -> dict
                       "short": prom_duration(w.short_s)} for w in ws] for oid, ws in rules.windows.items()}
     page = next(iter(windows.values()))[0]
     stderr.write(f"loadgate: alert rules for {', '.join(rules.windows)} loaded into the local Prometheus, period "
-                 f"scaled to {prom_duration(int(period))} (page at 14.4x over {page['long']} and {page['short']})\n")
+                 f"scaled to {prom_duration(int(period))} ({page['severity']} at {page['factor']:g}x over "
+                 f"{page['long']} and {page['short']})\n")
     return {"file": path, "period": prom_duration(int(period)), "windows": windows,
             "skipped": dict(rules.skipped)}
 

@@ -2,7 +2,10 @@
 and ``--expect-alerts`` checked against them. Pure.
 
 A span is one alert (``alertname``, ``slo``, ``severity``) from the first poll that saw it firing
-to the last; a gap of more than ``gap_s`` between two firing polls starts a new span.
+to the last; a gap of more than ``gap_s`` between two firing polls starts a new span. A span's
+``slo`` is the objective's loadgate id (the alert's ``objective`` label, else its ``slo``) and its
+``severity`` is ``page`` or ``ticket`` (the alert's ``loadgate_severity``, else its ``severity``):
+what ``--expect-alerts slo:severity`` names, however the alert's ``severity`` label is routed.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["Poll", "spans", "parse_expectations", "check", "ExpectationError", "NONE"]
+__all__ = ["Poll", "spans", "parse_expectations", "check", "ExpectationError", "NONE", "alert_key"]
 
 NONE = "none"
 SEVERITIES = ("page", "ticket")
@@ -28,13 +31,19 @@ class Poll:
     firing: tuple[dict[str, str], ...]
 
 
+def alert_key(labels: dict[str, str]) -> tuple[str, str, str]:
+    """``(alertname, objective, page|ticket)`` of a firing alert's labels (see the module's docstring)."""
+    return (labels.get("alertname", ""), labels.get("objective") or labels.get("slo", ""),
+            labels.get("loadgate_severity") or labels.get("severity", ""))
+
+
 def spans(polls: Iterable[Poll], gap_s: float = 5.0) -> list[dict[str, Any]]:
     """``[{"alertname", "slo", "severity", "first_firing", "last_firing"}]`` (Unix seconds), by first firing."""
     open_: dict[tuple[str, str, str], dict[str, Any]] = {}
     done: list[dict[str, Any]] = []
     for poll in sorted(polls, key=lambda p: p.t):
         for labels in poll.firing:
-            key = (labels.get("alertname", ""), labels.get("slo", ""), labels.get("severity", ""))
+            key = alert_key(labels)
             span = open_.get(key)
             if span is not None and poll.t - span["last_firing"] > gap_s:
                 done.append(open_.pop(key))

@@ -8,6 +8,9 @@ The format, by example::
 
     version: loadgate/v1
     name: production
+    service: checkout                # optional; the rules' service label (default: name)
+    labels: {team: payments}         # optional; on every record and alert (also per objective)
+    alerting: {name: CheckoutBurn}   # optional; alert names, routing, absent (slo.rules_spec)
     selector: 'job="api"'            # optional; label matchers added to every default query
     metrics:                         # optional; defaults are loadgate's metric contract
       requests: http_requests_total
@@ -37,7 +40,8 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 from analysis.queries import SelectorError, parse_selector, unbalanced
 from slo import model
 from slo.located import NodeParser, SpecError, SpecIssue, describe, line_of
-from slo.model import Metrics, Objective, Spec, Target
+from slo.model import Alerting, Metrics, Objective, Spec, Target
+from slo.rules_spec import read_alerting, read_labels
 from slo.spec_metrics import METRIC_FIELDS, parse_metrics
 from slo.units import parse_duration, parse_number, parse_rate, parse_ratio
 
@@ -49,8 +53,9 @@ _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PLACEHOLDERS = {"window", "selector"}
 
-_TOP_FIELDS = ("version", "name", "description", "selector", "metrics", "objectives")
-_COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period", "note")
+_TOP_FIELDS = ("version", "name", "service", "description", "selector", "labels", "alerting", "metrics", "objectives")
+_COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period", "note", "labels",
+                  "alerting")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.LATENCY: ("percentile",),
     model.ERROR_RATE: (),
@@ -101,6 +106,9 @@ class _Parser(NodeParser):
         description = ""
         if "description" in fields:
             description = self.string(fields["description"][1], "description") or ""
+        service = self.string(fields["service"][1], "service") or "" if "service" in fields else ""
+        labels = read_labels(self, fields["labels"][1], "labels") if "labels" in fields else ()
+        alerting = read_alerting(self, fields["alerting"][1], "alerting") if "alerting" in fields else Alerting()
         selector = ""
         if "selector" in fields:
             selector = self._selector(fields["selector"][1])
@@ -119,7 +127,7 @@ class _Parser(NodeParser):
             raise SpecError(self.issues)
         return Spec(version=str(version), name=name, path=self.file, objectives=tuple(objectives),
                     metrics=metrics, metrics_overrides=overrides, selector=selector, description=description,
-                    source_text=text)
+                    source_text=text, service=service, labels=labels, alerting=alerting)
 
     def _selector(self, node: Node) -> str:
         # analysis owns the selector grammar; slo only checks the spec's copy.
@@ -202,6 +210,10 @@ class _Parser(NodeParser):
             extra["takes_selector"] = all("{{selector}}" in re.sub(r"\s+", "", t) for t in templates)
         if "note" in fields:
             extra["note"] = self.string(fields["note"][1], f"{path}.note") or ""
+        if "labels" in fields:
+            extra["labels"] = read_labels(self, fields["labels"][1], f"{path}.labels")
+        if "alerting" in fields:
+            extra["alerting"] = read_alerting(self, fields["alerting"][1], f"{path}.alerting")
         if "period" in fields:
             parsed = self.unit_value(fields["period"][1], f"{path}.period", parse_duration)
             if parsed is None:

@@ -11,7 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from analysis.queries import Metrics, Selector
 
@@ -26,6 +26,11 @@ __all__ = [
     "Spec",
     "unit_of",
     "BUDGETING_METHODS",
+    "Labels",
+    "Routing",
+    "Alerting",
+    "PolicyCondition",
+    "AlertPolicy",
 ]
 
 LATENCY = "latency"
@@ -69,6 +74,68 @@ def unit_of(kind: str, declared: str | None = None) -> str:
         return declared or ""
     return "ratio"
 
+
+
+#: Label pairs in the order written: ``(("team", "payments"), ...)``.
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What one severity's burn-rate alerts carry (``alerting.page`` or ``alerting.ticket``): extra
+    labels (which may override ``severity``) and annotations; ``disable`` writes none of them."""
+
+    labels: Labels = ()
+    annotations: Labels = ()
+    disable: bool = False
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """An ``alerting:`` map as written; every None is "not given here", so an objective's map is laid
+    over the spec's (``over``), and the rule builder applies the defaults."""
+
+    #: False: records only, no alert at all (``alerting: false``).
+    enabled: bool | None = None
+    #: The burn-rate alert's name (default ``ErrorBudgetBurn``).
+    name: str | None = None
+    page: Routing | None = None
+    ticket: Routing | None = None
+    #: The absent alert (default on), its ``for`` in seconds (default 600) and name (default ``SLOMetricAbsent``).
+    absent: bool | None = None
+    absent_for_s: float | None = None
+    absent_name: str | None = None
+
+    def over(self, base: "Alerting") -> "Alerting":
+        """This map laid over ``base``: each field given here wins."""
+        return replace(base, **{f.name: getattr(self, f.name) for f in fields(self)
+                                if getattr(self, f.name) is not None})
+
+
+@dataclass(frozen=True)
+class PolicyCondition:
+    """One OpenSLO ``AlertCondition`` of kind burnrate: the burn rate (``threshold``) over the long
+    window (``lookbackWindow``) and a short one, seconds; ``for_s`` is ``alertAfter``; ``severity``
+    as written (the alert's ``severity`` label)."""
+
+    severity: str
+    factor: float
+    long_s: float
+    short_s: float
+    for_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """An OpenSLO ``AlertPolicy`` as alerts: its name already CamelCased (``CheckoutAvailabilityBurn``),
+    its labels and annotations, its conditions, and whether it asks for the absent alert
+    (``alertWhenNoData``)."""
+
+    name: str
+    labels: Labels = ()
+    annotations: Labels = ()
+    conditions: tuple[PolicyCondition, ...] = ()
+    no_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +193,16 @@ class Objective:
     takes_selector: bool = True
     #: The objective's origin for messages: ``spec.yaml:12`` or an OpenSLO document's name.
     origin: str = ""
+    #: The ``slo`` label, exactly as written: the id, or an OpenSLO ``metadata.name`` ("" means the id).
+    slo_name: str = ""
+    #: The ``service`` label: OpenSLO's ``spec.service`` ("" means the spec's).
+    service: str = ""
+    #: Labels on every record and alert of the objective (OpenSLO: its Service's, then its SLO's).
+    labels: Labels = ()
+    #: The objective's ``alerting:`` map, laid over the spec's.
+    alerting: Alerting = field(default_factory=Alerting)
+    #: OpenSLO ``alertPolicies``: these alerts instead of the built-in table (None: the built-in table).
+    policies: tuple[AlertPolicy, ...] | None = None
 
     @property
     def allowed_bad_ratio(self) -> float | None:
@@ -166,6 +243,12 @@ class Spec:
     format: str = "loadgate/v1"
     #: What was read but is not used (an OpenSLO alert policy, a data source's URL), one line each.
     notes: tuple[str, ...] = ()
+    #: The ``service`` label of its rules (loadgate/v1 ``service:``; "" means ``name``).
+    service: str = ""
+    #: Labels on every record and alert of every objective (loadgate/v1 top-level ``labels:``).
+    labels: Labels = ()
+    #: The top-level ``alerting:`` map (each objective's is laid over it).
+    alerting: Alerting = field(default_factory=Alerting)
 
     def service_selector(self, *given: str) -> Selector:
         """The matchers every default query carries: the spec's ``selector``, then ``given``

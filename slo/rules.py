@@ -3,55 +3,64 @@
 For every objective whose SLI is a ratio of events (latency as "requests slower than T",
 error rate, cache misses, availability as the 5xx ratio, a ``promql_ratio``):
 
-* recording rules ``slo:sli_error:ratio_rate<W>{slo="<id>"}``: the bad share of events over each
-  window W the alerts need;
-* one alert ``ErrorBudgetBurn{slo, severity="page"}`` firing when the budget burns 14.4x over 1h
-  and 5m, or 6x over 6h and 30m; one ``severity="ticket"`` at 3x over 1d and 2h, or 1x over 3d and
-  6h (the Google SRE workbook's multi-window, multi-burn-rate alerts; each severity's two
-  conditions joined with ``or``, so no two alerts share their labels).
+* recording rules ``slo:sli_error:ratio_rate<W>``: the bad share of events over each window W the
+  alerts need, labelled with the objective's identity (``slo``, ``service``, ``spec``,
+  ``objective``), the selector's equality matchers and the user's labels (``slo.rules_alerts``);
+* one alert ``ErrorBudgetBurn{loadgate_severity="page", severity="critical"}`` firing when the
+  budget burns 14.4x over 1h and 5m, or 6x over 6h and 30m; one ``loadgate_severity="ticket"``
+  (``severity="warning"``) at 3x over 1d and 2h, or 1x over 3d and 6h (the Google SRE workbook's
+  multi-window, multi-burn-rate alerts; each severity's two conditions joined with ``or``, so no
+  two alerts share their labels). An OpenSLO SLO's ``alertPolicies`` replace that table: one alert
+  per policy, named after it, each condition its ``threshold`` over ``lookbackWindow`` and
+  lookbackWindow/12;
+* ``SLOMetricAbsent`` when the objective's total series has been absent for 10m.
 
 The windows are the workbook's for a 30-day period, scaled by period/30d as pyrra scales them,
-never below ``min_window_s``. Labels: ``slo``, ``severity`` and the selector's equality matchers.
-Objectives with no event ratio (throughput, a single value, a per-point threshold) get no rules,
-and ``build_rules`` says why for each. The ``promtool test rules`` tests for these rules are
-written by ``slo.rule_tests``.
+never below ``min_window_s``; an OpenSLO policy's windows scale by ``period_s`` over the SLO's own
+``timeWindow`` when ``period_s`` is given. Objectives with no event ratio (throughput, a single
+value) get no rules, and ``build_rules`` says why for each. The ``promtool test rules`` tests for
+these rules are written by ``slo.rule_tests``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-import contract
 from analysis import queries as q
-from analysis.queries import Matcher, Metrics, Selector
+from analysis.queries import Selector
 from slo import model
 from slo.model import Objective, Spec
-from slo.units import OP_SYMBOLS, format_value
+from slo.rules_alerts import (
+    ABSENT_NAME,
+    ALERT_NAME,
+    RECORD_PREFIX,
+    AlertRule,
+    BurnWindow,
+    RulesError,
+    absent_alert,
+    alerting_of,
+    burn_alerts,
+    identity,
+    selector_text,
+)
+from slo.rules_sli import number, ratio, slice_bad, slice_record, sliced, total_series
 from slo.units import format_prom_duration as prom_duration
 
 __all__ = ["impossible", "never_fire", "sliced", "number", "dump_yaml",
            "PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
-           "ALERT_NAME", "RECORD_PREFIX"]
+           "ALERT_NAME", "ABSENT_NAME", "RECORD_PREFIX", "AlertRule", "RulesError", "SHORT_PER_LONG"]
 
 PERIOD_S = 30 * 86400.0
-ALERT_NAME = "ErrorBudgetBurn"
-RECORD_PREFIX = "slo:sli_error:ratio_rate"
+#: An OpenSLO condition's short window is its lookbackWindow over this (the workbook's 1h and 5m).
+SHORT_PER_LONG = 12
 #: (severity, burn factor, long window, short window) for a 30-day period.
 _WORKBOOK = (("page", 14.4, 3600, 300), ("page", 6.0, 21600, 1800),
              ("ticket", 3.0, 86400, 7200), ("ticket", 1.0, 259200, 21600))
-
-
-@dataclass(frozen=True)
-class BurnWindow:
-    """One alert condition: the bad ratio above ``factor`` x budget over both windows (seconds)."""
-
-    severity: str
-    factor: float
-    long_s: int
-    short_s: int
 
 
 def burn_windows(period_s: float = PERIOD_S, min_window_s: int = 1) -> tuple[BurnWindow, ...]:
@@ -61,109 +70,20 @@ def burn_windows(period_s: float = PERIOD_S, min_window_s: int = 1) -> tuple[Bur
                             max(min_window_s, int(round(short * scale)))) for sev, factor, long, short in _WORKBOOK)
 
 
-def _le_matcher(bound: float) -> Matcher:
-    """The bucket at ``bound`` however a client library spells it (``1.0`` in Python, ``1`` in Go)."""
-    spellings = sorted({contract.format_le(bound), f"{bound:g}"})
-    return Matcher("le", "=", spellings[0]) if len(spellings) == 1 else Matcher("le", "=~", "|".join(spellings))
-
-
-def _ratio(objective: Objective, metrics: Metrics, sel: Selector, window_s: int) -> str | None:
-    """The bad share of events over the window, as PromQL; None for kinds with no event ratio.
-    A window without events has no ratio (its total is filtered with ``> 0``), never NaN."""
-    kind = objective.kind
-    rsel = metrics.request_selector(sel)  # the preset's own matchers, on its request series only
-    if kind in (model.ERROR_RATE, model.AVAILABILITY):
-        bad = q.requests_5xx(metrics.requests, rsel, window_s, metrics.code_label)
-        return f"({bad}) / ({q.requests_total(metrics.requests, rsel, window_s)} > 0)"
-    if kind == model.LATENCY:
-        total = q.latency_count(metrics.duration, rsel, window_s)
-        within = q.counter_increase(f"{metrics.duration}_bucket", rsel, window_s,
-                                    _le_matcher(metrics.le_bound(objective.target.value)))
-        return f"(({total}) - ({within})) / ({total} > 0)"
-    if kind == model.CACHE_HIT_RATE:
-        if metrics.cache_hits is None or metrics.cache_misses is None:
-            return None  # the preset has no cache counters: nothing to burn (_skip_reason says so)
-        misses = q.counter_increase(metrics.cache_misses, sel, window_s)
-        return f"({misses}) / ((({q.counter_increase(metrics.cache_hits, sel, window_s)}) + ({misses})) > 0)"
-    if kind == model.PROMQL_RATIO:
-        assert objective.total is not None
-        total = f"(({q.render_template(objective.total, sel, window_s)}) > 0)"
-        if objective.good is not None:
-            # No good series at all (every request failed) is a bad ratio of 1, not no data.
-            return f"1 - (({q.render_template(objective.good, sel, window_s)}) or vector(0)) / {total}"
-        assert objective.bad is not None
-        return f"(({q.render_template(objective.bad, sel, window_s)}) or vector(0)) / {total}"
-    return None
-
-
-SLICE_PREFIX = "slo:slice_bad:"
-
-
-def sliced(objective: Objective) -> bool:
-    """Whether the objective's budget counts time slices or points (availability, OpenSLO
-    Timeslices and RatioTimeslices, every thresholdMetric): its burn rate is then the share of bad
-    slices (or points), never of bad events."""
-    return objective.kind in (model.AVAILABILITY, model.PROMQL_THRESHOLD) or (
-        objective.kind == model.PROMQL_RATIO and objective.budgeting != model.OCCURRENCES)
-
-
-#: A point that misses ``value <op> threshold``: the opposite comparison.
-_MISSES = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-
-
-def _slice_record(objective: Objective) -> str:
-    """The recorded series of an objective's slice (or point) state: ``slo:slice_bad:1m``, or
-    ``slo:point_bad`` for a thresholdMetric judged point by point."""
-    if objective.kind == model.PROMQL_THRESHOLD and objective.budgeting == model.OCCURRENCES:
-        return "slo:point_bad"
-    return f"{SLICE_PREFIX}{prom_duration(int(round(objective.slice_seconds or 60)))}"
-
-
-def _slice_bad(objective: Objective, metrics: Metrics, sel: Selector, slice_s: int) -> str:
-    """PromQL for "the slice ending now is bad": 1 or 0 (the bad share of the slice for RatioTimeslices;
-    for a thresholdMetric, whether the query's value now misses its comparison)."""
-    if objective.kind == model.PROMQL_THRESHOLD:
-        assert objective.query is not None and objective.point_op is not None and objective.point_value is not None
-        query = q.render_template(objective.query, sel, slice_s)
-        misses = f"max(({query}) {_MISSES[objective.point_op]} bool {number(objective.point_value)})"
-        if objective.budgeting == model.RATIO_TIMESLICES or objective.slice_target is not None:
-            # Graded by the share of the slice's points that meet the comparison: the bad share over
-            # the slice (RatioTimeslices), or whether it exceeds what the slice target allows.
-            share = f"avg_over_time(({misses})[{q.duration(slice_s)}:])"
-            return share if objective.slice_target is None else \
-                f"{share} > bool {number(round(1.0 - objective.slice_target, 12))}"
-        return misses
-    ratio = _ratio(objective, metrics, sel, slice_s)
-    if objective.kind == model.AVAILABILITY:
-        assert objective.slice_max_error_ratio is not None
-        down = f"min(min_over_time({metrics.up}{sel.braces()}[{q.duration(slice_s)}])) < bool 1"
-        # Bad when either part is: the larger of the two, and no sample at all when neither has data.
-        return (f'max(label_replace(({ratio}) > bool {number(objective.slice_max_error_ratio)}, "part", "5xx", "", "") '
-                f'or label_replace({down}, "part", "up", "", ""))')
-    if objective.budgeting == model.TIMESLICES:
-        assert objective.slice_target is not None
-        return f"({ratio}) > bool {number(round(1.0 - objective.slice_target, 12))}"
-    return f"{ratio}"
-
-
-def _budget_unit(o: Objective) -> str:
-    if o.kind == model.PROMQL_THRESHOLD and o.budgeting == model.OCCURRENCES:
-        return "points"
-    return f"{prom_duration(int(round(o.slice_seconds or 60)))} slices" if sliced(o) else "events"
-
-
-def _skip_reason(objective: Objective, metrics: Metrics) -> str:
-    if objective.kind == model.THROUGHPUT:
-        return "a throughput floor is no ratio of bad events, so it has no error budget to burn"
-    if objective.kind == model.CACHE_HIT_RATE and metrics.cache_hits is None:
-        return f"the {metrics.preset} metrics have no cache counters (map metrics.cache_hits and cache_misses)"
-    return f"a {objective.kind} objective has no ratio of bad events to burn a budget with"
-
-
-def _target_text(o: Objective) -> str:
-    unit = model.unit_of(o.kind, o.unit)
-    text = f"{OP_SYMBOLS[o.target.op]} {format_value(o.target.value, unit)}"
-    return f"p{o.quantile * 100:g} {text}" if o.kind == model.LATENCY and o.quantile is not None else text
+def _policy_windows(o: Objective, period_s: float | None, min_window_s: int) -> tuple[BurnWindow, ...]:
+    """An OpenSLO SLO's policy conditions as windows: the long one its lookbackWindow, the short one
+    a twelfth of it, scaled by ``period_s`` over the SLO's own period when ``period_s`` is given.
+    ``loadgate_severity`` is page for a ``page`` or ``critical`` severity, else ticket."""
+    scale = period_s / (o.period_s or PERIOD_S) if period_s else 1.0
+    out = []
+    for policy in o.policies or ():
+        for c in policy.conditions:
+            page = c.severity.lower() in ("page", "critical")
+            out.append(BurnWindow("page" if page else "ticket", c.factor,
+                                  max(min_window_s, int(round(c.long_s * scale))),
+                                  max(min_window_s, int(round(c.short_s * scale))), label=c.severity,
+                                  alert=policy.name, for_s=int(round(c.for_s * scale))))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -174,79 +94,96 @@ class Rules:
     skipped: tuple[tuple[str, str], ...]
     windows: dict[str, tuple[BurnWindow, ...]]
     budgets: dict[str, float]
+    #: The selector's equality matchers (on every record and alert).
     labels: dict[str, str]
     periods: dict[str, float]
     #: Whether every selector matcher is an equality, so test series can carry them as labels.
     labels_select: bool = True
+    #: Each objective's labels on its records (identity, selector, user's), and on the test series it reads.
+    identities: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Each objective's alerting rules (burn-rate alerts, then the absent alert).
+    alerts: dict[str, tuple[AlertRule, ...]] = field(default_factory=dict)
+    #: The objectives whose windows come from OpenSLO alertPolicies.
+    from_policies: tuple[str, ...] = ()
 
 
-def number(value: float) -> str:
-    """A float as the rules and their tests write it: at most 10 significant digits (``0.0144``, ``14.4``)."""
-    return f"{value:.10g}"
+def _skip_reason(objective: Objective, metrics: model.Metrics) -> str:
+    if objective.kind == model.THROUGHPUT:
+        return "a throughput floor is no ratio of bad events, so it has no error budget to burn"
+    if objective.kind == model.CACHE_HIT_RATE and metrics.cache_hits is None:
+        return f"the {metrics.preset} metrics have no cache counters (map metrics.cache_hits and cache_misses)"
+    return f"a {objective.kind} objective has no ratio of bad events to burn a budget with"
 
 
-def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None, min_window_s: int = 1) -> Rules:
+def _group_base(spec: Spec, o: Objective, shared: Counter[str]) -> str:
+    """``loadgate-<service>-<slo>``, plus the objective's id when objectives share the SLO's name."""
+    slo = o.slo_name or o.id
+    base = f"loadgate-{o.service or spec.service or spec.name}-{slo}"
+    return f"{base}-{o.id}" if shared[slo] > 1 else base
+
+
+def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None, min_window_s: int = 1,
+                labels: tuple[tuple[str, str], ...] = (), alerts: bool = True) -> Rules:
     """Recording and alerting rules for every ratio objective of ``spec``. ``period_s`` overrides
-    each objective's own period (OpenSLO ``timeWindow``; 30 days when it has none)."""
-    labels = {m.name: m.value for m in selector.matchers if m.op == "=" and m.name != "__name__"}
+    each objective's own period (OpenSLO ``timeWindow``; 30 days when it has none); ``labels``
+    (``--label``) go on every record and alert; ``alerts=False`` writes the records only. Raises
+    ``RulesError`` when a label clashes with the selector's."""
+    chosen = {m.name: m.value for m in selector.matchers if m.op == "=" and m.name != "__name__"}
     groups: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
     windows: dict[str, tuple[BurnWindow, ...]] = {}
     budgets: dict[str, float] = {}
     periods: dict[str, float] = {}
+    identities: dict[str, dict[str, str]] = {}
+    alert_rules: dict[str, tuple[AlertRule, ...]] = {}
+    shared = Counter(o.slo_name or o.id for o in spec.objectives)
     for o in spec.objectives:
         budget = o.allowed_bad_ratio
         period = period_s or o.period_s or PERIOD_S
-        if budget is None or (_ratio(o, spec.metrics, selector, 60) is None and not sliced(o)):
+        if budget is None or (ratio(o, spec.metrics, selector, 60) is None and not sliced(o)):
             skipped.append((o.id, _skip_reason(o, spec.metrics)))
             continue
         if budget <= 0:
             skipped.append((o.id, "its error budget is zero (a 100 % target): any bad event would page"))
             continue
-        conditions = burn_windows(period, min_window_s)
+        # alertPolicies without a burnrate condition write no burn-rate alert, and the built-in table's records.
+        policy = _policy_windows(o, period_s, min_window_s) if o.policies else ()
+        conditions = policy or burn_windows(period, min_window_s)
         windows[o.id], budgets[o.id], periods[o.id] = conditions, budget, period
-        own = {"slo": o.id, **labels}
+        own, every = identity(spec, o, chosen, labels)
+        identities[o.id] = every
+        mine = selector_text(own)
         records = []
         slice_s = int(round(o.slice_seconds or 60)) if sliced(o) else 0
         if slice_s:
-            records.append({"record": _slice_record(o), "expr": _slice_bad(o, spec.metrics, selector, slice_s),
-                            "labels": dict(own)})
-        mine = "{" + ", ".join(f'{k}="{q.escape_label_value(v)}"' for k, v in own.items()) + "}"
-        for w in sorted({s for c in conditions for s in (c.long_s, c.short_s)}):
+            records.append({"record": slice_record(o), "expr": slice_bad(o, spec.metrics, selector, slice_s),
+                            "labels": dict(every)})
+        spans = sorted({s for c in conditions for s in (c.long_s, c.short_s)})
+        for w in spans:
             # A sliced objective burns by its share of bad slices (or points) over the window.
-            expr = f"avg_over_time({_slice_record(o)}{mine}[{q.duration(w)}])" if slice_s \
-                else _ratio(o, spec.metrics, selector, w) or ""
-            records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr, "labels": dict(own)})
-        alerts = []
-        for severity in ("page", "ticket"):
-            parts = []
-            for c in (c for c in conditions if c.severity == severity):
-                threshold = number(c.factor * budget)
-                series = mine
-                parts.append(f"({RECORD_PREFIX}{prom_duration(c.long_s)}{series} > {threshold} and "
-                             f"{RECORD_PREFIX}{prom_duration(c.short_s)}{series} > {threshold})")
-            described = ", or ".join(f"{number(c.factor)}x over {prom_duration(c.long_s)} and "
-                                     f"{prom_duration(c.short_s)}" for c in conditions if c.severity == severity)
-            alerts.append({
-                "alert": ALERT_NAME,
-                "expr": "\nor\n".join(parts),
-                "labels": {**own, "severity": severity},
-                "annotations": {
-                    "title": o.title,
-                    "target": _target_text(o),
-                    "summary": f"{o.title} is burning its error budget ({severity}: {described}; budget "
-                               f"{number(budget * 100)} % of "
-                               f"{_budget_unit(o)} over "
-                               f"{prom_duration(int(period))})",
-                    "runbook": f"Objective {o.id} of spec {spec.name} ({o.origin or spec.path}). Check the "
-                               f"{o.title} chart for when it started, recent deploys and dependencies; reproduce with "
-                               f"'loadgate run --host URL --start-prometheus --spec {spec.path} --alert-rules'.",
-                },
-            })
-        groups.append({"name": f"loadgate-slo-{o.id}-recordings", "rules": records})
-        groups.append({"name": f"loadgate-slo-{o.id}-alerts", "rules": alerts})
-    return Rules({"groups": groups}, tuple(skipped), windows, budgets, labels, periods,
-                 labels_select=all(m.op == "=" and m.name != "__name__" for m in selector.matchers))
+            expr = f"avg_over_time({slice_record(o)}{mine}[{q.duration(w)}])" if slice_s \
+                else ratio(o, spec.metrics, selector, w) or ""
+            records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr, "labels": dict(every)})
+        mine_alerts: list[AlertRule] = []
+        if alerts and alerting_of(spec, o).enabled is not False:
+            if o.policies is None or policy:
+                mine_alerts = burn_alerts(spec, o, conditions, own, every, budget, period)
+            # A user's PromQL is watched through its records: absent when its total is absent or zero.
+            watched = total_series(o, spec.metrics, selector) or \
+                f"{slice_record(o) if slice_s else RECORD_PREFIX + prom_duration(min(spans))}{mine}"
+            absent = absent_alert(spec, o, own, every, watched)
+            if absent is not None:
+                mine_alerts.append(absent)
+        alert_rules[o.id] = tuple(mine_alerts)
+        base = _group_base(spec, o, shared)
+        groups.append({"name": f"{base}-recordings", "rules": records})
+        if mine_alerts:
+            groups.append({"name": f"{base}-alerts", "rules": [a.rule for a in mine_alerts]})
+    return Rules({"groups": groups}, tuple(skipped), windows, budgets, chosen, periods,
+                 labels_select=all(m.op == "=" and m.name != "__name__" for m in selector.matchers),
+                 identities=identities, alerts=alert_rules,
+                 from_policies=tuple(o.id for o in spec.objectives if o.policies and o.id in windows and
+                                     any(c.alert for c in windows[o.id])))
 
 
 class _Literal(str):
@@ -278,8 +215,10 @@ def _blocks(value: Any) -> Any:
 
 
 def impossible(rules: Rules, oid: str, severity: str) -> bool:
-    """Whether no condition of ``severity`` can fire: each needs a bad ratio above 1."""
-    return all(c.factor * rules.budgets[oid] >= 1 for c in rules.windows[oid] if c.severity == severity)
+    """Whether no burn-rate alert of ``severity`` can fire: there is none (alerts off, or that
+    severity disabled), or each condition needs a bad ratio above 1."""
+    return all(c.factor * rules.budgets[oid] >= 1 for a in rules.alerts.get(oid, ()) for c in a.conditions
+               if a.severity == severity)
 
 
 def never_fire(rules: Rules, oid: str | None = None) -> list[str]:
@@ -298,8 +237,16 @@ def never_fire(rules: Rules, oid: str | None = None) -> list[str]:
 
 def render_rules(rules: Rules, spec: Spec) -> str:
     """The rule file's text, with a header saying where it came from and what has no rules."""
-    head = [f"# Prometheus rules generated by loadgate from {spec.path} ({spec.format}).",
-            f"# Alerts: {ALERT_NAME}{{slo, severity=page|ticket}}; multi-window, multi-burn-rate (SRE workbook)."]
+    names = sorted({a.name for rs in rules.alerts.values() for a in rs})
+    head = [f"# Prometheus rules generated by loadgate from {Path(spec.path).name} ({spec.format}).",
+            "# Labels on every record and alert: slo, service, spec, objective, the selector's equality matchers, "
+            "then the spec's labels.",
+            f"# Alerts: {', '.join(names) or 'none'}; burn-rate alerts carry loadgate_severity=page|ticket and "
+            "severity (critical|warning unless routed); multi-window, multi-burn-rate (SRE workbook)."]
+    if rules.from_policies:
+        head.append(f"# OpenSLO alertPolicies ({', '.join(rules.from_policies)}): each burnrate condition's long "
+                    f"window is its lookbackWindow, its short window lookbackWindow/{SHORT_PER_LONG} (the "
+                    "workbook's ratio), its for alertAfter.")
     for oid, period in rules.periods.items():
         described = "; ".join(f"{c.severity} {number(c.factor)}x over {prom_duration(c.long_s)} and "
                               f"{prom_duration(c.short_s)}" for c in rules.windows[oid])

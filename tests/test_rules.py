@@ -35,17 +35,24 @@ def test_durations_are_written_as_prometheus_composite_durations(seconds, text):
     assert prom_duration(seconds) == text
 
 
-def test_every_alert_is_error_budget_burn_with_slo_severity_and_the_selectors_labels():
+def test_every_burn_alert_is_error_budget_burn_with_identity_severities_and_the_selectors_labels():
     spec = read_spec(REPO / "slo" / "targets" / "production.yaml")
     rules = build_rules(spec, Selector.parse('job="api", env=~"prod.*"'))
     alerts = [r for g in rules.doc["groups"] for r in g["rules"] if "alert" in r]
-    assert {r["alert"] for r in alerts} == {"ErrorBudgetBurn"}
-    keys = [tuple(sorted(r["labels"].items())) for r in alerts]
-    assert len(keys) == len(set(keys)) == 10  # 5 objectives x page and ticket, no two alike
+    burns = [r for r in alerts if r["alert"] == "ErrorBudgetBurn"]
+    assert {r["alert"] for r in alerts} == {"ErrorBudgetBurn", "SLOMetricAbsent"}
+    keys = [(r["alert"], *sorted(r["labels"].items())) for r in alerts]
+    assert len(keys) == len(set(keys)) == 15  # 5 objectives x page, ticket and absent, no two alike
+    assert len(burns) == 10
     assert all(r["labels"]["job"] == "api" and "env" not in r["labels"] for r in alerts)
-    page = next(r for r in alerts if r["labels"] == {"slo": "error_rate", "job": "api", "severity": "page"})
-    # The selector's labels are in the expression too: rules of two jobs loaded together never cross.
-    me = '{slo="error_rate", job="api"}'
+    page = next(r for r in burns if r["labels"]["slo"] == "error_rate" and r["labels"]["loadgate_severity"] == "page")
+    assert page["labels"] == {"slo": "error_rate", "service": "production", "spec": "production",
+                              "objective": "error_rate", "job": "api", "loadgate_severity": "page",
+                              "severity": "critical"}
+    assert {r["labels"]["severity"] for r in burns if r["labels"]["loadgate_severity"] == "ticket"} == {"warning"}
+    # The identity and the selector's labels are in the expression too: rules of two services or
+    # two jobs loaded together never cross.
+    me = '{slo="error_rate", service="production", spec="production", objective="error_rate", job="api"}'
     assert page["expr"] == (f'(slo:sli_error:ratio_rate1h{me} > 0.0144 and '
                             f'slo:sli_error:ratio_rate5m{me} > 0.0144)\nor\n'
                             f'(slo:sli_error:ratio_rate6h{me} > 0.006 and '
@@ -67,12 +74,13 @@ def test_latency_burns_on_requests_slower_than_the_threshold_bucket():
 def test_availability_burns_by_its_share_of_bad_slices_never_by_the_raw_5xx_ratio():
     spec = read_spec(REPO / "slo" / "targets" / "production.yaml")
     rules = build_rules(spec, Selector.parse('job="api"'))
-    group = next(g for g in rules.doc["groups"] if g["name"] == "loadgate-slo-availability-recordings")
+    group = next(g for g in rules.doc["groups"] if g["name"] == "loadgate-production-availability-recordings")
     first = group["rules"][0]
     assert first["record"] == "slo:slice_bad:1m"
     assert "> bool 0.01" in first["expr"] and 'min_over_time(up{job="api"}[60s])' in first["expr"]
     window = next(r for r in group["rules"] if r["record"] == "slo:sli_error:ratio_rate1h")
-    assert window["expr"] == 'avg_over_time(slo:slice_bad:1m{slo="availability", job="api"}[3600s])'
+    assert window["expr"] == ('avg_over_time(slo:slice_bad:1m{slo="availability", service="production", '
+                              'spec="production", objective="availability", job="api"}[3600s])')
     alert = next(r for g in rules.doc["groups"] for r in g["rules"] if r.get("labels", {}).get("slo") == "availability"
                  and "alert" in r)
     assert "of 1m slices" in alert["annotations"]["summary"]
@@ -81,7 +89,7 @@ def test_availability_burns_by_its_share_of_bad_slices_never_by_the_raw_5xx_rati
 def test_a_threshold_metric_burns_by_its_share_of_slices_that_miss_the_comparison():
     spec = read_spec(REPO / "tests" / "openslo" / "quantile.yaml")
     rules = build_rules(spec, Selector(), period_s=30 * 86400)
-    strict = next(g for g in rules.doc["groups"] if g["name"] == "loadgate-slo-p99_under_500ms_strict-recordings")
+    strict = next(g for g in rules.doc["groups"] if g["name"].endswith("-p99_under_500ms_strict-recordings"))
     assert strict["rules"][0]["record"] == "slo:slice_bad:1m"
     # Its timeSliceTarget is 1: a slice is bad when any of its points (one a scrape) misses p99 < 0.5 s.
     assert strict["rules"][0]["expr"].startswith("avg_over_time((max((histogram_quantile(0.99, ") and \
@@ -94,7 +102,7 @@ def test_a_good_ratio_with_no_good_series_at_all_is_a_bad_ratio_of_one():
     spec = read_spec(REPO / "tests" / "openslo" / "user-api.yaml")
     rules = build_rules(spec, Selector(), period_s=30 * 86400)
     p99 = next(r for g in rules.doc["groups"] for r in g["rules"] if r.get("record") == "slo:sli_error:ratio_rate5m"
-               and r["labels"]["slo"] == "p99_latency")
+               and r["labels"]["objective"] == "p99_latency")
     assert p99["expr"].startswith("1 - ((sum(increase(http_request_duration_seconds_bucket{le=\"0.5\", }[300s]))) "
                                   "or vector(0)) / ((")
 

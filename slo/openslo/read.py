@@ -10,6 +10,7 @@ message``; what is read but not graded is a note (``Spec.notes``), located the s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from yaml.nodes import Node
 
 from slo.located import SpecError, SpecIssue
 from slo.model import Objective, Spec
+from slo.openslo.alerting import doc_labels, slo_policies
 from slo.openslo.documents import API_VERSION, KINDS, Doc, FileParser, name_field
 from slo.openslo.indicator import Indicator, check_indicator, gradable, resolve_types
 from slo.openslo.kinds import Refs, alert_condition, alert_policy, data_source, notification_target, service
@@ -25,10 +27,12 @@ from slo.openslo.slo_spec import SLO_FIELDS, is_composite, slo_objectives
 __all__ = ["load_openslo"]
 
 _NOT_GRADED = {
-    "Service": "read, not graded: a Service only groups SLOs",
-    "AlertPolicy": "read, not graded: 'loadgate rules' writes the burn-rate alerts from the SLOs",
-    "AlertCondition": "read, not graded: 'loadgate rules' writes the burn-rate alerts from the SLOs",
-    "AlertNotificationTarget": "read, not graded: routing alerts is left to Alertmanager",
+    "Service": "read, not graded: a Service groups SLOs; its labels go on their alert rules",
+    "AlertPolicy": "read, not graded: 'loadgate rules' writes the alerts of the SLOs that use it",
+    "AlertCondition": "read, not graded: 'loadgate rules' writes it as a burn-rate condition of the policies "
+                      "that use it",
+    "AlertNotificationTarget": "read, not graded: an annotation of the alerts whose policy names it; routing is "
+                               "left to Alertmanager",
 }
 _CHECKS = {"Service": service, "AlertPolicy": alert_policy, "AlertCondition": alert_condition,
            "AlertNotificationTarget": notification_target}
@@ -50,6 +54,7 @@ class _SetParser:
         self.slis: dict[str, Indicator | None] = {}
         self.graded: dict[str, dict[str, Any] | None] = {}
         self.refs: Refs = []
+        self.by_kind: dict[str, dict[str, Doc]] = {k: {} for k in KINDS}
 
     @property
     def issues(self) -> list[SpecIssue]:
@@ -64,7 +69,7 @@ class _SetParser:
         docs: list[Doc] = []
         for parser in self.parsers:
             docs.extend(parser.documents())
-        by_kind: dict[str, dict[str, Doc]] = {k: {} for k in KINDS}
+        by_kind = self.by_kind
         for doc in docs:
             first = by_kind[doc.kind].get(doc.name)
             if first is not None:
@@ -102,7 +107,7 @@ class _SetParser:
         for ref in self.refs:
             if ref.name not in by_kind[ref.kind]:
                 self.note(ref.parser, ref.node, ref.path, f"no kind: {ref.kind} named {ref.name!r} in the files "
-                                                          "given; alerting is not graded, so none is needed")
+                                                          "given: left out of the alert rules")
         for name, doc in by_kind["SLI"].items():
             if name not in self.graded:
                 self.note(doc.parser, doc.node, doc.where, "read, not graded: no SLO in the files given uses it")
@@ -138,6 +143,14 @@ class _SetParser:
         service_name = p.peek(doc.spec, "service")
         if service_name:
             self.services.add(service_name)
+        # What the alert rules carry: the Service's labels then the SLO's, and its policies' alerts.
+        owner = self.by_kind["Service"].get(service_name or "")
+        labels = dict(doc_labels(owner.parser, owner.fields.get("metadata", (None, None))[1], owner.where)
+                      if owner else ())
+        labels.update(doc_labels(p, doc.fields["metadata"][1], f"{where}.metadata"))
+        policies = slo_policies(doc, spec, self.by_kind, self.note)
+        objectives = [replace(o, slo_name=doc.name, service=service_name or "", labels=tuple(labels.items()),
+                              policies=policies) for o in objectives]
         return objectives if len(p.issues) == before else []
 
     def _indicator(self, doc: Doc, spec: dict[str, tuple[Node, Node]]) -> tuple[str | None, dict[str, Any] | None]:

@@ -76,8 +76,8 @@ def slo_objectives(doc: Doc, spec: dict[str, tuple[Node, Node]], kind: str | Non
         else:
             for i, item in enumerate(policies.value):
                 slo_alert_policy(p, item, f"{where}.spec.alertPolicies[{i}]", refs)
-            note(p, spec["alertPolicies"][0], where, "alertPolicies: read, not graded; 'loadgate rules' writes the "
-                                                     "burn-rate alerts")
+            note(p, spec["alertPolicies"][0], where, "alertPolicies: read, not graded; 'loadgate rules' writes "
+                                                     "their burn-rate alerts")
     if "objectives" not in spec:
         p.error(node, f"{where}.spec.objectives", "objectives is required: a non-empty list")
         return []
