@@ -76,7 +76,7 @@ def parse_expectations(text: str, alerting: Iterable[str],
                                    f"{', '.join(sorted(known)) or 'none'})")
         if (slo, severity) in never:
             raise ExpectationError(f"{item!r} can never fire: its budget is so large that no bad ratio reaches "
-                                   f"the {severity} burn rates")
+                                   f"the {severity} burn rates, or its {severity} alert is turned off")
         pairs.append((slo, severity))
     return tuple(dict.fromkeys(pairs))
 
