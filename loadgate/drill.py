@@ -12,10 +12,11 @@ from typing import Any, TextIO
 from analysis.queries import Selector
 from analysis.sli import Window
 from loadgate.alertwatch import AlertWatcher
+from loadgate.errors import UserError
 from loadgate.run_plan import SCRAPE_S, RunPlan
 from reports.write import write_text
 from slo.alerts import check, spans
-from slo.rules import build_rules, prom_duration, render_rules
+from slo.rules import RulesError, build_rules, prom_duration, render_rules
 
 __all__ = ["ALERT_PERIOD_PER_GRADED_S", "MIN_ALERT_WINDOW_S", "write_alert_rules", "alert_record"]
 
@@ -32,7 +33,10 @@ def write_alert_rules(plan: RunPlan, selector: Selector, stderr: TextIO) -> dict
     says of them."""
     graded = max(1.0, plan.duration - plan.rampup)
     period = graded * ALERT_PERIOD_PER_GRADED_S
-    rules = build_rules(plan.spec, selector, period_s=period, min_window_s=MIN_ALERT_WINDOW_S)
+    try:
+        rules = build_rules(plan.spec, selector, period_s=period, min_window_s=MIN_ALERT_WINDOW_S)
+    except RulesError as exc:
+        raise UserError(f"--alert-rules: {exc}") from None
     path = (plan.out_dir / "alert-rules.yaml").resolve()
     write_text(path, render_rules(rules, plan.spec))
     windows = {oid: [{"severity": w.severity, "factor": w.factor, "long": prom_duration(w.long_s),
