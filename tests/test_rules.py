@@ -89,7 +89,7 @@ def test_availability_burns_by_its_share_of_bad_slices_never_by_the_raw_5xx_rati
 def test_a_threshold_metric_burns_by_its_share_of_slices_that_miss_the_comparison():
     spec = read_spec(REPO / "tests" / "openslo" / "quantile.yaml")
     rules = build_rules(spec, Selector(), period_s=30 * 86400)
-    strict = next(g for g in rules.doc["groups"] if g["name"].endswith("-p99_under_500ms_strict-recordings"))
+    strict = next(g for g in rules.doc["groups"] if g["name"] == "loadgate-user-api-p99-under-500ms-strict-recordings")
     assert strict["rules"][0]["record"] == "slo:slice_bad:1m"
     # Its timeSliceTarget is 1: a slice is bad when any of its points (one a scrape) misses p99 < 0.5 s.
     assert strict["rules"][0]["expr"].startswith("avg_over_time((max((histogram_quantile(0.99, ") and \
