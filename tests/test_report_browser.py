@@ -119,11 +119,31 @@ def check_capacity_report(browser, report: Path, name: str) -> None:
         page.close()
 
 
-def test_every_end_to_end_run_report_reads_cleanly_in_chromium(browser):
+def _kind(out: Path) -> tuple:
+    """What decides which parts a run's report shows: one report of each kind is read."""
+    if (out / "capacity.json").exists():
+        doc = json.loads((out / "capacity.json").read_text())
+        return ("capacity", doc.get("limited_by"), doc.get("lower_bound"), doc.get("interrupted"))
+    if not (out / "verdict.json").exists():
+        return ("unrecorded", str(out))  # checked on its own (its report must still exist)
+    doc = json.loads((out / "verdict.json").read_text())
+    run = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
+    return ("run", doc.get("verdict"), doc.get("source"), bool(doc.get("alerts")), bool(doc.get("baseline")),
+            bool(doc.get("interrupted")), (doc.get("validity") or {}).get("valid"), bool(run.get("aborted")),
+            (run.get("workers") or 1) > 1, bool((doc.get("breakdown") or {}).get("tiers")))
+
+
+def test_every_kind_of_end_to_end_run_report_reads_cleanly_in_chromium(browser):
+    """The session's end-to-end runs, one of each kind (verdict, source, alerts, baseline,
+    interruption, validity, abort, workers, tiers; capacity searches by outcome)."""
     if not E2E_RUNS:
         pytest.skip("no end-to-end run in this session (run the whole suite to include them)")
+    seen: set[tuple] = set()
     for out in E2E_RUNS:
-        if (out / "capacity.json").exists():
+        if not out.exists() or (kind := _kind(out)) in seen:
+            continue
+        seen.add(kind)
+        if kind[0] == "capacity":
             check_capacity_report(browser, out / "report.html", f"capacity-{out.parent.name}")
-        elif out.exists():
+        else:
             check_report(browser, out / "report.html", f"run-{out.parent.name}")
