@@ -5,8 +5,8 @@ pooled counts by ``slo.regression`` (a test that fits what is measured, correcte
 variation): ``regressed`` only when the change is significant at ``alpha`` *and* at least the
 minimum effect, which is the tolerance of its kind. Defaults: a P99 (any latency) worse by 10 %,
 an error rate up by 50 %, throughput or cache hit rate down by 10 %; availability at all (the
-target's allowed bad share). ``compare`` and ``compare_endpoints`` keep the plain tolerance
-comparison of one value against another (endpoints have no counts to test).
+target's allowed bad share). ``compare_endpoints`` keeps the plain tolerance comparison of one
+value against another: an endpoint's row has no counts to test.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from slo.regression import DEFAULT_ALPHA, DEFAULT_TOLERANCES, Comparison, compare_docs
-from slo.units import format_value
 
-__all__ = ["DEFAULT_TOLERANCES", "Baseline", "Delta", "compare", "parse_tolerances", "attach_to", "attach",
+__all__ = ["DEFAULT_TOLERANCES", "Baseline", "Delta", "parse_tolerances", "attach_to", "attach",
            "compare_endpoints", "regression_entry"]
 
 
@@ -93,22 +92,6 @@ def _matched(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
         old = before.get(row[key])
         if old is not None:
             yield row, old
-
-
-def compare(current: list[dict[str, Any]], baseline: list[dict[str, Any]],
-            tolerances: dict[str, float] | None = None) -> dict[str, Delta]:
-    """Deltas for every current objective that the baseline also graded (matched by id)."""
-    tolerances = tolerances or DEFAULT_TOLERANCES
-    return {entry["id"]: _delta(entry["target"]["op"], old.get("measured"), entry.get("measured"),
-                                tolerances.get(entry["kind"], 0.10))
-            for entry, old in _matched(current, baseline, "id")}
-
-
-def describe(title: str, delta: Delta, unit: str) -> str:
-    """``P99 latency 412 ms → 530 ms (+29 %, tolerance 10 %)``."""
-    change = f"{delta.relative * 100:+.3g} %" if delta.relative is not None else "from 0"
-    return (f"{title} {format_value(delta.baseline, unit)} → {format_value(delta.current, unit)} "
-            f"({change}, tolerance {delta.tolerance * 100:g} %)")
 
 
 def regression_entry(comparison: Comparison, current: float | None) -> dict[str, Any]:
