@@ -17,17 +17,21 @@ from slo.regression import DEFAULT_ALPHA
 
 __all__ = ["load_baseline"]
 
-def load_baseline(args: argparse.Namespace) -> Baseline | None:
+def load_baseline(args: argparse.Namespace, current: Path | None = None) -> Baseline | None:
     """The baseline runs the options name, or None; an unreadable one is a usage error (exit 2).
 
     Each ``--baseline`` argument is a run or gate directory, its ``verdict.json``, or a folder of
-    run directories; they are ordered by when they were graded, oldest first."""
+    run directories; they are ordered by when they were graded, oldest first. The ``current``
+    run's own directory, when a folder holds it too, is never its own baseline."""
     named = getattr(args, "baseline", None)
     if not named:
         return None
     found: list[tuple[str, dict[str, Any]]] = []
     for given in named:
-        found += [(str(path), _read(path, given)) for path in _records(Path(given))]
+        found += [(str(path), _read(path, given)) for path in _records(Path(given))
+                  if current is None or path.resolve() != current.resolve()]
+    if not found:
+        raise UserError(f"--baseline: {', '.join(named)}: holds no run but {current} itself")
     found.sort(key=lambda item: str(item[1].get("generated_at") or ""))
     try:
         tolerances = parse_tolerances(args.regression_tolerance)

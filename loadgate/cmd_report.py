@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     directory = Path(args.directory)
     if (directory / "capacity.json").is_file() and not (directory / "verdict.json").exists():
         return _capacity(directory, env)
-    baseline = load_baseline(args)
+    baseline = load_baseline(args, current=directory)
     try:
         if baseline is not None:
             compare_stored(directory, baseline)

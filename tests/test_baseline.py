@@ -105,7 +105,7 @@ def test_an_unreadable_baseline_is_a_usage_error(cli, tmp_path, unreachable_url)
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "verdict.json").write_text('{"schema_version": 7}')
-    result = cli("report", str(bad), "--baseline", str(bad))
+    result = cli("report", str(tmp_path / "current"), "--baseline", str(bad))
     assert result.code == 2 and "schema_version 7; this loadgate reads 1 and 2" in result.err
 
 
@@ -126,3 +126,15 @@ def test_endpoints_are_compared_with_the_baseline_by_p99():
     rows = {r[0]: r for r in build_context(load_verdict(current)).endpoint_rows}
     assert rows["/api/items"][-1] == "50 ms → 60 ms (+20 %) ✘ regression"
     assert rows["/api/new"][-1] == "not in the baseline"
+
+
+@pytest.mark.prometheus
+def test_report_against_a_folder_that_holds_the_run_itself_never_compares_it_with_itself(cli, prometheus, tmp_path):
+    runs = tmp_path / "runs"
+    gate(cli, prometheus, runs / "base", "healthy")
+    gate(cli, prometheus, runs / "cur", "p99_warn")
+    assert cli("report", str(runs / "cur"), "--baseline", str(runs)).code == 0
+    doc = json.loads((runs / "cur" / "verdict.json").read_text())
+    assert doc["baseline"]["runs"] == 1 and [Path(p).name for p in doc["baseline"]["paths"]] == ["base"]
+    alone = cli("report", str(runs / "base"), "--baseline", str(runs / "base"))
+    assert alone.code == 2 and "holds no run but" in alone.err
