@@ -1,11 +1,13 @@
-"""``loadgate rules --spec FILE [--selector M] [--period 30d] [--label K=V]... [--no-alerts] [--out F] [--tests]``.
+"""``loadgate rules --spec FILE [--selector M] [--period 30d] [--windows F] [--label K=V]... [--no-alerts]
+[--out F] [--tests]``.
 
 Writes Prometheus recording and multi-window, multi-burn-rate alerting rules for the spec's
 ratio objectives (``slo.rules``): to stdout, or to ``--out`` (atomically). With ``--tests`` (needs
 ``--out``) it also writes ``<out>.test.yaml`` beside it, ``promtool test rules`` unit tests in
 which a breach fires and a healthy series stays silent. Objectives that get no rules are named
 on stderr with the reason. ``--label`` adds labels to every record and alert; ``--no-alerts``
-writes the records only. Exit 0 when written, 2 for a bad spec, label or flag.
+writes the records only; ``--windows`` replaces the windows table (``slo.rules_windows``).
+Exit 0 when written, 2 for a bad spec, label or flag.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.flags import add_out, add_selector, add_spec
 from loadgate.specs import load_spec_or_fail
+from loadgate.version import tool_version
 from reports.write import write_text
 from slo.gate import ExitCode
+from slo.located import SpecError
 from slo.rule_tests import render_tests
 from slo.rules import RulesError, build_rules, never_fire, render_rules
 from slo.rules_spec import label_problem
+from slo.rules_windows import load_windows
 from slo.units import UnitError, parse_any_duration
 
 __all__ = ["add_arguments", "run"]
@@ -40,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "short windows are raised to it, and the file's header says so")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
                         help="a label on every record and alert (repeatable; after the spec's own labels)")
+    parser.add_argument("--windows", metavar="FILE",
+                        help="a burn-rate windows table replacing the built-in one (and every alerting.windows): a "
+                             "list of {severity, factor | budget, long, short, for}, or sloth's AlertWindows file "
+                             "(apiVersion: sloth.slok.dev/v1) as it is, whose sloPeriod is then the period")
     parser.add_argument("--no-alerts", action="store_true",
                         help="write the recording rules only, no alert (as 'alerting: false' on every objective)")
     add_out(parser, "write the rule file here instead of stdout", metavar="FILE")
@@ -80,6 +89,10 @@ def run(args: argparse.Namespace, env: Env) -> int:
     min_window = _duration("--min-window", args.min_window)
     if min_window < 1:
         raise UserError("--min-window: at least 1s")
+    try:
+        windows = load_windows(Path(args.windows)) if args.windows else None
+    except SpecError as exc:
+        raise UserError(f"--windows: {exc}") from None
     spec = load_spec_or_fail(args.spec, args.selector, args.preset)
     try:
         selector = spec.service_selector(args.selector)
@@ -87,7 +100,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise UserError(f"--selector: {exc}") from None
     try:
         rules = build_rules(spec, selector, period_s=period, min_window_s=int(min_window), labels=labels,
-                            alerts=not args.no_alerts)
+                            alerts=not args.no_alerts, windows=windows, version=tool_version())
     except RulesError as exc:
         raise UserError(f"{spec.path}: {exc}") from None
     if not rules.windows:

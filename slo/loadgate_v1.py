@@ -41,7 +41,7 @@ from analysis.queries import SelectorError, parse_selector, unbalanced
 from slo import model
 from slo.located import NodeParser, SpecError, SpecIssue, describe, line_of
 from slo.model import Alerting, Metrics, Objective, Spec, Target
-from slo.rules_spec import read_alerting, read_labels
+from slo.rules_spec import read_alerting, read_labels, read_rule_keys
 from slo.spec_metrics import METRIC_FIELDS, parse_metrics
 from slo.units import parse_duration, parse_number, parse_rate, parse_ratio
 
@@ -55,7 +55,7 @@ _PLACEHOLDERS = {"window", "selector"}
 
 _TOP_FIELDS = ("version", "name", "service", "description", "selector", "labels", "alerting", "metrics", "objectives")
 _COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period", "note", "labels",
-                  "alerting")
+                  "alerting", "group_by")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.LATENCY: ("percentile",),
     model.ERROR_RATE: (),
@@ -210,10 +210,7 @@ class _Parser(NodeParser):
             extra["takes_selector"] = all("{{selector}}" in re.sub(r"\s+", "", t) for t in templates)
         if "note" in fields:
             extra["note"] = self.string(fields["note"][1], f"{path}.note") or ""
-        if "labels" in fields:
-            extra["labels"] = read_labels(self, fields["labels"][1], f"{path}.labels")
-        if "alerting" in fields:
-            extra["alerting"] = read_alerting(self, fields["alerting"][1], f"{path}.alerting")
+        extra.update(read_rule_keys(self, fields, path, kind))
         if "period" in fields:
             parsed = self.unit_value(fields["period"][1], f"{path}.period", parse_duration)
             if parsed is None:

@@ -31,6 +31,8 @@ __all__ = [
     "Alerting",
     "PolicyCondition",
     "AlertPolicy",
+    "WindowSpec",
+    "MinTraffic",
 ]
 
 LATENCY = "latency"
@@ -91,6 +93,30 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class WindowSpec:
+    """One row of a custom windows table (``alerting.windows``, ``--windows FILE``): the bad ratio
+    above ``factor`` x budget, or burning ``budget`` (a share of the period's budget, in (0, 1]),
+    over both windows (seconds) for ``for_s``; ``severity`` is ``page`` or ``ticket``."""
+
+    severity: str
+    long_s: float
+    short_s: float
+    factor: float | None = None
+    budget: float | None = None
+    for_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class MinTraffic:
+    """``alerting.min_traffic``: alert when the total's rate stays below ``rate`` (events per
+    second) for ``for_s``; named ``name`` (default ``SLOTrafficLow``)."""
+
+    rate: float
+    for_s: float = 600.0
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class Alerting:
     """An ``alerting:`` map as written; every None is "not given here", so an objective's map is laid
     over the spec's (``over``), and the rule builder applies the defaults."""
@@ -105,6 +131,12 @@ class Alerting:
     absent: bool | None = None
     absent_for_s: float | None = None
     absent_name: str | None = None
+    #: A custom windows table replacing the built-in one, and what it is called in the header.
+    windows: tuple[WindowSpec, ...] | None = None
+    windows_name: str | None = None
+    #: The traffic floor alert (off unless given; ``min_traffic: false`` turns a spec's off).
+    min_traffic: MinTraffic | bool | None = None
+    runbook_url: str | None = None
 
     def over(self, base: "Alerting") -> "Alerting":
         """This map laid over ``base``: each field given here wins."""
@@ -203,6 +235,8 @@ class Objective:
     alerting: Alerting = field(default_factory=Alerting)
     #: OpenSLO ``alertPolicies``: these alerts instead of the built-in table (None: the built-in table).
     policies: tuple[AlertPolicy, ...] | None = None
+    #: ``group_by``: labels the records and alerts are split by (one burn rate per route).
+    group_by: tuple[str, ...] = ()
 
     @property
     def allowed_bad_ratio(self) -> float | None:

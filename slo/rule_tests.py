@@ -10,13 +10,46 @@ invented. ``expected_alerts`` says which severities a bad ratio fires.
 
 from __future__ import annotations
 
+import math
+import re
+
 import contract
 from analysis import queries as q
 from slo import model
 from slo.model import Objective, Spec
 from slo.rules import RECORD_PREFIX, AlertRule, Rules, dump_yaml, number, prom_duration, sliced
 
-__all__ = ["expected_alerts", "render_tests"]
+__all__ = ["expected_alerts", "render_tests", "humanize", "rendered"]
+
+
+def humanize(value: float) -> str:
+    """Prometheus's ``humanize`` template function: 4 significant digits and an SI prefix
+    (``1.5k``, ``20``, ``500m``)."""
+    if value == 0 or math.isnan(value) or math.isinf(value):
+        return f"{value:.4g}"
+    prefix = ""
+    if abs(value) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(value) < 1000:
+                break
+            prefix, value = p, value / 1000
+    else:
+        for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+            if abs(value) >= 1:
+                break
+            prefix, value = p, value * 1000
+    return f"{value:.4g}{prefix}"
+
+
+_ACTION = re.compile(r'\{\{ (?:\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)|(\$value \| humanize)|"(\{\{)") \}\}')
+
+
+def rendered(annotations: dict[str, str], labels: dict[str, str], value: float) -> dict[str, str]:
+    """The annotations as Prometheus expands them for an alert with ``labels`` and ``value``: only
+    the actions loadgate writes (``$labels.x``, ``$value | humanize`` and an escaped ``{{``)."""
+    def one(m: re.Match[str]) -> str:
+        return labels.get(m.group(1), "") if m.group(1) else humanize(value) if m.group(2) else "{{"
+    return {k: _ACTION.sub(one, v) for k, v in annotations.items()}
 
 
 def _fires(rules: Rules, oid: str, alert: AlertRule, bad_ratio: float) -> bool:
@@ -58,8 +91,8 @@ def _series(spec: Spec, o: Objective, labels: dict[str, str], bad: int, total: i
     # A user's PromQL: the recorded ratios are fed in directly (its series cannot be invented).
     windows = sorted({w for c in rules.windows[o.id] for w in (c.long_s, c.short_s)})
     value = number(_effective(o, ratio))
-    return [{"series": name(f"{RECORD_PREFIX}{prom_duration(w)}", **rules.identities[o.id]), "values": f"{value}x{n}"}
-            for w in windows]
+    return [{"series": name(f"{RECORD_PREFIX}{prom_duration(w)}", **rules.identities[o.id], window=prom_duration(w)),
+             "values": f"{value}x{n}"} for w in windows]
 
 
 def _reads(o: Objective) -> str:
@@ -100,7 +133,7 @@ def _slice_note(o: Objective, ratio: float) -> str:
 
 def _absent_test(rules: Rules, every: int) -> dict[str, object] | None:
     """No series at all: every absent alert fires once the longest ``for`` has passed."""
-    absent = [a for rs in rules.alerts.values() for a in rs if not a.conditions]
+    absent = [a for rs in rules.alerts.values() for a in rs if a.kind == "absent"]
     if not absent:
         return None
     steps = max(a.for_s for a in absent) // every + 2
@@ -109,8 +142,39 @@ def _absent_test(rules: Rules, every: int) -> dict[str, object] | None:
             "interval": prom_duration(every),
             "input_series": [{"series": 'loadgate_unrelated{job="none"}', "values": f"1x{steps + 2}"}],
             "alert_rule_test": [{"eval_time": prom_duration(steps * every), "alertname": name,
-                                 "exp_alerts": [{"exp_labels": a.labels, "exp_annotations": a.rule["annotations"]}
+                                 "exp_alerts": [{"exp_labels": a.labels,
+                                                 "exp_annotations": rendered(a.rule["annotations"], a.labels, 1)}
                                                 for a in absent if a.name == name]} for name in names]}
+
+
+def _traffic_test(rules: Rules, spec: Spec, every: int) -> dict[str, object] | None:
+    """Counters scraped but flat from the start: every traffic floor alert fires once its ``for``
+    has passed. Only for alerts whose objectives are all native kinds under an equality selector
+    (a user's PromQL reads series that cannot be invented)."""
+    by_id = {o.id: o for o in spec.objectives}
+    floors = [(oid, a) for oid, rs in rules.alerts.items() for a in rs if a.kind == "traffic"]
+    if not floors or not rules.labels_select:
+        return None
+    names = list(dict.fromkeys(a.name for _, a in floors))
+    names = [n for n in names if all(_reads(by_id[oid]) for oid, a in floors if a.name == n)]
+    if not names:
+        return None
+    longest = max(a.for_s for _, a in floors if a.name in names) + \
+        max(_shortest(rules, by_id[oid]) for oid, _ in floors)
+    steps = longest // every + 3
+    series: dict[str, dict[str, str]] = {}
+    for oid, a in floors:
+        if a.name in names:
+            for one in _series(spec, by_id[oid], rules.labels, 0, 0, steps + 2, rules, 0.0):
+                series.setdefault(one["series"], {"series": one["series"], "values": one["values"] if "+" not in
+                                                  one["values"] else f"100x{steps + 2}"})
+    return {"name": f"flat counters fire {', '.join(names)}", "interval": prom_duration(every),
+            "input_series": list(series.values()),
+            "alert_rule_test": [{"eval_time": prom_duration(steps * every), "alertname": name,
+                                 "exp_alerts": [{"exp_labels": a.labels,
+                                                 "exp_annotations": rendered(a.rule["annotations"], a.labels, 0)}
+                                                for _, a in floors if a.name == name]} for name in names]}
+
 
 
 def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
@@ -135,9 +199,16 @@ def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
         readers = [other for other in rules.windows if _reads(by_id[other]) == _reads(o)] \
             if _reads(o) and rules.labels_select else [oid]
         # The alerts are judged after ten samples, when every window holds data (a partial
-        # window is still a ratio), and after the longest ``for`` of the alerts judged.
-        longest_for = max(a.for_s for other in readers for a in rules.alerts.get(other, ()) if a.conditions)
-        eval_steps = 10 + -(-longest_for // every)
+        # window is still a ratio), once every short window has left the first sample behind (a
+        # slice fed raw counters is not yet bad there, and the short window's burn rate is the
+        # alert's $value),
+        # and after the longest ``for`` of the alerts judged.
+        judged = [a for other in readers for a in rules.alerts.get(other, ()) if a.conditions]
+        longest_for = max(a.for_s for a in judged)
+        raw = _reads(o) and rules.labels_select
+        short = max((c.short_s for other in readers if raw and sliced(by_id[other])
+                     for a in rules.alerts.get(other, ()) for c in a.conditions), default=0)
+        eval_steps = max(10, short // every + 2) + -(-longest_for // every)
         n = eval_steps + 5
         budget = rules.budgets[oid]
         names = list(dict.fromkeys(a.name for other in readers for a in rules.alerts.get(other, ()) if a.conditions))
@@ -158,14 +229,16 @@ def render_tests(rules: Rules, spec: Spec, rule_file: str) -> str:
                 "input_series": _series(spec, o, rules.labels, bad, total, n, rules, actual),
                 "alert_rule_test": [{
                     "eval_time": prom_duration(eval_steps * every), "alertname": name,
-                    "exp_alerts": [{"exp_labels": a.labels, "exp_annotations": a.rule["annotations"]}
-                                   for _, a in firing if a.name == name],
+                    "exp_alerts": [{"exp_labels": a.labels, "exp_annotations": rendered(
+                        a.rule["annotations"], a.labels, _effective(by_id[other], actual) / rules.budgets[other])}
+                                   for other, a in firing if a.name == name],
                 } for name in names],
             })
-    absent = _absent_test(rules, every)
-    if absent is not None:
-        tests.append(absent)
+    for extra in (_absent_test(rules, every), _traffic_test(rules, spec, every)):
+        if extra is not None:
+            tests.append(extra)
     doc = {"rule_files": [rule_file], "evaluation_interval": prom_duration(every), "tests": tests}
     head = (f"# promtool test rules for {rule_file}, generated by loadgate: a breach fires, "
-            "a healthy series stays silent, no series at all fires the absent alert.\n")
+            "a healthy series stays silent, no series at all fires the absent alert, flat counters the traffic "
+            "floor.\n")
     return head + dump_yaml(doc)

@@ -13,7 +13,14 @@ error rate, cache misses, availability as the 5xx ratio, a ``promql_ratio``):
   two alerts share their labels). An OpenSLO SLO's ``alertPolicies`` replace that table: one alert
   per policy, named after it, each condition its ``threshold`` over ``lookbackWindow`` and
   lookbackWindow/12;
-* ``SLOMetricAbsent`` when the objective's total series has been absent for 10m.
+* ``SLOMetricAbsent`` when the objective's total series has been absent for 10m, and with
+  ``alerting.min_traffic`` ``SLOTrafficLow`` when its total's rate stays below a floor;
+* a ``-meta`` group per SLO (``slo.rules_meta``): objective, budget, period, burn rates, the
+  remaining budget and ``loadgate_slo_info``. Every window record carries ``window="<W>"``.
+
+A custom table (``alerting.windows``, ``--windows FILE``, sloth's ``AlertWindows``:
+``slo.rules_windows``) replaces the workbook's; ``group_by`` makes every record and burn rate one
+per group.
 
 The windows are the workbook's for a 30-day period, scaled by period/30d as pyrra scales them,
 never below ``min_window_s``; an OpenSLO policy's windows scale by ``period_s`` over the SLO's own
@@ -34,7 +41,7 @@ import yaml
 from analysis import queries as q
 from analysis.queries import Selector
 from slo import model
-from slo.model import Objective, Spec
+from slo.model import Objective, Spec, WindowSpec
 from slo.rules_alerts import (
     ABSENT_NAME,
     ALERT_NAME,
@@ -47,11 +54,14 @@ from slo.rules_alerts import (
     burn_alerts,
     identity,
     selector_text,
+    traffic_alert,
 )
-from slo.rules_sli import number, ratio, slice_bad, slice_record, sliced, total_series
+from slo.rules_meta import meta_group
+from slo.rules_sli import number, ratio, slice_bad, slice_record, sliced, total_rate, total_series
+from slo.rules_windows import WindowsTable
 from slo.units import format_prom_duration as prom_duration
 
-__all__ = ["impossible", "never_fire", "sliced", "number", "dump_yaml",
+__all__ = ["impossible", "custom_windows", "never_fire", "sliced", "number", "dump_yaml",
            "PERIOD_S", "BurnWindow", "burn_windows", "prom_duration", "Rules", "build_rules", "render_rules",
            "ALERT_NAME", "ABSENT_NAME", "RECORD_PREFIX", "AlertRule", "RulesError", "SHORT_PER_LONG"]
 
@@ -68,6 +78,18 @@ def burn_windows(period_s: float = PERIOD_S, min_window_s: int = 1) -> tuple[Bur
     scale = period_s / PERIOD_S
     return tuple(BurnWindow(sev, factor, max(min_window_s, int(round(long * scale))),
                             max(min_window_s, int(round(short * scale)))) for sev, factor, long, short in _WORKBOOK)
+
+
+def custom_windows(table: tuple[WindowSpec, ...], period_s: float, min_window_s: int = 1) -> tuple[BurnWindow, ...]:
+    """A custom table's rows as conditions: windows as written (at least ``min_window_s``), a
+    ``budget`` share turned into the burn rate that spends it over the long window
+    (budget x period / long, as sloth and the workbook compute it)."""
+    out = []
+    for w in table:
+        long_s, short_s = max(min_window_s, int(round(w.long_s))), max(min_window_s, int(round(w.short_s)))
+        factor = w.factor if w.factor is not None else (w.budget or 0.0) * period_s / w.long_s
+        out.append(BurnWindow(w.severity, round(factor, 10), long_s, short_s, for_s=int(round(w.for_s))))
+    return tuple(out)
 
 
 def _policy_windows(o: Objective, period_s: float | None, min_window_s: int) -> tuple[BurnWindow, ...]:
@@ -105,6 +127,8 @@ class Rules:
     alerts: dict[str, tuple[AlertRule, ...]] = field(default_factory=dict)
     #: The objectives whose windows come from OpenSLO alertPolicies.
     from_policies: tuple[str, ...] = ()
+    #: Each objective's windows table, as the header names it.
+    tables: dict[str, str] = field(default_factory=dict)
 
 
 def _skip_reason(objective: Objective, metrics: model.Metrics) -> str:
@@ -122,16 +146,39 @@ def _group_base(spec: Spec, o: Objective, shared: Counter[str]) -> str:
     return f"{base}-{o.id}" if shared[slo] > 1 else base
 
 
+def _table(spec: Spec, o: Objective, windows: WindowsTable | None, period: float,
+           min_window_s: int) -> tuple[tuple[BurnWindow, ...], str]:
+    """The objective's conditions and the table's name: ``--windows``, else ``alerting.windows``,
+    else the workbook's scaled by period/30d."""
+    if windows is not None:
+        kind = "sloth AlertWindows" if windows.period_s else "loadgate windows"
+        return custom_windows(windows.windows, period, min_window_s), f"--windows {windows.name} ({kind})"
+    own = alerting_of(spec, o)
+    if own.windows:
+        return custom_windows(own.windows, period, min_window_s), own.windows_name or "alerting.windows"
+    scale = "" if period == PERIOD_S else f", scaled by {prom_duration(int(period))}/30d"
+    return burn_windows(period, min_window_s), f"the SRE workbook's 30d table{scale}"
+
+
 def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None, min_window_s: int = 1,
-                labels: tuple[tuple[str, str], ...] = (), alerts: bool = True) -> Rules:
+                labels: tuple[tuple[str, str], ...] = (), alerts: bool = True, windows: WindowsTable | None = None,
+                version: str = "") -> Rules:
     """Recording and alerting rules for every ratio objective of ``spec``. ``period_s`` overrides
-    each objective's own period (OpenSLO ``timeWindow``; 30 days when it has none); ``labels``
-    (``--label``) go on every record and alert; ``alerts=False`` writes the records only. Raises
-    ``RulesError`` when a label clashes with the selector's."""
+    each objective's own period (OpenSLO ``timeWindow``; a sloth windows file's ``sloPeriod``; 30
+    days when it has none); ``labels`` (``--label``) go on every record and alert; ``alerts=False``
+    writes the records only; ``windows`` (``--windows``) replaces every objective's table but an
+    OpenSLO policy's; ``version`` goes on ``loadgate_slo_info``. Raises ``RulesError`` when a label
+    clashes with the selector's, or the windows file's period is not the one asked for."""
+    if windows is not None and windows.period_s and period_s and abs(windows.period_s - period_s) > 1:
+        raise RulesError(f"--windows {windows.name} is sloth's table for a {prom_duration(int(windows.period_s))} "
+                         f"period, not {prom_duration(int(period_s))}: its burn rates only hold at its own period")
+    if windows is not None and windows.period_s and not period_s:
+        period_s = windows.period_s
     chosen = {m.name: m.value for m in selector.matchers if m.op == "=" and m.name != "__name__"}
     groups: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
-    windows: dict[str, tuple[BurnWindow, ...]] = {}
+    tables: dict[str, str] = {}
+    conds: dict[str, tuple[BurnWindow, ...]] = {}
     budgets: dict[str, float] = {}
     periods: dict[str, float] = {}
     identities: dict[str, dict[str, str]] = {}
@@ -148,8 +195,11 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
             continue
         # alertPolicies without a burnrate condition write no burn-rate alert, and the built-in table's records.
         policy = _policy_windows(o, period_s, min_window_s) if o.policies else ()
-        conditions = policy or burn_windows(period, min_window_s)
-        windows[o.id], budgets[o.id], periods[o.id] = conditions, budget, period
+        table, tables[o.id] = _table(spec, o, windows, period, min_window_s)
+        if policy:
+            tables[o.id] = f"OpenSLO alertPolicies (each lookbackWindow and lookbackWindow/{SHORT_PER_LONG})"
+        conditions = policy or table
+        conds[o.id], budgets[o.id], periods[o.id] = conditions, budget, period
         own, every = identity(spec, o, chosen, labels)
         identities[o.id] = every
         mine = selector_text(own)
@@ -163,7 +213,8 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
             # A sliced objective burns by its share of bad slices (or points) over the window.
             expr = f"avg_over_time({slice_record(o)}{mine}[{q.duration(w)}])" if slice_s \
                 else ratio(o, spec.metrics, selector, w) or ""
-            records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr, "labels": dict(every)})
+            records.append({"record": f"{RECORD_PREFIX}{prom_duration(w)}", "expr": expr,
+                            "labels": {**every, "window": prom_duration(w)}})
         mine_alerts: list[AlertRule] = []
         if alerts and alerting_of(spec, o).enabled is not False:
             if o.policies is None or policy:
@@ -171,19 +222,22 @@ def build_rules(spec: Spec, selector: Selector, *, period_s: float | None = None
             # A user's PromQL is watched through its records: absent when its total is absent or zero.
             watched = total_series(o, spec.metrics, selector) or \
                 f"{slice_record(o) if slice_s else RECORD_PREFIX + prom_duration(min(spans))}{mine}"
-            absent = absent_alert(spec, o, own, every, watched)
-            if absent is not None:
-                mine_alerts.append(absent)
+            for extra in (absent_alert(spec, o, own, every, watched),
+                          traffic_alert(spec, o, own, every, total_rate(o, spec.metrics, selector,
+                                                                        max(min_window_s, min(spans))))):
+                if extra is not None:
+                    mine_alerts.append(extra)
         alert_rules[o.id] = tuple(mine_alerts)
         base = _group_base(spec, o, shared)
         groups.append({"name": f"{base}-recordings", "rules": records})
+        groups.append(meta_group(f"{base}-meta", own, every, budget, period, spans, version))
         if mine_alerts:
             groups.append({"name": f"{base}-alerts", "rules": [a.rule for a in mine_alerts]})
-    return Rules({"groups": groups}, tuple(skipped), windows, budgets, chosen, periods,
+    return Rules({"groups": groups}, tuple(skipped), conds, budgets, chosen, periods,
                  labels_select=all(m.op == "=" and m.name != "__name__" for m in selector.matchers),
                  identities=identities, alerts=alert_rules,
-                 from_policies=tuple(o.id for o in spec.objectives if o.policies and o.id in windows and
-                                     any(c.alert for c in windows[o.id])))
+                 from_policies=tuple(o.id for o in spec.objectives if o.policies and o.id in conds and
+                                     any(c.alert for c in conds[o.id])), tables=tables)
 
 
 class _Literal(str):
@@ -242,7 +296,9 @@ def render_rules(rules: Rules, spec: Spec) -> str:
             "# Labels on every record and alert: slo, service, spec, objective, the selector's equality matchers, "
             "then the spec's labels.",
             f"# Alerts: {', '.join(names) or 'none'}; burn-rate alerts carry loadgate_severity=page|ticket and "
-            "severity (critical|warning unless routed); multi-window, multi-burn-rate (SRE workbook)."]
+            "severity (critical|warning unless routed); multi-window, multi-burn-rate (SRE workbook).",
+            "# Window records carry window=<duration>; each SLO's -meta group (every 1m) records its objective, "
+            "budget, period, burn rates, remaining budget and loadgate_slo_info."]
     if rules.from_policies:
         head.append(f"# OpenSLO alertPolicies ({', '.join(rules.from_policies)}): each burnrate condition's long "
                     f"window is its lookbackWindow, its short window lookbackWindow/{SHORT_PER_LONG} (the "
@@ -250,8 +306,8 @@ def render_rules(rules: Rules, spec: Spec) -> str:
     for oid, period in rules.periods.items():
         described = "; ".join(f"{c.severity} {number(c.factor)}x over {prom_duration(c.long_s)} and "
                               f"{prom_duration(c.short_s)}" for c in rules.windows[oid])
-        head.append(f"# {oid}: period {prom_duration(int(period))}, budget {number(rules.budgets[oid] * 100)} %: "
-                    f"{described}")
+        head.append(f"# {oid}: period {prom_duration(int(period))}, budget {number(rules.budgets[oid] * 100)} %, "
+                    f"windows from {rules.tables.get(oid, 'the SRE workbook')}: {described}")
         head.extend(f"#   {line}" for line in never_fire(rules, oid))
     for oid, why in rules.skipped:
         head.append(f"# {oid}: no rules: {why}")

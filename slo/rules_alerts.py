@@ -10,7 +10,14 @@ Burn-rate alerts add ``loadgate_severity`` (``page`` or ``ticket``: it never cha
 read it) and ``severity`` (``critical`` for page and ``warning`` for ticket, the Alertmanager
 convention, unless ``alerting.page.labels`` or an OpenSLO condition says otherwise). The absent
 alert (``SLOMetricAbsent``) fires when the objective's total series has been absent for
-``alerting.absent.for`` (10m); it is a ticket.
+``alerting.absent.for`` (10m); it is a ticket. So is ``SLOTrafficLow`` (``alerting.min_traffic``,
+opt-in): the total's rate below a floor.
+
+Annotations: ``title`` and ``summary`` are Go templates over the alert's labels
+(``{{ $labels.service }}/{{ $labels.slo }}``) and its value (``{{ $value | humanize }}``: the
+current burn rate, the short window's, which each condition puts first); ``description`` is the
+objective's (else the spec's), ``runbook`` a stable text, ``runbook_url`` ``alerting.runbook_url``.
+Text from the spec is escaped so it is never read as a template.
 """
 
 from __future__ import annotations
@@ -20,17 +27,19 @@ from typing import Any
 
 from analysis import queries as q
 from slo import model
-from slo.model import Alerting, Objective, Routing, Spec
+from slo.model import Alerting, MinTraffic, Objective, Routing, Spec
 from slo.rules_sli import number, sliced
 from slo.units import OP_SYMBOLS, format_value
 from slo.units import format_prom_duration as prom_duration
 
-__all__ = ["ALERT_NAME", "ABSENT_NAME", "ABSENT_FOR_S", "DEFAULT_SEVERITY", "RECORD_PREFIX", "BurnWindow",
+__all__ = ["ALERT_NAME", "ABSENT_NAME", "ABSENT_FOR_S", "TRAFFIC_NAME", "traffic_alert", "literal",
+           "burn_of", "DEFAULT_SEVERITY", "RECORD_PREFIX", "BurnWindow",
            "AlertRule", "RulesError", "identity", "burn_alerts", "absent_alert", "alerting_of", "selector_text"]
 
 ALERT_NAME = "ErrorBudgetBurn"
 ABSENT_NAME = "SLOMetricAbsent"
 ABSENT_FOR_S = 600
+TRAFFIC_NAME = "SLOTrafficLow"
 RECORD_PREFIX = "slo:sli_error:ratio_rate"
 #: The ``severity`` label of each loadgate severity unless routed otherwise.
 DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
@@ -65,6 +74,8 @@ class AlertRule:
     conditions: tuple[BurnWindow, ...]
     rule: dict[str, Any]
     for_s: int = 0
+    #: ``burn``, ``absent`` or ``traffic`` (the floor of ``alerting.min_traffic``).
+    kind: str = "burn"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -111,12 +122,48 @@ def _budget_unit(o: Objective) -> str:
 def _runbook(spec: Spec, o: Objective, own: dict[str, str]) -> str:
     # Stable text: never the spec's local path or a command line, so the file is the same wherever
     # it is generated, and no local path reaches the pager.
-    return (f"SLO {own['slo']} (objective {o.id}) of service {own['service']}, spec {spec.name}. Check the "
-            f"{_title(o)} chart for when the burn began, then recent deploys and dependencies.")
+    return literal(f"SLO {own['slo']} (objective {o.id}) of service {own['service']}, spec {spec.name}. Check the "
+                   f"{_title(o)} chart for when the burn began, then recent deploys and dependencies.")
 
 
 def _title(o: Objective) -> str:
-    return o.title.rstrip(". ") or o.id
+    # "SLO 01." must not end "SLO 01. is burning": the sentence adds its own words and stop.
+    return o.title.strip().rstrip(". ") or o.id
+
+
+def literal(text: str) -> str:
+    """``text`` as literal text inside an annotation (a Go template): ``{{`` is escaped."""
+    return text.replace("{{", '{{ "{{" }}')
+
+
+def _who(o: Objective, own: dict[str, str] | None = None) -> str:
+    """``{{ $labels.service }}/{{ $labels.slo }}`` and each ``group_by`` label's value, read from the
+    alert's series; or, for an alert whose series carries no labels (``absent()``, a ``sum``),
+    ``own``'s values written out."""
+    groups = "".join(f" {g}={{{{ $labels.{g} }}}}" for g in o.group_by)
+    if own is not None:
+        return literal(f"{own['service']}/{own['slo']}") + groups
+    return "{{ $labels.service }}/{{ $labels.slo }}" + groups
+
+
+def _common_notes(spec: Spec, o: Objective, own: dict[str, str]) -> dict[str, str]:
+    """``description`` (the objective's, else the spec's), the stable ``runbook`` text and
+    ``runbook_url`` when ``alerting.runbook_url`` gives one."""
+    out = {}
+    description = o.description.strip() or spec.description.strip()
+    if description:
+        out["description"] = literal(description)
+    out["runbook"] = _runbook(spec, o, own)
+    url = alerting_of(spec, o).runbook_url
+    if url:
+        out["runbook_url"] = url
+    return out
+
+
+def burn_of(window_s: int, mine: str, budget: float) -> str:
+    """The burn rate over a window: its record over the budget, without the ``window`` label so that
+    two windows' records match."""
+    return f"max without (window) ({RECORD_PREFIX}{prom_duration(window_s)}{mine}) / {number(budget)}"
 
 
 def _grouped(conditions: tuple[BurnWindow, ...]) -> dict[tuple[str, str, str], list[BurnWindow]]:
@@ -140,16 +187,19 @@ def burn_alerts(spec: Spec, o: Objective, conditions: tuple[BurnWindow, ...], ow
         if routing.disable:
             continue
         policy = policies.get(alert)
-        parts = [f"({RECORD_PREFIX}{prom_duration(c.long_s)}{mine} > {number(c.factor * budget)} and "
-                 f"{RECORD_PREFIX}{prom_duration(c.short_s)}{mine} > {number(c.factor * budget)})" for c in group]
+        # Short window first: an alert's $value is its left operand's, the current burn rate.
+        parts = [f"({burn_of(c.short_s, mine, budget)} > {number(c.factor)} and "
+                 f"{burn_of(c.long_s, mine, budget)} > {number(c.factor)})" for c in group]
         described = ", or ".join(f"{number(c.factor)}x over {prom_duration(c.long_s)} and "
                                  f"{prom_duration(c.short_s)}" for c in group)
         notes = {
-            "title": o.title,
+            "title": f"{_who(o)}: {literal(_title(o))} is burning its error budget ({severity})",
+            "summary": f"{literal(_title(o))} ({literal(_target_text(o))}) is burning its error budget "
+                       "{{ $value | humanize }}x as fast as it may"
+                       f" ({severity}: {described}; budget {number(budget * 100)} % of {_budget_unit(o)} over "
+                       f"{prom_duration(int(period_s))})",
             "target": _target_text(o),
-            "summary": f"{_title(o)} is burning its error budget ({severity}: {described}; budget "
-                       f"{number(budget * 100)} % of {_budget_unit(o)} over {prom_duration(int(period_s))})",
-            "runbook": _runbook(spec, o, own),
+            **_common_notes(spec, o, own),
             **dict(policy.annotations if policy else ()), **dict(routing.annotations)}
         rule: dict[str, Any] = {"alert": alert or alerting.name or ALERT_NAME, "expr": "\nor\n".join(parts)}
         for_s = max(c.for_s for c in group)
@@ -182,8 +232,32 @@ def absent_alert(spec: Spec, o: Objective, own: dict[str, str], labels: dict[str
     rule["labels"] = {**labels, "loadgate_severity": "ticket", "severity": DEFAULT_SEVERITY["ticket"],
                       **dict(routing.labels)}
     rule["annotations"] = {
-        "title": f"{_title(o)}: no data",
-        "summary": f"No series of {total} for {prom_duration(for_s) if for_s else 'a moment'}: SLO {own['slo']} "
-                   "cannot be measured (a target down, or a metric renamed), so no burn-rate alert can fire",
-        "runbook": _runbook(spec, o, own)}
-    return AlertRule(rule["alert"], "ticket", (), rule, for_s)
+        "title": f"{literal(own['service'] + '/' + own['slo'])}: {literal(_title(o))}: no data",
+        "summary": f"No series of {literal(total)} for {prom_duration(for_s) if for_s else 'a moment'}: SLO "
+                   f"{literal(own['slo'])} cannot be measured (a target down, or a metric renamed), so no burn-rate "
+                   "alert can fire",
+        **_common_notes(spec, o, own)}
+    return AlertRule(rule["alert"], "ticket", (), rule, for_s, kind="absent")
+
+
+def traffic_alert(spec: Spec, o: Objective, own: dict[str, str], labels: dict[str, str],
+                  rate: str | None) -> AlertRule | None:
+    """The traffic floor (``alerting.min_traffic``): the total's rate (``rate``, PromQL, events per
+    second) below the floor for its ``for``; None when not asked for. Counters still scraped but
+    flat are not absent, and no ratio alert sees them: this one does."""
+    floor = alerting_of(spec, o).min_traffic
+    if not isinstance(floor, MinTraffic) or rate is None:
+        return None
+    for_s = int(round(floor.for_s))
+    rule: dict[str, Any] = {"alert": floor.name or TRAFFIC_NAME, "expr": f"{rate} < {number(floor.rate)}"}
+    if for_s:
+        rule["for"] = prom_duration(for_s)
+    rule["labels"] = {**labels, "loadgate_severity": "ticket", "severity": DEFAULT_SEVERITY["ticket"],
+                      **dict((alerting_of(spec, o).ticket or Routing()).labels)}
+    rule["annotations"] = {
+        "title": f"{_who(o, own)}: {literal(_title(o))}: traffic below {number(floor.rate)}/s",
+        "summary": "{{ $value | humanize }} events/s, under the floor of " + f"{number(floor.rate)}/s for "
+                   f"{prom_duration(for_s) if for_s else 'a moment'}: the counters are scraped but barely move, "
+                   "so the burn rate says nothing",
+        **_common_notes(spec, o, own)}
+    return AlertRule(rule["alert"], "ticket", (), rule, for_s, kind="traffic")

@@ -15,7 +15,7 @@ from slo import model
 from slo.model import Objective
 from slo.units import format_prom_duration as prom_duration
 
-__all__ = ["SLICE_PREFIX", "number", "ratio", "sliced", "slice_record", "slice_bad", "total_series"]
+__all__ = ["SLICE_PREFIX", "number", "ratio", "sliced", "slice_record", "slice_bad", "total_series", "total_rate"]
 
 
 def number(value: float) -> str:
@@ -31,22 +31,25 @@ def _le_matcher(bound: float) -> Matcher:
 
 def ratio(objective: Objective, metrics: Metrics, sel: Selector, window_s: int) -> str | None:
     """The bad share of events over the window, as PromQL; None for kinds with no event ratio.
-    A window without events has no ratio (its total is filtered with ``> 0``), never NaN."""
+    A window without events has no ratio (its total is filtered with ``> 0``), never NaN. An
+    objective's ``group_by`` gives one ratio per group (``sum by (route)``)."""
     kind = objective.kind
+    by = objective.group_by
     rsel = metrics.request_selector(sel)  # the preset's own matchers, on its request series only
     if kind in (model.ERROR_RATE, model.AVAILABILITY):
-        bad = q.requests_5xx(metrics.requests, rsel, window_s, metrics.code_label)
-        return f"({bad}) / ({q.requests_total(metrics.requests, rsel, window_s)} > 0)"
+        bad = q.counter_increase(metrics.requests, rsel, window_s, Matcher(metrics.code_label, "=~", "5.."), by=by)
+        return f"({bad}) / ({q.counter_increase(metrics.requests, rsel, window_s, by=by)} > 0)"
     if kind == model.LATENCY:
-        total = q.latency_count(metrics.duration, rsel, window_s)
+        total = q.counter_increase(f"{metrics.duration}_count", rsel, window_s, by=by)
         within = q.counter_increase(f"{metrics.duration}_bucket", rsel, window_s,
-                                    _le_matcher(metrics.le_bound(objective.target.value)))
+                                    _le_matcher(metrics.le_bound(objective.target.value)), by=by)
         return f"(({total}) - ({within})) / ({total} > 0)"
     if kind == model.CACHE_HIT_RATE:
         if metrics.cache_hits is None or metrics.cache_misses is None:
             return None  # the preset has no cache counters: nothing to burn (_skip_reason says so)
-        misses = q.counter_increase(metrics.cache_misses, sel, window_s)
-        return f"({misses}) / ((({q.counter_increase(metrics.cache_hits, sel, window_s)}) + ({misses})) > 0)"
+        misses = q.counter_increase(metrics.cache_misses, sel, window_s, by=by)
+        hits = q.counter_increase(metrics.cache_hits, sel, window_s, by=by)
+        return f"({misses}) / ((({hits}) + ({misses})) > 0)"
     if kind == model.PROMQL_RATIO:
         assert objective.total is not None
         total = f"(({q.render_template(objective.total, sel, window_s)}) > 0)"
@@ -121,4 +124,22 @@ def total_series(objective: Objective, metrics: Metrics, sel: Selector) -> str |
         return f"{metrics.duration}_count{rsel.braces()}"
     if kind == model.CACHE_HIT_RATE and metrics.cache_hits is not None and metrics.cache_misses is not None:
         return f"{metrics.cache_hits}{sel.braces()} or {metrics.cache_misses}{sel.braces()}"
+    return None
+
+
+def total_rate(objective: Objective, metrics: Metrics, sel: Selector, window_s: int) -> str | None:
+    """The total events per second over the window (per ``group_by`` group), for the traffic floor:
+    the raw counters' rate for a native kind, a user's total over the window divided by its length."""
+    kind = objective.kind
+    by = objective.group_by
+    rsel = metrics.request_selector(sel)
+    if kind in (model.ERROR_RATE, model.AVAILABILITY):
+        return q.counter_rate(metrics.requests, rsel, window_s, by=by)
+    if kind == model.LATENCY:
+        return q.counter_rate(f"{metrics.duration}_count", rsel, window_s, by=by)
+    if kind == model.CACHE_HIT_RATE and metrics.cache_hits is not None and metrics.cache_misses is not None:
+        return (f"({q.counter_rate(metrics.cache_hits, sel, window_s, by=by)}) + "
+                f"({q.counter_rate(metrics.cache_misses, sel, window_s, by=by)})")
+    if kind == model.PROMQL_RATIO and objective.total is not None:
+        return f"({q.render_template(objective.total, sel, window_s)}) / {int(window_s)}"
     return None

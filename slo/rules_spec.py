@@ -12,6 +12,12 @@ The ``alerting:`` map, on the spec or an objective (an objective's keys win)::
       ticket: {labels: {...}, annotations: {...}, disable: true}
       absent: {for: 10m}            # or absent: false; the alert when the total series is absent
       absent_name: SLOMetricAbsent
+      min_traffic: {rate: 1/s, for: 10m, name: SLOTrafficLow}   # opt-in; or false
+      windows: [{severity: page, budget: 2, long: 1h, short: 5m}, ...]   # slo.rules_windows
+      runbook_url: https://runbooks/checkout
+
+An objective's ``group_by: [route]`` splits its records and alerts by those labels (the native
+kinds whose counters carry them: error_rate, latency, cache_hit_rate).
 """
 
 from __future__ import annotations
@@ -20,19 +26,23 @@ import re
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from slo import model
 from slo.located import NodeParser, describe
-from slo.model import Alerting, Labels, Routing
-from slo.units import parse_duration
+from slo.model import Alerting, Labels, MinTraffic, Routing
+from slo.rules_windows import read_windows
+from slo.units import UnitError, parse_duration, parse_rate
 
 __all__ = ["RESERVED_LABELS", "LABEL_RE", "METRIC_RE", "label_problem", "read_labels", "read_alerting",
-           "ALERTING_FIELDS"]
+           "ALERTING_FIELDS", "read_rule_keys", "GROUPABLE_KINDS"]
 
 #: Labels loadgate writes itself: a spec, a document or ``--label`` cannot set them.
 RESERVED_LABELS = ("slo", "service", "spec", "objective", "alertname", "le", "__name__", "loadgate_severity",
                    "severity", "window")
 LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-ALERTING_FIELDS = ("name", "page", "ticket", "absent", "absent_name")
+ALERTING_FIELDS = ("name", "page", "ticket", "absent", "absent_name", "min_traffic", "windows", "runbook_url")
+#: The kinds ``group_by`` can split: their counters carry the service's own labels.
+GROUPABLE_KINDS = (model.ERROR_RATE, model.LATENCY, model.CACHE_HIT_RATE)
 _ROUTING_FIELDS = ("labels", "annotations", "disable")
 
 
@@ -134,5 +144,63 @@ def read_alerting(p: NodeParser, node: Node, path: str) -> Alerting:
                         p.error(afields["for"][1], f"{path}.absent.for", "a duration of at least 0s")
                     elif parsed is not None:
                         absent_for = parsed[1]
+    windows = read_windows(p, fields["windows"][1], f"{path}.windows") if "windows" in fields else None
+    runbook = p.string(fields["runbook_url"][1], f"{path}.runbook_url") if "runbook_url" in fields else None
+    traffic = _min_traffic(p, fields["min_traffic"][1], f"{path}.min_traffic") if "min_traffic" in fields else None
     return Alerting(name=name, page=page, ticket=ticket, absent=absent, absent_for_s=absent_for,
-                    absent_name=absent_name)
+                    absent_name=absent_name, windows=windows or None,
+                    windows_name=f"{path}.windows" if windows else None, min_traffic=traffic, runbook_url=runbook)
+
+
+def _min_traffic(p: NodeParser, node: Node, path: str) -> MinTraffic | bool | None:
+    """``min_traffic: {rate: 1/s, for: 10m, name: X}``, or ``false`` (off)."""
+    if isinstance(node, ScalarNode) and p.scalar(node) is False:
+        return False
+    fields = p.mapping(node, path, ("rate", "for", "name"))
+    if fields is None:
+        return None
+    if "rate" not in fields:
+        p.error(node, f"{path}.rate", "required: the floor, such as 1/s or 60/min")
+        return None
+    rate_node = fields["rate"][1]
+    try:
+        rate = parse_rate(p.scalar(rate_node) if isinstance(rate_node, ScalarNode) else "")
+    except UnitError as exc:
+        p.error(rate_node, f"{path}.rate", str(exc))
+        return None
+    if rate <= 0:
+        p.error(rate_node, f"{path}.rate", "the floor must be above 0/s")
+        return None
+    for_s = 600.0
+    if "for" in fields:
+        parsed = p.unit_value(fields["for"][1], f"{path}.for", parse_duration)
+        if parsed is None:
+            return None
+        for_s = parsed[1]
+    name = _metric_name(p, fields["name"][1], f"{path}.name") if "name" in fields else None
+    return MinTraffic(rate=rate, for_s=for_s, name=name)
+
+
+def read_rule_keys(p: NodeParser, fields: dict[str, tuple[Node, Node]], path: str, kind: str) -> dict[str, object]:
+    """An objective's ``labels``, ``alerting`` and ``group_by`` as ``Objective`` fields; problems reported."""
+    out: dict[str, object] = {}
+    if "labels" in fields:
+        out["labels"] = read_labels(p, fields["labels"][1], f"{path}.labels")
+    if "alerting" in fields:
+        out["alerting"] = read_alerting(p, fields["alerting"][1], f"{path}.alerting")
+    if "group_by" in fields:
+        node = fields["group_by"][1]
+        names = [p.scalar(n) if isinstance(n, ScalarNode) else None for n in getattr(node, "value", [])] \
+            if isinstance(node, SequenceNode) else None
+        if not names or not all(isinstance(n, str) for n in names):
+            p.error(node, f"{path}.group_by", f"expected a list of label names, got {describe(node)}")
+        elif kind not in GROUPABLE_KINDS:
+            p.error(node, f"{path}.group_by", f"a {kind} objective cannot be grouped (only "
+                                              f"{', '.join(GROUPABLE_KINDS)}: their counters carry the labels)")
+        else:
+            for i, name in enumerate(names):
+                problem = label_problem(str(name))
+                if problem:
+                    p.error(node.value[i], f"{path}.group_by[{i}]", problem)
+            out["group_by"] = tuple(str(n) for n in names)
+    return out

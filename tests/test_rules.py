@@ -53,11 +53,15 @@ def test_every_burn_alert_is_error_budget_burn_with_identity_severities_and_the_
     # The identity and the selector's labels are in the expression too: rules of two services or
     # two jobs loaded together never cross.
     me = '{slo="error_rate", service="production", spec="production", objective="error_rate", job="api"}'
-    assert page["expr"] == (f'(slo:sli_error:ratio_rate1h{me} > 0.0144 and '
-                            f'slo:sli_error:ratio_rate5m{me} > 0.0144)\nor\n'
-                            f'(slo:sli_error:ratio_rate6h{me} > 0.006 and '
-                            f'slo:sli_error:ratio_rate30m{me} > 0.006)')
-    assert page["annotations"]["title"] == "Error rate (5xx)" and page["annotations"]["target"] == "< 0.1 %"
+    # Each condition's short window first, as a burn rate: the alert's $value is the current burn rate.
+    def burn(w: str) -> str:
+        return f"max without (window) (slo:sli_error:ratio_rate{w}{me}) / 0.001"
+    assert page["expr"] == (f'({burn("5m")} > 14.4 and {burn("1h")} > 14.4)\nor\n'
+                            f'({burn("30m")} > 6 and {burn("6h")} > 6)')
+    assert page["annotations"]["title"] == ("{{ $labels.service }}/{{ $labels.slo }}: Error rate (5xx) is burning "
+                                            "its error budget (page)")
+    assert page["annotations"]["target"] == "< 0.1 %"
+    assert "{{ $value | humanize }}x as fast as it may" in page["annotations"]["summary"]
     assert "runbook" in page["annotations"]
     assert [oid for oid, _ in rules.skipped] == ["throughput"]
 

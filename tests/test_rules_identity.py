@@ -12,6 +12,7 @@ import yaml
 
 from analysis.queries import Selector
 from slo.alerts import Poll, alert_key, spans
+from slo.rule_tests import rendered
 from slo.rules import build_rules
 from slo.spec import read_spec
 from tests.support.require import missing
@@ -85,7 +86,8 @@ def test_every_record_and_alert_carries_slo_service_spec_and_objective_and_the_u
     assert errors and all(r["labels"]["component"] == "api" for r in errors)
     assert not any("component" in r["labels"] for r in _records(doc) if r["labels"]["slo"] != "error_rate")
     # Group names carry the service and the SLO, as sloth's do.
-    assert [g["name"] for g in doc["groups"]][:2] == ["loadgate-checkout-error_rate-recordings",
+    assert [g["name"] for g in doc["groups"]][:3] == ["loadgate-checkout-error_rate-recordings",
+                                                     "loadgate-checkout-error_rate-meta",
                                                      "loadgate-checkout-error_rate-alerts"]
 
 
@@ -175,7 +177,7 @@ def test_openslo_labels_service_and_alert_policies_decide_the_alerts(cli):
     alerts = {a["alert"]: a for a in _alerts(doc)}
     assert set(alerts) == {"PageOnFastBurn", "TicketOnSlowBurn", "SLOMetricAbsent"}  # alertWhenNoData: true
     page = alerts["PageOnFastBurn"]
-    assert page["for"] == "5m" and "> 0.0144" in page["expr"]
+    assert page["for"] == "5m" and ") / 0.001 > 14.4" in page["expr"]
     assert "slo:sli_error:ratio_rate1h{" in page["expr"] and "slo:sli_error:ratio_rate5m{" in page["expr"]
     assert (page["labels"]["loadgate_severity"], page["labels"]["severity"]) == ("page", "page")
     assert page["annotations"]["notification_targets"] == "payments-pager: pagerduty (The payments on-call rota)"
@@ -234,7 +236,7 @@ def test_an_alert_policy_by_reference_names_labels_and_annotates_its_alert_and_s
     assert (alert["labels"]["loadgate_severity"], alert["labels"]["severity"]) == ("page", "critical")
     assert alert["annotations"]["description"] == "Pages the payments team"
     assert alert["annotations"]["notification_targets"] == "pager: pagerduty"
-    assert "ratio_rate2h{" in alert["expr"] and "ratio_rate10m{" in alert["expr"] and "> 0.01 " in alert["expr"]
+    assert "ratio_rate2h{" in alert["expr"] and "ratio_rate10m{" in alert["expr"] and ") / 0.001 > 10 " in alert["expr"]
     # --period scales a policy's windows by the period over the SLO's own (28d -> 7d: a quarter).
     week = yaml.safe_load(cli("rules", "--spec", str(spec), "--period", "7d").out)
     [alert] = _alerts(week)
@@ -271,8 +273,9 @@ def test_two_services_with_an_slo_of_the_same_name_never_read_or_page_for_each_o
     groups = [g["name"] for f in files for g in yaml.safe_load(f.read_text())["groups"]]
     assert len(groups) == len(set(groups))
     # Checkout fails half its requests; payments is healthy. Both files are loaded together.
-    burning = [{"exp_labels": a["labels"], "exp_annotations": a["annotations"]} for a in _alerts(checkout)
-               if a["alert"] == "ErrorBudgetBurn"]
+    # Every 2m slice is bad: the burn rate ($value) is 1 / the 0.1 % budget.
+    burning = [{"exp_labels": a["labels"], "exp_annotations": rendered(a["annotations"], a["labels"], 1000)}
+               for a in _alerts(checkout) if a["alert"] == "ErrorBudgetBurn"]
     assert {b["exp_labels"]["loadgate_severity"] for b in burning} == {"page", "ticket"}
     test = {"rule_files": [f.name for f in files], "evaluation_interval": "1m",
             "group_eval_order": groups,
@@ -291,7 +294,7 @@ def test_two_services_with_an_slo_of_the_same_name_never_read_or_page_for_each_o
                                              "eval_time": "55m",
                                              "exp_samples": [{"labels": 'slo:sli_error:ratio_rate2m{slo="availability",'
                                                                         'service="payments",spec="payments-slos",'
-                                                                        'objective="availability"}',
+                                                                        'objective="availability",window="2m"}',
                                                               "value": 0}]}]}]}
     tests = tmp_path / "both.test.yaml"
     tests.write_text(yaml.safe_dump(test, sort_keys=False))
@@ -307,7 +310,8 @@ def test_a_target_down_for_30_minutes_fires_the_absent_alert_after_its_for_and_n
     _run_promtool(tmp_path / "rules.test.yaml")  # the generated tests include no series at all
     absent = {a["labels"]["objective"]: a for a in _alerts(yaml.safe_load(out.read_text()))
               if a["alert"] in ("SLOMetricAbsent", "LatencyMetricsAbsent")}
-    expected = [{"exp_labels": absent["error_rate"]["labels"], "exp_annotations": absent["error_rate"]["annotations"]}]
+    expected = [{"exp_labels": absent["error_rate"]["labels"],
+                 "exp_annotations": rendered(absent["error_rate"]["annotations"], {}, 1)}]
     # Requests for 30 minutes, then the target goes away (a staleness marker) for 30 minutes.
     test = {"rule_files": [out.name], "evaluation_interval": "1m",
             "tests": [{"interval": "1m",

@@ -14,6 +14,7 @@ that is no Prometheus label name, or one loadgate writes itself (``slo.rules_spe
   Each burnrate ``AlertCondition`` is one condition: ``threshold`` is the burn rate over
   ``lookbackWindow`` and lookbackWindow/12, ``alertAfter`` the rule's ``for``, its ``severity`` the
   ``severity`` label. ``alertWhenNoData: true`` asks for the absent alert.
+* The SLO's ``metadata.annotations.runbook_url`` (or ``runbook``) becomes the alerts' ``runbook_url``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from slo.rules import SHORT_PER_LONG
 from slo.rules_spec import label_problem
 from slo.units import UnitError, parse_openslo_duration
 
-__all__ = ["camel_case", "doc_labels", "slo_policies"]
+__all__ = ["camel_case", "doc_labels", "doc_runbook", "slo_policies"]
 
 #: Documents by kind and name, as the set read them.
 ByKind = dict[str, dict[str, Doc]]
@@ -74,6 +75,12 @@ def doc_labels(p: FileParser, metadata: Node | None, path: str) -> Labels:
         if all(t is not None for t in texts):
             out[key] = ",".join(t for t in texts if t is not None)
     return tuple(out.items())
+
+
+def doc_runbook(p: FileParser, metadata: Node | None) -> str | None:
+    """The SLO's ``metadata.annotations.runbook_url`` (or ``runbook``), the alerts' ``runbook_url``."""
+    notes = _get(metadata, "annotations")
+    return _str(p, _get(notes, "runbook_url")) or _str(p, _get(notes, "runbook"))
 
 
 def _resolve(p: FileParser, node: Node, ref_key: str, kind: str, by_kind: ByKind) -> tuple[FileParser, Node | None,

@@ -18,7 +18,7 @@ from yaml.nodes import Node
 
 from slo.located import SpecError, SpecIssue
 from slo.model import Objective, Spec
-from slo.openslo.alerting import doc_labels, slo_policies
+from slo.openslo.alerting import doc_labels, doc_runbook, slo_policies
 from slo.openslo.documents import API_VERSION, KINDS, Doc, FileParser, name_field
 from slo.openslo.indicator import Indicator, check_indicator, gradable, resolve_types
 from slo.openslo.kinds import Refs, alert_condition, alert_policy, data_source, notification_target, service
@@ -149,8 +149,10 @@ class _SetParser:
                       if owner else ())
         labels.update(doc_labels(p, doc.fields["metadata"][1], f"{where}.metadata"))
         policies = slo_policies(doc, spec, self.by_kind, self.note)
+        runbook = doc_runbook(p, doc.fields["metadata"][1])
         objectives = [replace(o, slo_name=doc.name, service=service_name or "", labels=tuple(labels.items()),
-                              policies=policies) for o in objectives]
+                              policies=policies, alerting=replace(o.alerting, runbook_url=runbook or None))
+                      for o in objectives]
         return objectives if len(p.issues) == before else []
 
     def _indicator(self, doc: Doc, spec: dict[str, tuple[Node, Node]]) -> tuple[str | None, dict[str, Any] | None]:
