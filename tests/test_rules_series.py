@@ -384,3 +384,31 @@ def test_an_openslo_runbook_annotation_becomes_the_runbook_url(cli, tmp_path):
                                                                "{runbook_url: 'https://runbooks.example/co'}\n"))
     doc = _rules(cli, spec, tmp_path / "rules.yaml")
     assert {a["annotations"]["runbook_url"] for a in _alerts(doc)} == {"https://runbooks.example/co"}
+
+
+# -- item 11: every form lints clean -----------------------------------------------------------
+
+FORMS = {
+    "plain": ("", "", ()),
+    "no-alerts": ("", "", ("--no-alerts",)),
+    "sloth-7d": ("", "", ("--windows", str(SLOTH_7D))),
+    "spec-windows": ("  windows: [{severity: page, budget: 5, long: 6h, short: 30m, for: 5m}]\n", "", ()),
+    "min-traffic": ("  min_traffic: {rate: 5/s, for: 2m, name: CheckoutQuiet}\n", "", ("--period", "1d")),
+    "group-by": ("", ", group_by: [route, method]", ("--selector", 'job="api"')),
+    "openslo-sloth-7d": ("openslo", "", ("--windows", str(SLOTH_7D))),
+}
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize("form", list(FORMS))
+def test_promtool_lints_every_form_of_the_rules_clean_and_their_generated_tests_pass(cli, tmp_path, form):
+    if shutil.which("promtool") is None:
+        missing("promtool is not installed (Debian's prometheus package)")
+    alerting, extra, flags = FORMS[form]
+    spec = REPO / "tests" / "openslo" / "forms" / "every-kind.yaml" if alerting == "openslo" else \
+        _spec(tmp_path, alerting=alerting, threshold="0.5%", extra=extra)
+    out = tmp_path / "rules.yaml"
+    _rules(cli, spec, out, *flags, "--tests")  # promtool check rules --lint-fatal inside
+    run = subprocess.run(["promtool", "test", "rules", str(tmp_path / "rules.test.yaml")], capture_output=True,
+                         text=True)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
