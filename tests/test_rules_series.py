@@ -214,7 +214,14 @@ def test_an_invalid_sloth_windows_file_exits_2_located(cli, tmp_path):
     assert f"{bad}:15: spec.page.slow.shortWindow: the short window must be shorter than the long one" in result.err
 
 
-def _sloth_rules(budget: float) -> dict:
+#: sloth's burn rates per severity, (short, long, factor): its 7d file's, and its built-in 30d table's
+#: (internal/alert/windows/google-30d.yaml: the workbook's).
+SLOTH_TABLES = {
+    "7d": {"page": (("5m", "1h", 13.44), ("30m", "6h", 3.5)), "ticket": (("2h", "1d", 1.4), ("6h", "3d", 0.98))},
+    "30d": {"page": (("5m", "1h", 14.4), ("30m", "6h", 6.0)), "ticket": (("2h", "1d", 3.0), ("6h", "3d", 1.0))}}
+
+
+def _sloth_rules(budget: float, period: str = "7d") -> dict:
     """The rules sloth generates for this SLO with its 7d windows (the form of its examples/_gen
     files: one SLI record per window, and per severity two conditions, short window first,
     ``max(...) without (sloth_window)``), written here for the test."""
@@ -230,21 +237,23 @@ def _sloth_rules(budget: float) -> dict:
         return (f"(max(slo:sli_error:ratio_rate{short}{{{me}}} > ({factor:g} * {budget:g})) without (sloth_window)\n"
                 f"and\nmax(slo:sli_error:ratio_rate{long}{{{me}}} > ({factor:g} * {budget:g})) without (sloth_window))")
 
-    alerts = [{"alert": "CheckoutErrorRateSLO", "expr": f"{cond('5m', '1h', 13.44)}\nor\n{cond('30m', '6h', 3.5)}",
-               "labels": {"sloth_severity": "page"}},
-              {"alert": "CheckoutErrorRateSLO", "expr": f"{cond('2h', '1d', 1.4)}\nor\n{cond('6h', '3d', 0.98)}",
-               "labels": {"sloth_severity": "ticket"}}]
+    alerts = [{"alert": "CheckoutErrorRateSLO", "expr": "\nor\n".join(cond(*c) for c in conds),
+               "labels": {"sloth_severity": sev}} for sev, conds in SLOTH_TABLES[period].items()]
     return {"groups": [{"name": "sloth-slo-sli-recordings-checkout-error-rate", "rules": records},
                        {"name": "sloth-slo-alerts-checkout-error-rate", "rules": alerts}]}
 
 
 @pytest.mark.prometheus
-def test_with_sloths_7d_windows_loadgate_pages_and_tickets_at_the_same_minutes_as_sloths_own_rules(cli, tmp_path):
+@pytest.mark.parametrize("period", ["7d", "30d"])
+def test_with_sloths_7d_windows_loadgate_pages_and_tickets_at_the_same_minutes_as_sloths_own_rules(
+        cli, tmp_path, period):
+    """7d: loadgate with sloth's 7d file; 30d: loadgate's built-in table, unchanged, against sloth's default."""
     budget = 0.001
     out = tmp_path / "rules.yaml"
-    doc = _rules(cli, _spec(tmp_path, threshold="0.1%"), out, "--windows", str(SLOTH_7D), "--period", "7d")
+    flags = ("--windows", str(SLOTH_7D), "--period", "7d") if period == "7d" else ()
+    doc = _rules(cli, _spec(tmp_path, threshold="0.1%"), out, *flags)
     sloth = tmp_path / "sloth.yaml"
-    sloth.write_text(yaml.safe_dump(_sloth_rules(budget), sort_keys=False, width=200))
+    sloth.write_text(yaml.safe_dump(_sloth_rules(budget, period), sort_keys=False, width=200))
     # 1000 requests a minute for 10 hours: none failing for 1h, 3 % for 1h, 0.5 % for 2h, 0.2 % for 6h.
     per_minute = [0] * 60 + [30] * 60 + [5] * 120 + [2] * 360
     bad = [0]
@@ -257,7 +266,7 @@ def test_with_sloths_7d_windows_loadgate_pages_and_tickets_at_the_same_minutes_a
         return (bad[t] - bad[start]) / (1000 * (t - start))
 
     # sloth's conditions, evaluated as its expressions are; loadgate's as its are (ratio / budget).
-    table = {"page": (("5m", "1h", 13.44), ("30m", "6h", 3.5)), "ticket": (("2h", "1d", 1.4), ("6h", "3d", 0.98))}
+    table = SLOTH_TABLES[period]
 
     def fired(t: int, sev: str, sloths: bool) -> tuple[bool, float]:
         for short, long, f in table[sev]:
@@ -292,7 +301,7 @@ def test_with_sloths_7d_windows_loadgate_pages_and_tickets_at_the_same_minutes_a
                             "sloth_severity": s}} for s, hit in theirs.items() if hit]})
     assert firing_minutes["page"] and firing_minutes["ticket"] and len(firing_minutes["page"]) < len(checks) // 2
     _promtool(tmp_path, {"rule_files": [str(out), str(sloth)], "evaluation_interval": "1m",
-                         "group_eval_order": _order(doc, _sloth_rules(budget)),
+                         "group_eval_order": _order(doc, _sloth_rules(budget, period)),
                          "tests": [{"interval": "1m",
                                     "input_series": [
                                         {"series": 'http_requests_total{code="500"}',
