@@ -28,8 +28,9 @@ def load_baseline(args: argparse.Namespace, current: Path | None = None) -> Base
         return None
     found: list[tuple[str, dict[str, Any]]] = []
     for given in named:
-        found += [(str(path), _read(path, given)) for path in _records(Path(given))
-                  if current is None or path.resolve() != current.resolve()]
+        listed, folder = _records(Path(given))
+        found += [(str(path), _read(path, given)) for path in listed
+                  if not folder or current is None or path.resolve() != current.resolve()]
     if not found:
         raise UserError(f"--baseline: {', '.join(named)}: holds no run but {current} itself")
     found.sort(key=lambda item: str(item[1].get("generated_at") or ""))
@@ -42,18 +43,18 @@ def load_baseline(args: argparse.Namespace, current: Path | None = None) -> Base
                     bool(getattr(args, "fail_on_regression", False)), alpha)
 
 
-def _records(given: Path) -> list[Path]:
+def _records(given: Path) -> tuple[list[Path], bool]:
     """The run directories ``given`` names: itself (or the directory of its verdict.json), else
-    those just below it that hold a verdict.json."""
+    those just below it that hold a verdict.json; and whether they came from such a folder."""
     if given.is_file():
-        return [given.parent]
+        return [given.parent], False
     if (given / "verdict.json").is_file() or not given.is_dir():
-        return [given]
+        return [given], False
     below = sorted(p for p in given.iterdir() if (p / "verdict.json").is_file())
     if not below:
         raise UserError(f"--baseline: {given}: holds no verdict.json, nor do the directories in it; "
                         "is it a run or gate directory?")
-    return below
+    return below, True
 
 
 def _read(directory: Path, given: str) -> dict[str, Any]:

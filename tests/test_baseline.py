@@ -136,5 +136,7 @@ def test_report_against_a_folder_that_holds_the_run_itself_never_compares_it_wit
     assert cli("report", str(runs / "cur"), "--baseline", str(runs)).code == 0
     doc = json.loads((runs / "cur" / "verdict.json").read_text())
     assert doc["baseline"]["runs"] == 1 and [Path(p).name for p in doc["baseline"]["paths"]] == ["base"]
-    alone = cli("report", str(runs / "base"), "--baseline", str(runs / "base"))
+    (tmp_path / "only" / "base").parent.mkdir()
+    (runs / "base").rename(tmp_path / "only" / "base")
+    alone = cli("report", str(tmp_path / "only" / "base"), "--baseline", str(tmp_path / "only"))
     assert alone.code == 2 and "holds no run but" in alone.err
