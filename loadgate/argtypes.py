@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "positive", "non_negative", "fraction"]
+__all__ = ["positive_int", "positive", "non_negative", "fraction", "significance"]
 
 
 def _number(text: str) -> float:
@@ -44,4 +44,12 @@ def fraction(text: str) -> float:
     value = non_negative(text)
     if value > 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def significance(text: str) -> float:
+    """A significance level (``--alpha``): between 0.0001 and 0.5."""
+    value = fraction(text)
+    if not 0.0001 <= value <= 0.5:
+        raise argparse.ArgumentTypeError("must be between 0.0001 and 0.5")
     return value

@@ -23,7 +23,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from loadgate.argtypes import fraction, positive_int
+from loadgate.argtypes import positive_int, significance
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.flags import add_out
@@ -45,13 +45,6 @@ _GLOB = frozenset("*?[")
 _FILES = ("verdict.json", "capacity.json")
 
 
-def _alpha(text: str) -> float:
-    value = fraction(text)
-    if not 0.0001 <= value <= 0.5:
-        raise argparse.ArgumentTypeError("must be between 0.0001 and 0.5")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", metavar="RUN_DIR_OR_GLOB", nargs="+",
                         help="gate, run or capacity directories, folders holding them (one level down), or "
@@ -63,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="label runs by their directory's name, the git sha the run recorded (a gate or "
                              "capacity search has none: its directory's name, with a warning) or the loadgate "
                              "version (default dir)")
-    parser.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA, metavar="A",
+    parser.add_argument("--alpha", type=significance, default=DEFAULT_ALPHA, metavar="A",
                         help=f"the significance level of the regression test (default {DEFAULT_ALPHA:g})")
     parser.add_argument("--regression-tolerance", default="", metavar="KIND=PCT,...",
                         help="the minimum effect that counts as a regression, once significant (defaults as "

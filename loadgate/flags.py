@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from analysis.presets import PRESETS
-from loadgate.argtypes import fraction, non_negative, positive, positive_int
+from loadgate.argtypes import fraction, non_negative, positive, positive_int, significance
 from loadgate.specs import DEFAULT_SPEC
 from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import SHAPES
@@ -79,20 +79,13 @@ def add_locustfile(parser: argparse.ArgumentParser) -> None:
                              "closed-loop (--users of them), and the report says the rate was not controlled")
 
 
-def _alpha(text: str) -> float:
-    value = fraction(text)
-    if not 0.0001 <= value <= 0.5:
-        raise argparse.ArgumentTypeError("must be between 0.0001 and 0.5")
-    return value
-
-
 def add_baseline_arguments(parser: argparse.ArgumentParser, *, gating: bool = True) -> None:
     """``--baseline DIR...``, ``--alpha`` and ``--regression-tolerance`` (and ``--fail-on-regression``
     where a gate decides)."""
     parser.add_argument("--baseline", metavar="DIR", nargs="+", action="extend",
                         help="compare with earlier run or gate directories (or folders of them), pooled: each "
                              "objective is tested for a significant change (see docs/regressions.md)")
-    parser.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA, metavar="A",
+    parser.add_argument("--alpha", type=significance, default=DEFAULT_ALPHA, metavar="A",
                         help=f"the significance level of the regression test (default {DEFAULT_ALPHA:g})")
     parser.add_argument("--regression-tolerance", default="", metavar="KIND=PCT,...",
                         help=f"the minimum effect that counts as a regression, once significant (defaults: "
