@@ -11,9 +11,8 @@ STAMP  := $(VENV)/.installed
 demo: venv packages
 	$(PY) -m loadgate demo
 
-# Two pytest processes at once: the e2e and browser tests, and beside them the rest (tests/suite.sh).
 test: venv packages chromium lint
-	bash tests/suite.sh $(PY)
+	$(PY) -m pytest
 
 check: venv lint
 	$(PY) -m pytest -q -m "not prometheus and not e2e and not browser and not fuzz"
