@@ -12,14 +12,13 @@ Uses ``matplotlib.figure.Figure`` directly (no pyplot), so no global backend sta
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any, Sequence, TypeGuard
 
-from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from reports.charts import _render_svg
 from reports.history import HistoryRun, ObjectiveTrend
 
 __all__ = ["trend_chart", "capacity_trend_chart"]
@@ -58,17 +57,8 @@ def _axes(runs: Sequence[HistoryRun]) -> tuple[Figure, Any]:
 
 
 def _svg(fig: Figure, ax: Any, salt: str) -> str:
-    ax.tick_params(labelsize=7)
-    ax.grid(True, linewidth=0.3, color="#cccccc")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout(pad=0.4)
-    buffer = io.StringIO()
-    # A fixed salt per chart keeps element ids deterministic and distinct between the page's charts.
-    with rc_context({"svg.hashsalt": f"loadgate-history-{salt}", "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    """The report's chart styling and inline SVG (``reports.charts``), salted per history chart."""
+    return _render_svg(fig, ax, f"history-{salt}")
 
 
 def trend_chart(trend: ObjectiveTrend, runs: Sequence[HistoryRun]) -> str | None:

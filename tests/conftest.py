@@ -187,3 +187,20 @@ def _stored_records_match_their_schemas(request: pytest.FixtureRequest) -> Itera
     if root is not None:
         found = check_tree(root)
         assert not found, "outputs that do not fit their schema:\n" + "\n".join(found[:20])
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium through Playwright, offline, for the browser tests."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        missing("Chromium is not installed; sudo apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"])
+        yield instance
+        instance.close()

@@ -11,16 +11,7 @@ from starlette.testclient import TestClient
 from demo_api.__main__ import _burst as api_burst
 from demo_api.app import Settings, create_app
 from loadgate.cmd_demo import _burst as demo_burst
-
-KEY = {"X-API-Key": "enterprise-1"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.test_demo_api import KEY, Clock
 
 
 def test_every_api_request_is_503_during_the_burst_and_answered_before_and_after_it():

@@ -9,34 +9,14 @@ never scrolls sideways (the grid scrolls inside its box). Screenshots land in
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.conftest import REPO
-from tests.support.require import missing
 from tests.test_history import write_capacity, write_run
+from tests.test_report_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = REPO / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing("Chromium is not installed; sudo apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"])
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
