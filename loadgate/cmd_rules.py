@@ -1,5 +1,5 @@
 """``loadgate rules --spec FILE [--selector M] [--period 30d] [--windows F] [--label K=V]... [--no-alerts]
-[--out F] [--tests]``.
+[--format prometheus|operator] [--out F] [--tests] [--dashboard F]``.
 
 Writes Prometheus recording and multi-window, multi-burn-rate alerting rules for the spec's
 ratio objectives (``slo.rules``): to stdout, or to ``--out`` (atomically). With ``--tests`` (needs
@@ -7,6 +7,10 @@ ratio objectives (``slo.rules``): to stdout, or to ``--out`` (atomically). With 
 which a breach fires and a healthy series stays silent. Objectives that get no rules are named
 on stderr with the reason. ``--label`` adds labels to every record and alert; ``--no-alerts``
 writes the records only; ``--windows`` replaces the windows table (``slo.rules_windows``).
+``--format operator`` writes the same groups as a prometheus-operator ``PrometheusRule``
+(``slo.rules_operator``); with ``--tests`` the tests then load a plain sibling,
+``<out stem>.prometheus.yaml``, written beside it, as promtool reads plain rule files only.
+``--dashboard FILE`` also writes a Grafana dashboard over the rules' series (``slo.rules_dashboard``).
 Exit 0 when written, 2 for a bad spec, label or flag.
 """
 
@@ -26,6 +30,8 @@ from slo.gate import ExitCode
 from slo.located import SpecError
 from slo.rule_tests import render_tests
 from slo.rules import RulesError, build_rules, never_fire, render_rules
+from slo.rules_dashboard import render_dashboard
+from slo.rules_operator import operator_text
 from slo.rules_spec import label_problem
 from slo.rules_windows import load_windows
 from slo.units import UnitError, parse_any_duration
@@ -51,9 +57,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(apiVersion: sloth.slok.dev/v1) as it is, whose sloPeriod is then the period")
     parser.add_argument("--no-alerts", action="store_true",
                         help="write the recording rules only, no alert (as 'alerting: false' on every objective)")
+    parser.add_argument("--format", choices=("prometheus", "operator"), default="prometheus",
+                        help="prometheus: a Prometheus rule file (the default); operator: the same groups as a "
+                             "prometheus-operator PrometheusRule (monitoring.coreos.com/v1) for kubectl or kustomize")
     add_out(parser, "write the rule file here instead of stdout", metavar="FILE")
     parser.add_argument("--tests", action="store_true",
-                        help="with --out: also write promtool unit tests beside it (<out stem>.test.yaml)")
+                        help="with --out: also write promtool unit tests beside it (<out stem>.test.yaml); with "
+                             "--format operator they load a plain copy of the rules, <out stem>.prometheus.yaml")
+    parser.add_argument("--dashboard", metavar="FILE",
+                        help="also write a Grafana dashboard (JSON model) over the series these rules write: "
+                             "budget remaining, burn rates, the SLI against its objective, alerts firing")
 
 
 def _duration(flag: str, text: str) -> float:
@@ -106,20 +119,32 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if not rules.windows:
         raise UserError(f"{spec.path}: no objective has a ratio of bad events to alert on: "
                         + "; ".join(f"{oid}: {why}" for oid, why in rules.skipped))
-    text = render_rules(rules, spec)
+    plain = render_rules(rules, spec)
+    text = operator_text(plain, spec) if args.format == "operator" else plain
     for oid, why in rules.skipped:
         env.stderr.write(f"loadgate: {oid}: no rules: {why}\n")
     for line in never_fire(rules):
         env.stderr.write(f"loadgate: {line}\n")
+    if args.dashboard:
+        board = Path(args.dashboard)
+        write_text(board, render_dashboard(rules, spec))
+        env.stderr.write(f"loadgate: wrote {board} (a Grafana dashboard: import it, or provision it from a file)\n")
     if not args.out:
         env.stdout.write(text)
         return ExitCode.PASS
     out = Path(args.out)
     write_text(out, text)
     alerting = sum(1 for rs in rules.alerts.values() if rs)
-    env.stderr.write(f"loadgate: wrote {out} ({len(rules.windows)} objectives recorded, {alerting} alerting)\n")
+    kind = "a PrometheusRule, " if args.format == "operator" else ""
+    env.stderr.write(f"loadgate: wrote {out} ({kind}{len(rules.windows)} objectives recorded, {alerting} alerting)\n")
     if args.tests:
+        loaded = out
+        if args.format == "operator":
+            # promtool reads plain rule files only: the tests load a plain copy of the same groups.
+            loaded = out.with_name(f"{out.stem}.prometheus.yaml")
+            write_text(loaded, plain)
+            env.stderr.write(f"loadgate: wrote {loaded} (the same rules as a plain file, for promtool)\n")
         tests = out.with_name(f"{out.stem}.test.yaml")
-        write_text(tests, render_tests(rules, spec, out.name))
+        write_text(tests, render_tests(rules, spec, loaded.name))
         env.stderr.write(f"loadgate: wrote {tests}; run: promtool test rules {tests}\n")
     return ExitCode.PASS
