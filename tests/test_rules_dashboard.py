@@ -56,7 +56,8 @@ def test_the_dashboard_is_a_grafana_json_model_with_service_and_slo_variables(cl
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert tuple(variables) == VARIABLES
     assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
-    assert variables["service"]["current"]["value"] == "checkout" and variables["slo"]["current"]["value"] == "error_rate"
+    assert (variables["service"]["current"]["value"], variables["slo"]["current"]["value"]) == ("checkout",
+                                                                                                "error_rate")
     assert variables["period"]["current"]["value"] == "30d" and variables["period"]["hide"] == 2
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids)) == 9
