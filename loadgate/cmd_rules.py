@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(apiVersion: sloth.slok.dev/v1) as it is, whose sloPeriod is then the period")
     parser.add_argument("--no-alerts", action="store_true",
                         help="write the recording rules only, no alert (as 'alerting: false' on every objective)")
-    parser.add_argument("--format", choices=("prometheus", "operator"), default="prometheus",
+    parser.add_argument("--format", choices=("prometheus", "operator"), default="prometheus", metavar="FORMAT",
                         help="prometheus: a Prometheus rule file (the default); operator: the same groups as a "
                              "prometheus-operator PrometheusRule (monitoring.coreos.com/v1) for kubectl or kustomize")
     add_out(parser, "write the rule file here instead of stdout", metavar="FILE")
