@@ -16,7 +16,7 @@ from loadgate.specs import load_spec_or_fail
 from slo.gate import ExitCode
 from slo.loadgate_v1 import SPEC_VERSION
 from slo.openslo import API_VERSION, ConvertError, to_openslo
-from slo.spec_write import dump_spec
+from slo.spec_write import dump_spec, dump_warnings
 
 __all__ = ["add_arguments", "run"]
 
@@ -36,6 +36,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         raise UserError(f"{args.file} is already {wanted}; did you mean --to {other}?")
     if args.to == "loadgate":
         notes = [f"note: {n}" for n in spec.notes]
+        for warning in dump_warnings(spec):
+            env.stderr.write(f"loadgate: {warning}\n")
         env.stdout.write(dump_spec(spec, header=f"Converted by loadgate from {spec.path} ({spec.format}).\n"
                                                 + "\n".join(notes)))
         return ExitCode.PASS

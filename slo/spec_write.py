@@ -1,6 +1,8 @@
 """Writing the ``loadgate/v1`` format: a ``Spec`` back to the YAML text ``load_loadgate_v1`` reads.
 
-``dump_spec(spec)`` is pure (it returns text); ``loadgate convert`` writes the file.
+``dump_spec(spec)`` is pure (it returns text); ``loadgate convert`` writes the file. The alert
+rules' keys (``service``, ``labels``, ``alerting``, ``group_by``) come from ``slo.spec_write_rules``;
+``dump_warnings(spec)`` names what loadgate/v1 cannot carry of them.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from analysis.presets import PRESETS
 from slo import model
 from slo.loadgate_v1 import METRIC_FIELDS, SPEC_VERSION
 from slo.model import Metrics, Spec
+from slo.spec_write_rules import rule_keys
 from slo.units import format_spec_duration
 
-__all__ = ["dump_spec"]
+__all__ = ["dump_spec", "dump_warnings"]
 
 
 def _threshold_text(kind: str, op: str | None, value: float) -> str:
@@ -34,11 +37,15 @@ def _threshold_text(kind: str, op: str | None, value: float) -> str:
 def dump_spec(spec: Spec, header: str = "") -> str:
     """``spec`` written as a ``loadgate/v1`` file that ``load_spec`` reads back to the same
     objectives (the reverse of ``load_spec``); ``header`` lines become comments on top."""
+    keys, per, _ = rule_keys(spec)
     top: dict[str, Any] = {"version": SPEC_VERSION, "name": spec.name}
+    if "service" in keys:
+        top["service"] = keys.pop("service")
     if spec.description:
         top["description"] = spec.description
     if spec.selector:
         top["selector"] = spec.selector
+    top.update(keys)
     if spec.metrics.preset in PRESETS and spec.metrics.preset != Metrics().preset:
         # A preset and the single names written over it, as the spec said them.
         top["metrics"] = {"preset": spec.metrics.preset, **dict(spec.metrics_overrides)}
@@ -81,7 +88,13 @@ def dump_spec(spec: Spec, header: str = "") -> str:
             item["period"] = format_spec_duration(o.period_s)
         if o.note:
             item["note"] = o.note
+        item.update(per[o.id])
         objectives.append(item)
     top["objectives"] = objectives
     comments = "".join(f"# {line}\n" for line in header.splitlines())
     return comments + yaml.safe_dump(top, sort_keys=False, allow_unicode=True, width=120)
+
+
+def dump_warnings(spec: Spec) -> list[str]:
+    """What ``dump_spec`` cannot carry of the spec's alert-rule keys, one line each."""
+    return rule_keys(spec)[2]

@@ -17,6 +17,7 @@ from slo import model
 from slo.model import Objective, Spec
 from slo.openslo.documents import API_VERSION, OPS
 from slo.openslo.queries import query_back
+from slo.openslo.write_alerting import alert_keys, target_doc
 from slo.units import format_openslo_duration
 
 __all__ = ["ConvertError", "to_openslo"]
@@ -46,7 +47,7 @@ def _slo_doc(spec: Spec, o: Objective, indicator: dict[str, Any], target: float,
     name = _name(o.id)
     body: dict[str, Any] = {"description": o.description} if o.description else {}
     body.update({
-        "service": _name(spec.name),
+        "service": _name(spec.service or spec.name),
         "indicator": {"metadata": {"name": name}, "spec": indicator},
         # loadgate/v1 objectives without a period alert over 30 days, as 'loadgate rules' does.
         "timeWindow": [{"duration": format_openslo_duration(o.period_s or 30 * 86400) or "30d", "isRolling": True}],
@@ -86,6 +87,28 @@ def _slices(doc: dict[str, Any], o: Objective) -> None:
     objective["timeSliceWindow"] = format_openslo_duration(o.slice_seconds) or f"{max(1, round(o.slice_seconds / 60))}m"
     if o.slice_target is not None:
         objective["timeSliceTarget"] = o.slice_target
+
+
+def _rule_keys(spec: Spec, docs: list[dict[str, Any]]) -> list[str]:
+    """The alert rules' keys (service, labels, runbook_url, alerting) laid on the SLO documents
+    (``slo.openslo.write_alerting``), with a notification target when a policy names one; the warnings."""
+    warnings = []
+    service = spec.service or spec.name
+    if _name(service) != service:
+        warnings.append(f"the service {service!r} becomes {_name(service)!r}, an OpenSLO name")
+    by_name = {_name(o.id): o for o in spec.objectives}
+    for doc in list(docs):
+        o = by_name[doc["metadata"]["name"]]
+        where = f"{spec.path}:{o.line}: {o.id}" if o.line else o.id
+        meta, body, notes = alert_keys(spec, o, where)
+        doc["metadata"].update(meta)
+        doc["spec"].update(body)
+        warnings.extend(notes)
+        if o.id != doc["metadata"]["name"]:
+            warnings.append(f"{where}: its slo label becomes {doc['metadata']['name']!r}, the OpenSLO name")
+    if any("alertPolicies" in d["spec"] for d in docs):
+        docs.append(target_doc(API_VERSION))
+    return warnings
 
 
 def to_openslo(spec: Spec) -> tuple[str, list[str]]:
@@ -171,7 +194,7 @@ def to_openslo(spec: Spec) -> tuple[str, list[str]]:
                             "good events and per-point thresholds)")
     if not docs:
         raise ConvertError("\n".join(problems + ["nothing could be converted"]))
-    warnings = problems + warnings
+    warnings = problems + warnings + _rule_keys(spec, docs)
     text = yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, width=120)
     header = f"# OpenSLO v1 documents converted by loadgate from {spec.path} ({spec.version}).\n"
     return header + text, warnings
