@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", metavar="FILE",
                         help="accept only the keys of this CSV (header tier,key), with their tiers; "
                              "default: the generated demo keys such as pro-000042")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1,
+                        help="the data's seed: processes with the same seed serve the same data, ETags and cursors")
+    parser.add_argument("--instance", type=int, default=0,
+                        help="this process's number behind a front: seeds only the injected faults' draws")
     args = parser.parse_args(argv)
     keys = None
     if args.keys:
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = {key: tier for tier, found in pool.keys.items() for key in found}
     settings = Settings(cache_ttl_s=args.cache_ttl, db_delay_ms=args.db_delay_ms, request_timeout_s=args.timeout,
                         slow_fraction=args.slow_fraction, slow_ms=args.slow_ms, error_fraction=args.error_fraction,
-                        seed=args.seed, keys=keys, stall_every_s=args.stall_every, stall_ms=args.stall_ms,
+                        seed=args.seed, instance=args.instance, keys=keys, stall_every_s=args.stall_every,
+                        stall_ms=args.stall_ms,
                         capacity_rps=max(0.0, args.capacity), error_burst_start_s=args.error_burst[0],
                         error_burst_s=args.error_burst[1])
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False,

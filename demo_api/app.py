@@ -61,7 +61,11 @@ class Settings:
     db_delay_ms: float = 3.0
     users: int = 100_000
     items: int = 10_000
+    #: The data's seed: processes started with the same seed serve the same bytes, ETags and cursors.
     seed: int = 1
+    #: This process's number among several behind a front: it seeds only the faults' random draws,
+    #: so processes serving the same data still fail independently.
+    instance: int = 0
     request_timeout_s: float = 30.0
     slow_fraction: float = 0.0
     slow_ms: float = 0.0
@@ -341,8 +345,8 @@ def create_app(settings: Settings = Settings(), *, registry: CollectorRegistry |
         Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(StallMiddleware, settings=settings, clock=clock),
         Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
-        Middleware(FaultMiddleware, settings=settings, rng=rng or random.Random(settings.seed), clock=clock,
-                   started=clock()),
+        Middleware(FaultMiddleware, settings=settings, clock=clock, started=clock(),
+                   rng=rng or random.Random(settings.seed + 7919 * settings.instance)),
         Middleware(CapacityMiddleware, capacity_rps=settings.capacity_rps),
         Middleware(GZipMiddleware, minimum_size=256, compresslevel=5),
     ]

@@ -5,7 +5,10 @@ load test of ``loadgate run`` against it with ``--start-prometheus`` (unless ``-
 or Prometheus is not installed: then the load generator's own counts are graded), graded
 against ``slo/targets/local.yaml``. A healthy demo passes; ``--slow-fraction 0.05 --slow-ms 800``
 fails P99 latency; ``--error-fraction 0.01`` fails the error rate. ``--api-processes N`` runs N
-demo API processes behind nginx (``loadgate.frontend``), each scraped as its own instance.
+demo API processes behind nginx (``loadgate.frontend``), each scraped as its own instance, all
+serving the same data; ``--backup-processes M`` adds a backup zone; nginx's passive health checks
+(``--max-fails``, ``--fail-timeout``) take a dead process out, so ``--fault AT:kill-api:N`` is a
+real failover, with its recovery measured (``docs/failover.md``).
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from loadgate import procs
-from loadgate.argtypes import fraction, non_negative, positive_int
+from loadgate.argtypes import fraction, non_negative, non_negative_int, positive, positive_int
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.faults import Target
 from loadgate.flags import add_load_arguments
-from loadgate.frontend import NGINX_HINT, nginx_front
+from loadgate.frontend import FAIL_TIMEOUT_S, MAX_FAILS, NGINX_HINT, HealthChecks, nginx_front
 from loadgate.load_test import finish, plan_from_args
 from loadgate.promserver import binaries
 from slo.gate import ExitCode
@@ -36,7 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-prometheus", action="store_true", help="grade from the load generator's side only")
     parser.add_argument("--api-processes", type=positive_int, default=1, metavar="N",
                         help="demo API processes behind nginx, which hashes on X-API-Key so each key's limit is "
-                             "held by one process (default 1: no nginx)")
+                             "held by one process; all serve the same data (default 1: no nginx)")
+    front = parser.add_argument_group("nginx in front (with --api-processes above 1 or --backup-processes)")
+    front.add_argument("--backup-processes", type=non_negative_int, default=0, metavar="M",
+                       help="a backup zone of M more demo API processes, which nginx passes a request to when no "
+                            "primary can answer it (default 0)")
+    front.add_argument("--max-fails", type=non_negative_int, default=MAX_FAILS, metavar="N",
+                       help="nginx's passive health check: N failed attempts within --fail-timeout take a process "
+                            f"out of the ring for --fail-timeout (0: never; default {MAX_FAILS})")
+    front.add_argument("--fail-timeout", type=positive, default=FAIL_TIMEOUT_S, metavar="S",
+                       help=f"nginx's fail_timeout, seconds (default {FAIL_TIMEOUT_S:g})")
     faults = parser.add_argument_group("faults injected into the demo API")
     faults.add_argument("--slow-fraction", type=fraction, default=0.0, metavar="F", help="fraction of requests delayed")
     faults.add_argument("--slow-ms", type=non_negative, default=0.0, metavar="MS", help="delay of a slow request")
@@ -71,18 +84,27 @@ def run(args: argparse.Namespace, env: Env) -> int:
               "cache_ttl_s": args.cache_ttl, "stall_every_s": args.stall_every, "stall_ms": args.stall_ms}
     if args.error_burst[1] > 0:
         faults["error_burst"] = list(args.error_burst)
-    if args.api_processes > 1 and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
-        raise UserError(f"--api-processes: nginx is not installed; {NGINX_HINT}")
+    fronted = args.api_processes > 1 or args.backup_processes > 0
+    if fronted and not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        raise UserError(f"--{'api' if args.api_processes > 1 else 'backup'}-processes: nginx is not installed; "
+                        f"{NGINX_HINT}")
     port = procs.free_port()
-    api_ports = [procs.free_port() for _ in range(args.api_processes)] if args.api_processes > 1 else [port]
+    count = args.api_processes + args.backup_processes
+    api_ports = [procs.free_port() for _ in range(count)] if fronted else [port]
+    checks = HealthChecks(args.max_fails, args.fail_timeout)
+    front = {"backup_processes": args.backup_processes, "max_fails": checks.max_fails,
+             "fail_timeout_s": checks.fail_timeout_s} if fronted else {}
     plan = plan_from_args(args, env, f"http://127.0.0.1:{port}", "demo", start_prometheus=start_prometheus,
-                          extra={"demo_api": {**faults, "processes": args.api_processes}},
+                          extra={"demo_api": {**faults, "processes": args.api_processes, **front}},
                           scrape_targets=tuple(f"127.0.0.1:{p}" for p in api_ports))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         apis = []
+        targets: list[Target] = []
         for i, api_port in enumerate(api_ports):
-            argv = [sys.executable, "-m", "demo_api", "--port", str(api_port), "--seed", str(args.seed + i),
+            # One seed for all: every process serves the same data, so ETags and cursors survive a failover.
+            argv = [sys.executable, "-m", "demo_api", "--port", str(api_port), "--seed", str(args.seed),
+                    "--instance", str(i),
                     "--slow-fraction", f"{args.slow_fraction:g}", "--slow-ms", f"{args.slow_ms:g}",
                     "--error-fraction", f"{args.error_fraction:g}", "--cache-ttl", f"{args.cache_ttl:g}",
                     "--stall-every", f"{args.stall_every:g}", "--stall-ms", f"{args.stall_ms:g}",
@@ -93,13 +115,20 @@ def run(args: argparse.Namespace, env: Env) -> int:
             api = procs.start(argv, log)
             stack.callback(procs.stop, api)
             apis.append((api, api_port, log))
+            zone = "" if not args.backup_processes else " (backup zone)" if i >= args.api_processes else " (primary)"
+            targets.append((f"demo API process {i + 1} of {count}{zone} on 127.0.0.1:{api_port}", api))
         try:
             for api, api_port, log in apis:
                 procs.wait_http(f"http://127.0.0.1:{api_port}/healthz", api, log)
-            if len(api_ports) > 1:
-                stack.enter_context(nginx_front(plan.out_dir / "nginx", port, api_ports))
+            if fronted:
+                stack.enter_context(nginx_front(plan.out_dir / "nginx", port, api_ports[:args.api_processes],
+                                                api_ports[args.api_processes:], checks))
         except procs.ProcessError as exc:
             raise UserError(f"the demo API did not start: {exc}", ExitCode.INCONCLUSIVE) from None
-        behind = f", {len(api_ports)} processes behind nginx" if len(api_ports) > 1 else ""
+        behind = f", {args.api_processes} processes behind nginx" if fronted else ""
+        if args.backup_processes:
+            behind += f" and {args.backup_processes} in its backup zone"
+        if fronted:
+            behind += f" (max_fails={checks.max_fails}, fail_timeout={checks.fail_timeout_s:g}s)"
         env.stderr.write(f"loadgate: demo API on {plan.host}{behind} (faults: {faults})\n")
-        return finish(plan, env)
+        return finish(plan, env, targets)

@@ -10,14 +10,16 @@ import argparse
 
 from analysis.presets import PRESETS
 from loadgate.argtypes import fraction, non_negative, positive, positive_int, significance
+from loadgate.fault_actions import DEFAULT_TIMEOUT_S, fault_argument, recover_argument
 from loadgate.specs import DEFAULT_SPEC
 from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import SHAPES
 from slo.compare import DEFAULT_TOLERANCES
 from slo.regression import DEFAULT_ALPHA
+from slo.timeline import HOLD_S
 
 __all__ = ["add_spec", "add_selector", "add_out", "add_host", "add_source", "add_traffic", "add_locustfile",
-           "add_load_arguments", "add_baseline_arguments"]
+           "add_load_arguments", "add_baseline_arguments", "add_drill_arguments"]
 
 # argparse formats help text with %: a literal percent sign is written %%.
 _TOLERANCES = ",".join(f"{kind}={value * 100:g}%%" for kind, value in DEFAULT_TOLERANCES.items())
@@ -133,4 +135,23 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
     alerting.add_argument("--expect-alerts", metavar="SLO:SEV,...",
                           help="a drill: pass only if each named alert fired (e.g. error_rate:page); 'none': fail if "
                                "any alert fired. Implies --alert-rules")
+    add_drill_arguments(parser)
     add_baseline_arguments(parser)
+
+
+def add_drill_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--fault``, ``--recover``, ``--action-timeout`` and ``--recovery-hold``: a failover drill."""
+    drill = parser.add_argument_group("failover drills (docs/failover.md)")
+    drill.add_argument("--fault", type=fault_argument, action="append", default=[], metavar="AT:ACTION",
+                       help="inject a fault AT seconds into the steady state: kill-api:N (demo: SIGKILL its Nth API "
+                            "process) or cmd:COMMAND (any command, e.g. 20:cmd:'docker kill db'); repeatable; "
+                            "verdict.json gains a timeline with each fault's cost and recovery")
+    drill.add_argument("--recover", type=recover_argument, action="append", default=[], metavar="AT:ACTION",
+                       help="run an action that undoes a fault, AT seconds into the steady state: cmd:COMMAND; "
+                            "repeatable")
+    drill.add_argument("--action-timeout", type=positive, default=DEFAULT_TIMEOUT_S, metavar="S",
+                       help="a cmd: action still running after S seconds is killed with its process group, as is "
+                            f"any still running when the run ends (default {DEFAULT_TIMEOUT_S:g})")
+    drill.add_argument("--recovery-hold", type=positive, default=HOLD_S, metavar="S",
+                       help="the service has recovered from a fault once every 5 s window stays within the error "
+                            f"rate and latency objectives for S seconds (default {HOLD_S:g})")

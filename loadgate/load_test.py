@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 from analysis.prom import PromConfig
@@ -18,6 +18,8 @@ from contract.keys import KeysError, read_keys
 from loadgate.baselines import load_baseline
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.fault_actions import check_actions
+from loadgate.faults import Target
 from loadgate.outdir import out_dir_for
 from loadgate.run import RunPlan, execute
 from loadgate.specs import load_spec_or_fail
@@ -88,7 +90,14 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                 expected = parse_expectations(args.expect_alerts, rules.windows, never)
             except ExpectationError as exc:
                 raise UserError(f"--expect-alerts: {exc}") from None
-    return RunPlan(host=host.rstrip("/"), spec=spec, alert_rules=alert_rules, expect_alerts=expected,
+    drill = (*getattr(args, "fault", ()), *getattr(args, "recover", ()))
+    processes = args.api_processes + args.backup_processes if hasattr(args, "api_processes") else None
+    problem = check_actions(drill, args.duration - args.rampup, processes)
+    if problem:
+        raise UserError(problem)
+    return RunPlan(host=host.rstrip("/"), drill=drill, action_timeout_s=getattr(args, "action_timeout", 30.0),
+                   recovery_hold_s=getattr(args, "recovery_hold", 30.0), spec=spec, alert_rules=alert_rules,
+                   expect_alerts=expected,
                    out_dir=Path(args.out) if args.out else out_dir_for(command, env.clock()),
                    shape=args.shape, rate=args.rate, duration=args.duration, rampup=args.rampup,
                    processes=args.processes, seed=args.seed, mix=args.mix, over_limit=args.over_limit, ids=args.ids,
@@ -113,9 +122,10 @@ def check_keys(args: argparse.Namespace) -> None:
         raise UserError(f"--keys: {args.keys}: {message}")
 
 
-def finish(plan: RunPlan, env: Env) -> int:
-    """Execute the plan and print the table; returns the gate's exit code."""
-    record, ctx = execute(plan, env)
+def finish(plan: RunPlan, env: Env, targets: Sequence[Target] = ()) -> int:
+    """Execute the plan and print the table; returns the gate's exit code. ``targets`` are the
+    processes a drill's ``kill-api:N`` may kill (the demo API's)."""
+    record, ctx = execute(plan, env, targets=targets)
     print_table(ctx, env.stdout, env.environ)
     env.stderr.write(f"loadgate: report {plan.out_dir / 'report.html'}\n")
     return record.exit_code

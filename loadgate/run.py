@@ -28,7 +28,7 @@ import ipaddress
 import math
 import time
 from contextlib import ExitStack, closing
-from typing import Callable
+from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
 import contract
@@ -45,6 +45,7 @@ from loadgate.alertwatch import AlertWatcher
 from loadgate.drill import alert_record, write_alert_rules
 from loadgate.env import Env
 from loadgate.errors import UserError
+from loadgate.faults import Drill, Target
 from loadgate.run_children import (
     cut_partial_line,
     disk_full,
@@ -69,6 +70,8 @@ from slo.evaluate import Graded, grade_source
 from slo.gate import ExitCode, Interruption
 from slo.grade import FAIL
 from slo.record import Record, build_record
+from slo.recovery import with_recovery
+from slo.timeline import build_timeline
 
 __all__ = ["RunPlan", "steady_window", "execute", "PROM_MIN_WINDOW_S"]
 
@@ -137,9 +140,10 @@ def _on_loopback(url: str) -> bool:
         return False
 
 
-def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
+def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple[Record, ReportContext]:
     """Run the load test of ``plan`` and grade it; returns its record (the gate's exit code is
-    ``record.exit_code``) and the report's view model."""
+    ``record.exit_code``) and the report's view model. ``targets`` are the processes a drill's
+    ``kill-api:N`` kills (the demo API's)."""
     default_selector = f'job="{SERVICE_JOB}"' if plan.start_prometheus else ""
     try:
         # Before the run directory exists: a refused selector must leave nothing behind.
@@ -158,6 +162,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                                                           head_start_s=plan.rampup)) \
             if plan.start_prometheus else None
         prom_url = local_prom or plan.prometheus_url
+        drill = stack.enter_context(Drill(plan.drill, out=out / "drill", stderr=env.stderr, targets=targets,
+                                          timeout_s=plan.action_timeout_s)) if plan.drill else None
         watcher = None
         if alerting and local_prom:
             watcher = AlertWatcher(local_prom).start()
@@ -175,7 +181,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
         with locust_child(locust_command(plan, series_file, json_file, metrics_port), out / "locust.log") as locust:
             try:
                 aborted = follow(locust, series_file, plan.duration + (plan.workers_timeout if plan.master else 0),
-                                 env.stderr, watcher.firing_now if watcher else None, until=check)
+                                 env.stderr, watcher.firing_now if watcher else None, until=check,
+                                 started=(lambda t: drill.begin(math.ceil(t + plan.rampup))) if drill else None)
             except Interrupted as exc:
                 # Leaving this block stops Locust (it writes its last counts); what was measured is graded.
                 signalled = exc
@@ -185,6 +192,8 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                 # As for a signal: leaving this block stops Locust; the window up to the abort is graded.
                 env.stderr.write(f"loadgate: aborted at {aborted.at_s:g}s: {aborted.objective} cannot pass "
                                  f"({aborted.reason}); stopping the load test and grading what was measured\n")
+        if drill is not None:
+            drill.close()  # the load has stopped: so has the drill, and every command it started
         if locust.returncode == contract.SERIES_WRITE_FAILED_EXIT or disk_full(out):
             raise UserError(unwritable(series_file))
         # The results are written before a first signal now takes effect (a second still stops at once).
@@ -215,7 +224,10 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                 if signalled is not None else None
             chart_start = float(math.floor(series.started)) if series.started is not None else None
             client_source = ClientSource(series, window, chart_start=chart_start, file_name=series_file.name)
-            client = grade_source(plan.spec, client_source, require_evidence=plan.require_evidence)
+            timeline = build_timeline(drill.results(), series, window, plan.spec, drill.steady_start or window.start,
+                                      plan.recovery_hold_s) if drill is not None else None
+            client = with_recovery(grade_source(plan.spec, client_source, require_evidence=plan.require_evidence),
+                                   timeline)
             primary: Graded = client
             if prom_url:
                 # Let Prometheus scrape the final counters: the local one is asked when it has.
@@ -226,9 +238,9 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                                      "graded window began; its first seconds are extrapolated (a longer --rampup "
                                      "avoids this)\n")
                 prom = stack.enter_context(closing(Prometheus(PromConfig.from_env(prom_url, env.environ))))
-                primary = grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
-                                                             chart_start=chart_start),
-                                       require_evidence=plan.require_evidence)
+                primary = with_recovery(grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
+                                                                           chart_start=chart_start),
+                                                     require_evidence=plan.require_evidence), timeline)
             alerts = None
             if alerting is not None and watcher is not None:
                 watcher.stop()
@@ -254,7 +266,12 @@ def execute(plan: RunPlan, env: Env) -> tuple[Record, ReportContext]:
                          "fail_on_regression": bool(plan.baseline and plan.baseline.fail_on_regression)},
                 breakdown={**breakdown(series, window), "spectrum": spectrum(series, window)},
                 interrupted=interrupted, validity=validity, allow_invalid=plan.allow_invalid,
-                co_located=_on_loopback(plan.host), alerts=alerts)
+                co_located=_on_loopback(plan.host), alerts=alerts,
+                timeline=timeline.to_json() if timeline is not None else None)
+            if timeline is not None:
+                for action, recovery in timeline.faults:
+                    env.stderr.write(f"loadgate: drill: {action.action} at {action.at_s:g}s ({action.status}): "
+                                     f"{recovery.reason if recovery else action.detail}\n")
             if aborted is not None:
                 graded = next((o.status for o in record.verdict.objectives if o.id == aborted.objective), None)
                 if graded != FAIL:

@@ -117,11 +117,13 @@ def _read_new(path: Path, offset: int) -> tuple[list[str], int]:
 
 def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, stderr: TextIO,
            status: Callable[[], str] | None = None,
-           until: Callable[[ClientSeries], T | None] | None = None) -> T | None:
+           until: Callable[[ClientSeries], T | None] | None = None,
+           started: Callable[[float], None] | None = None) -> T | None:
     """Wait for Locust, showing progress from its series file (and ``status()``, the alerts firing,
     after it); give up if it overruns by 90 s. ``until`` is asked after each read (every 0.5 s)
     with the whole series so far: the first answer that is not None ends the wait early and is
-    returned (the caller then stops Locust); None when Locust ended on its own."""
+    returned (the caller then stops Locust); None when Locust ended on its own. ``started`` is
+    told the test's start (Unix seconds) once, as soon as the series says it."""
     progress = Progress(duration_s, stderr)
     reader = SeriesReader(series_file.name, keep=None if until else 2)
     offset = 0
@@ -136,6 +138,9 @@ def follow(proc: subprocess.Popen[bytes], series_file: Path, duration_s: float, 
                 reader.feed(new)
             except SeriesError:
                 pass  # the graded read after the run names the line
+            if started is not None and reader.started is not None:
+                started(reader.started)
+                started = None
             snaps = reader.snapshots[-2:]
             progress.update(snaps[0] if len(snaps) == 2 else None, snaps[-1] if snaps else None,
                             status() if status else "")

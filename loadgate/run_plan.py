@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import contract
+from loadgate.fault_actions import DEFAULT_TIMEOUT_S, TimedAction
 from scenarios.schedule import DEFAULT_MAX_LATE_S
 from scenarios.shapes import ShapeSpec, target_rate
 from slo.abort import Plan
 from slo.compare import Baseline
 from slo.model import Spec
+from slo.timeline import HOLD_S
 
 __all__ = ["LOCUSTFILE", "PLUGIN", "SCRAPE_S", "SERVICE_JOB", "RunPlan", "prometheus_config", "locust_command",
            "planned_window"]
@@ -88,6 +90,12 @@ class RunPlan:
     command: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     baseline: Baseline | None = None
+    #: A failover drill's ``--fault`` and ``--recover`` actions, checked (``loadgate.fault_actions``).
+    drill: tuple[TimedAction, ...] = ()
+    #: How long a ``cmd:`` action may run before it is killed with its process group, seconds.
+    action_timeout_s: float = DEFAULT_TIMEOUT_S
+    #: How long every 5 s window must stay within objectives after a fault to count as recovered.
+    recovery_hold_s: float = HOLD_S
 
 
 def planned_window(plan: RunPlan, started: float, window_start: float, *, scheduled: bool = True) -> Plan:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.sli import SLIData
+from analysis.sli import Problem, SLIData
 from analysis.source import Chart, QueryFailed, SLISource, SourceUnreachable
 from slo import model
 from slo.grade import QUERY_FAILED, SOURCE_UNREACHABLE, Verdict, grade, inconclusive
 from slo.model import Objective, Spec
+from slo.timeline import NO_FAULT, NO_FAULT_REASON
 
 __all__ = ["Graded", "measure", "grade_source"]
 
@@ -69,6 +70,9 @@ def measure(source: SLISource, objective: Objective) -> SLIData:
     if kind == model.PROMQL_VALUE:
         assert objective.query is not None
         return source.promql_value(objective.query, objective.unit)
+    if kind == model.RECOVERY:
+        # Graded from a drill's timeline (slo.recovery), never from a source.
+        return SLIData(problem=Problem(NO_FAULT, NO_FAULT_REASON))
     raise ValueError(f"unknown objective kind {kind!r}")
 
 

@@ -41,6 +41,7 @@ from analysis.queries import SelectorError, parse_selector, unbalanced
 from slo import model
 from slo.located import NodeParser, SpecError, SpecIssue, describe, line_of
 from slo.model import Alerting, Metrics, Objective, Spec, Target
+from slo.recovery import read_budget_share
 from slo.rules_spec import read_alerting, read_labels, read_rule_keys
 from slo.spec_metrics import METRIC_FIELDS, parse_metrics
 from slo.units import parse_duration, parse_number, parse_rate, parse_ratio
@@ -65,6 +66,7 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.PROMQL_RATIO: ("good", "bad", "total", "budgeting", "slice", "slice_target"),
     model.PROMQL_VALUE: ("query", "unit"),
     model.PROMQL_THRESHOLD: ("query", "point", "budgeting", "slice", "slice_target"),
+    model.RECOVERY: ("budget",),
 }
 #: The ``metrics:`` fields, in the order they are written.
 
@@ -280,6 +282,8 @@ class _Parser(NodeParser):
                 elif parsed is not None:
                     extra["point_op"], extra["point_value"] = parsed
             self._budgeting(fields, node, path, extra, ratio=False)
+        if kind == model.RECOVERY and "budget" in fields:
+            extra.update(read_budget_share(self, fields["budget"][1], f"{path}.budget"))
         return extra
 
     def _budgeting(self, fields: dict[str, tuple[Node, Node]], node: Node, path: str, extra: dict[str, Any],
@@ -333,7 +337,7 @@ class _Parser(NodeParser):
         return text
 
     def _parser_for(self, kind: str) -> Callable[[Any], float]:
-        if kind == model.LATENCY:
+        if kind in (model.LATENCY, model.RECOVERY):
             return parse_duration
         if kind == model.THROUGHPUT:
             return parse_rate
@@ -366,8 +370,8 @@ class _Parser(NodeParser):
                 and op not in (">", ">="):
             self.error(node, path, "a sliced promql_ratio measures the good share of its slices; use >= or >")
             return None
-        if kind == model.LATENCY and value <= 0:
-            self.error(node, path, "a latency threshold must be above 0")
+        if kind in (model.LATENCY, model.RECOVERY) and value <= 0:
+            self.error(node, path, f"a {kind} threshold must be above 0")
             return None
         if kind == model.THROUGHPUT and value <= 0:
             self.error(node, path, "a throughput threshold must be above 0")

@@ -45,8 +45,11 @@ PROMQL_VALUE = "promql_value"
 #: The share of a query's points (or time slices) that meet a per-point comparison: OpenSLO's
 #: ``thresholdMetric``. Only an OpenSLO spec makes one.
 PROMQL_THRESHOLD = "promql_threshold"
+#: Time to recover from a drill's faults (``--fault``), graded from its timeline (``slo.recovery``).
+RECOVERY = "recovery"
 
-KINDS = (LATENCY, ERROR_RATE, THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_VALUE, PROMQL_THRESHOLD)
+KINDS = (LATENCY, ERROR_RATE, THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_VALUE, PROMQL_THRESHOLD,
+         RECOVERY)
 #: Kinds whose SLI is a ratio of events, so they get evidence and an error budget.
 RATIO_KINDS = (LATENCY, ERROR_RATE, CACHE_HIT_RATE, AVAILABILITY, PROMQL_RATIO, PROMQL_THRESHOLD)
 
@@ -58,17 +61,17 @@ TIMESLICES = "Timeslices"
 RATIO_TIMESLICES = "RatioTimeslices"
 BUDGETING_METHODS = (OCCURRENCES, TIMESLICES, RATIO_TIMESLICES)
 #: Kinds where smaller is better: the target is an upper bound.
-UPPER_BOUND_KINDS = (LATENCY, ERROR_RATE)
+UPPER_BOUND_KINDS = (LATENCY, ERROR_RATE, RECOVERY)
 #: Kinds where bigger is better: the target is a lower bound.
 LOWER_BOUND_KINDS = (THROUGHPUT, CACHE_HIT_RATE, AVAILABILITY, PROMQL_THRESHOLD)
 #: The operator an objective gets when its threshold names none.
 DEFAULT_OPS = {LATENCY: "<", ERROR_RATE: "<", THROUGHPUT: ">=", CACHE_HIT_RATE: ">", AVAILABILITY: ">=",
-               PROMQL_THRESHOLD: ">="}
+               PROMQL_THRESHOLD: ">=", RECOVERY: "<"}
 
 
 def unit_of(kind: str, declared: str | None = None) -> str:
     """The unit of an objective's measured value: ``s``, ``ratio``, ``1/s`` or a declared one."""
-    if kind == LATENCY:
+    if kind in (LATENCY, RECOVERY):
         return "s"
     if kind == THROUGHPUT:
         return "1/s"
@@ -237,6 +240,8 @@ class Objective:
     policies: tuple[AlertPolicy, ...] | None = None
     #: ``group_by``: labels the records and alerts are split by (one burn rate per route).
     group_by: tuple[str, ...] = ()
+    #: ``recovery``: the most of the error_rate objective's budget (a share in (0, 1]) one fault may spend.
+    budget_share: float | None = None
 
     @property
     def allowed_bad_ratio(self) -> float | None:

@@ -153,7 +153,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
                  breakdown: dict[str, Any] | None = None, chart_start: float | None = None,
                  interrupted: Interruption | None = None, validity: Validity | None = None,
                  allow_invalid: bool = False, co_located: bool = False,
-                 alerts: dict[str, Any] | None = None) -> Record:
+                 alerts: dict[str, Any] | None = None, timeline: Mapping[str, Any] | None = None) -> Record:
     """The record of ``primary``'s verdicts over ``window``.
 
     ``client`` is the load generator's grading of the same spec (its figures join each
@@ -167,6 +167,7 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
     ``co_located``: the service runs on the load generator's machine (``_unmeasurable``).
     ``alerts`` (``--alert-rules``): ``{"spans": [...], "expected": [[slo, severity]] or None,
     "failures": [...], "unread": reason or None, ...}``; ``spans`` become ``verdict.json``'s ``alerts``.
+    ``timeline`` is a drill's (``slo.timeline.Timeline.to_json()``), stored as it is.
     """
     other = client if client is not None and client is not primary else None
     enforce = validity is not None and not validity.valid and not allow_invalid
@@ -226,7 +227,8 @@ def build_record(spec: Spec, primary: Graded, window: Window, *, selector: str, 
                      for s in alerts.get("spans", [])) if alerts is not None else None,
         alert_rules=clean({k: v for k, v in alerts.items() if k != "spans"}) if alerts is not None else None,
         validity={**validity.to_dict(), "enforced": not allow_invalid} if validity is not None else None,
-        baseline=clean(compared), run=run, breakdown=clean(breakdown), overview=tuple(overview))
+        baseline=clean(compared), run=run, breakdown=clean(breakdown), overview=tuple(overview),
+        timeline=clean(dict(timeline)) if timeline is not None else None)
     return Record(dataclasses.replace(record, warnings=caveats(record)), files, result)
 
 

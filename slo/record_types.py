@@ -281,6 +281,8 @@ class VerdictRecord:
     run: RunRecord | None = None
     breakdown: Mapping[str, Any] | None = None
     overview: tuple[OverviewChart, ...] = ()
+    #: A drill's timeline (``slo.timeline``): each action, each fault's cost and recovery.
+    timeline: Mapping[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -302,7 +304,7 @@ class VerdictRecord:
             "options": clean(dict(self.options)), "objectives": [o.to_json() for o in self.objectives],
             "run_id": self.run_id, "warnings": list(self.warnings),
         }
-        for key in ("interrupted", "alerts", "alert_rules", "validity", "baseline", "breakdown"):
+        for key in ("interrupted", "alerts", "alert_rules", "validity", "baseline", "breakdown", "timeline"):
             value = getattr(self, key)
             if value is not None:
                 doc[key] = clean(value)
@@ -342,21 +344,17 @@ class VerdictRecord:
             options=_opt(doc, "options", dict, where, {}),
             objectives=tuple(ObjectiveRecord.from_json(o, f"objectives[{i}]") for i, o in enumerate(objectives)),
             run_id=str(doc.get("run_id", "")), warnings=tuple(_opt(doc, "warnings", list, where, [])),
-            interrupted=_opt(doc, "interrupted", dict, where), alerts=_alerts(doc, where),
+            interrupted=_opt(doc, "interrupted", dict, where),
+            alerts=tuple(alerts) if (alerts := _opt(doc, "alerts", list, where)) is not None else None,
             alert_rules=_opt(doc, "alert_rules", dict, where), validity=_opt(doc, "validity", dict, where),
             baseline=_opt(doc, "baseline", dict, where),
             run=RunRecord.from_json({"schema_version": version, **run}) if run is not None else None,
-            breakdown=clean(_opt(doc, "breakdown", dict, where)),
+            breakdown=clean(_opt(doc, "breakdown", dict, where)), timeline=_opt(doc, "timeline", dict, where),
             overview=tuple(OverviewChart(id=_need(c, "id", str, "overview"), title=_need(c, "title", str, "overview"),
                                          unit=str(c.get("unit", "")), caption=str(c.get("caption", "")),
                                          series_file=_need(c, "series_file", str, "overview"))
                            for c in _opt(doc, "overview", list, where, [])))
         return dataclasses.replace(record, schema_version=version)
-
-
-def _alerts(doc: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...] | None:
-    alerts = _opt(doc, "alerts", list, where)
-    return tuple(alerts) if alerts is not None else None
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,24 @@ def test_metrics_follow_the_default_contract_with_route_templates():
     assert not any(dict(k[1]).get("endpoint") in ("/healthz", "/metrics") for k in m)
 
 
+def test_processes_of_one_seed_serve_the_same_data_so_etags_and_cursors_survive_a_failover():
+    first, survivor = client(instance=0), client(instance=1)
+    read = first.get("/api/users/42", headers=KEY)
+    again = survivor.get("/api/users/42", headers={**KEY, "If-None-Match": read.headers["etag"]})
+    assert again.status_code == 304
+    page = first.get("/api/items", headers=KEY).json()
+    following = survivor.get(f"/api/items?cursor={page['next_cursor']}", headers=KEY)
+    assert following.status_code == 200 and following.json()["items"][0]["id"] == 51
+
+
+def test_the_instance_seeds_only_the_faults_so_processes_fail_independently():
+    outcomes = []
+    for instance in (0, 1):
+        c = client(error_fraction=0.5, instance=instance)
+        outcomes.append([c.get(f"/api/users/{n}", headers=KEY).status_code for n in range(1, 41)])
+    assert outcomes[0] != outcomes[1] and {503, 200} <= set(outcomes[0])
+
+
 def test_injected_errors_are_503_and_counted():
     c = client(error_fraction=1.0)
     assert c.get("/api/users/1", headers=KEY).status_code == 503

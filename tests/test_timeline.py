@@ -1,0 +1,190 @@
+"""A drill's timeline from synthetic client series: when each fault's impact began and ended, what it
+cost, the ``recovery`` objective graded from it, and the spec keys it reads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import contract
+from analysis.client_series import parse_series
+from analysis.sli import Window
+from slo.grade import FAIL, INCONCLUSIVE, NO_DATA, PASS
+from slo.loadgate_v1 import load_loadgate_v1
+from slo.located import SpecError
+from slo.recovery import grade_recovery
+from slo.timeline import DONE, FAILED, FAULT, NOT_RECOVERED, NOT_RUN, RECOVER, ActionRun, build_timeline
+
+HEADER = json.dumps(contract.series_header())
+START = 1000.0
+SPEC = b"""version: loadgate/v1
+name: drill
+objectives:
+  - {id: p99_latency, kind: latency, percentile: 99, threshold: "< 500ms"}
+  - {id: error_rate, kind: error_rate, threshold: "< 1%"}
+  - {id: recovery, kind: recovery, threshold: "< 10s"}
+"""
+
+
+def series(seconds: int = 60, rate: int = 100, failing: dict[int, int] | None = None,
+           slow: dict[int, int] | None = None):
+    """A client series of ``rate`` responses a second from START, ``failing[s]`` of them failed and
+    ``slow[s]`` over 500 ms in second s (counted by the snapshot at START + s)."""
+    failing, slow = failing or {}, slow or {}
+    lines = [HEADER, json.dumps({"event": "test_start", "t": START - 0.5})]
+    ok = bad = late = 0
+    for s in range(seconds + 1):
+        if s:
+            bad += failing.get(s, 0)
+            ok += rate - failing.get(s, 0)
+            late += slow.get(s, 0)
+        total = ok + bad
+        fast = total - late
+        buckets = [fast] * 9 + [total] * 6  # the first nine bounds reach 0.5 s; the slow ones take 0.75 s
+        lines.append(json.dumps({
+            "t": START + s, "target_rate": rate, "users": {}, "workers": 1,
+            "responses": [["/api/items", "pro", "ok", "200", ok], ["/api/items", "pro", "failure", "502", bad]],
+            "latency": [["/api/items", "pro", buckets, 0.0]], "cache": {"hit": 0, "miss": 0}}))
+    return parse_series(lines)
+
+
+def spec(text: bytes = SPEC):
+    return load_loadgate_v1(text, "drill.yaml")
+
+
+def fault(at_s: float, action: str = "kill-api:1", status: str = DONE, role: str = FAULT) -> ActionRun:
+    planned = START + at_s
+    return ActionRun(role, action, action.split(":")[0], at_s, planned,
+                     planned if status != NOT_RUN else None, status)
+
+
+def timeline(actions, s, hold_s: float = 30.0, the_spec=None):
+    return build_timeline(actions, s, Window(START, START + 60), the_spec or spec(), START, hold_s)
+
+
+def test_a_fault_without_impact_recovers_at_once_and_costs_nothing():
+    (_, recovery), = timeline([fault(10)], series()).faults
+    assert recovery.recovered and recovery.recovery_s == 0
+    assert recovery.first_failure_unix is None and recovery.failed_requests == 0 and recovery.budget_spent == 0
+
+
+def test_recovery_is_the_end_of_the_last_second_that_failed_requests():
+    (_, recovery), = timeline([fault(10)], series(failing={11: 50, 12: 50, 13: 50})).faults
+    assert recovery.recovery_s == 3 and recovery.recovered_unix == START + 13
+    assert recovery.first_failure_unix == START + 11
+    assert (recovery.failed_requests, recovery.requests) == (150, 300)
+    # 150 failures of the 1 % the window's 6,000 requests allow.
+    assert recovery.budget_spent == pytest.approx(150 / 60)
+    assert "recovered 3 s after the fault" in recovery.reason
+
+
+def test_a_failure_ratio_within_the_error_rate_objective_is_no_impact():
+    (_, recovery), = timeline([fault(10)], series(failing={11: 0, 12: 1})).faults  # 1 in 500: 0.2 % < 1 %
+    assert recovery.recovery_s == 0 and recovery.failed_requests == 0 and recovery.first_failure_unix is None
+
+
+def test_without_an_error_rate_objective_any_failed_request_is_outside_the_objectives():
+    bare = spec(SPEC.replace(b'  - {id: error_rate, kind: error_rate, threshold: "< 1%"}\n', b""))
+    result = timeline([fault(10)], series(failing={12: 1}), the_spec=bare)
+    (_, recovery), = result.faults
+    assert recovery.recovery_s == 2 and recovery.budget_spent is None
+    assert result.criteria[0].startswith("no failed request")
+
+
+def test_a_p99_over_its_threshold_for_a_few_seconds_delays_recovery():
+    (_, recovery), = timeline([fault(10)], series(slow={14: 10, 15: 10})).faults  # 2 % of a 5 s window over 500 ms
+    assert recovery.recovery_s == 5 and recovery.failed_requests == 0
+
+
+def test_a_service_that_never_recovers_is_not_recovered_by_the_end_of_the_run():
+    (_, recovery), = timeline([fault(10)], series(failing={s: 100 for s in range(11, 61)})).faults
+    assert not recovery.recovered and recovery.recovery_s is None
+    assert recovery.reason.startswith(NOT_RECOVERED)
+    assert recovery.failed_requests == 5000 and recovery.first_failure_unix == START + 11
+
+
+def test_a_recovery_with_less_than_the_hold_left_is_not_recovered_and_says_how_long_it_held():
+    (_, recovery), = timeline([fault(10)], series(failing={s: 100 for s in range(11, 46)})).faults
+    assert not recovery.recovered
+    assert "within objectives for the last 15 s only" in recovery.reason
+
+
+def test_a_shorter_hold_recovers_within_a_short_run():
+    (_, recovery), = timeline([fault(10)], series(failing={s: 100 for s in range(11, 46)}), hold_s=10).faults
+    assert recovery.recovery_s == 35
+
+
+def test_each_fault_is_measured_from_its_own_time_and_one_that_never_ran_has_no_recovery():
+    actions = [fault(30, "kill-api:2"), fault(10), fault(50, "cmd:true", NOT_RUN), fault(20, "cmd:true", role=RECOVER)]
+    result = timeline(actions, series(failing={11: 10, 31: 10, 32: 10}), hold_s=10)
+    assert [a.action for a in result.actions] == ["kill-api:1", "cmd:true", "kill-api:2", "cmd:true"]
+    recoveries = [r for _, r in result.faults]
+    assert [r.recovery_s if r else None for r in recoveries] == [1, 2, None]
+    doc = result.to_json()
+    assert doc["events"][1]["role"] == RECOVER and doc["events"][1]["recovery"] is None
+    assert doc["events"][0]["recovery"]["recovered_at"] == "1970-01-01T00:16:51Z"
+    assert doc["hold_s"] == 10 and doc["window_s"] == 5
+
+
+def recovery_objective(text: bytes = SPEC):
+    return next(o for o in spec(text).objectives if o.kind == "recovery")
+
+
+def test_the_recovery_objective_passes_on_the_longest_recovery_within_its_threshold():
+    result = timeline([fault(10), fault(30, "kill-api:2")], series(failing={11: 10, 31: 10, 32: 10}), hold_s=10)
+    verdict = grade_recovery(recovery_objective(), result)
+    assert verdict.status == PASS and verdict.measured == 2 and verdict.events == 2
+    assert "2 s after kill-api:2 at 30s" in verdict.reason
+
+
+def test_a_recovery_slower_than_the_threshold_fails():
+    verdict = grade_recovery(recovery_objective(), timeline([fault(10)], series(failing={s: 5 for s in range(11, 23)})))
+    assert verdict.status == FAIL and verdict.measured == 12 and "misses < 10 s" in verdict.reason
+
+
+def test_a_fault_never_recovered_from_fails_with_not_recovered_by_the_end_of_the_run():
+    result = timeline([fault(10)], series(failing={s: 100 for s in range(11, 61)}))
+    verdict = grade_recovery(recovery_objective(), result)
+    assert verdict.status == FAIL and verdict.measured is None
+    assert verdict.reason.startswith(NOT_RECOVERED)
+
+
+def test_without_a_fault_the_recovery_objective_has_no_data_and_says_no_fault_was_injected():
+    for empty in (None, timeline([], series())):
+        verdict = grade_recovery(recovery_objective(), empty)
+        assert verdict.status == NO_DATA and "no fault was injected" in verdict.reason
+
+
+def test_a_fault_whose_command_failed_is_left_out_and_named():
+    result = timeline([fault(5, "cmd:false", FAILED), fault(10)], series())
+    verdict = grade_recovery(recovery_objective(), result)
+    assert verdict.status == PASS and verdict.events == 1 and "left out: cmd:false at 5s failed" in verdict.reason
+    alone = grade_recovery(recovery_objective(), timeline([fault(5, "cmd:false", FAILED)], series()))
+    assert alone.status == INCONCLUSIVE and "no fault was injected successfully" in alone.reason
+
+
+def test_a_fault_that_spends_more_than_its_budget_share_fails():
+    text = SPEC.replace(b'threshold: "< 10s"}', b'threshold: "< 10s", budget: 50%}')
+    result = timeline([fault(10)], series(failing={11: 50}))  # 50 of the 60 failures the window allows
+    verdict = grade_recovery(recovery_objective(text), result)
+    assert verdict.status == FAIL and "over the 50 % a fault may spend" in verdict.reason
+    assert grade_recovery(recovery_objective(text), timeline([fault(10)], series(failing={11: 20}))).status == PASS
+
+
+@pytest.mark.parametrize("objective, message", [
+    ('{id: r, kind: recovery, threshold: "> 90s"}', "upper bounds"),
+    ('{id: r, kind: recovery, threshold: "0s"}', "a recovery threshold must be above 0"),
+    ('{id: r, kind: recovery, threshold: "< 90s", budget: 150%}', "between 0% and 100%"),
+    ('{id: r, kind: recovery, threshold: "< 90s", budget: 0%}', "above 0% and at most 100%"),
+    ('{id: r, kind: recovery, threshold: "< 90s", percentile: 99}', "not a field of kind 'recovery'"),
+])
+def test_a_bad_recovery_objective_is_a_located_error(objective, message):
+    with pytest.raises(SpecError) as caught:
+        load_loadgate_v1(f"version: loadgate/v1\nname: x\nobjectives:\n  - {objective}\n".encode(), "x.yaml")
+    assert message in str(caught.value) and "x.yaml:4" in str(caught.value)
+
+
+def test_a_recovery_objective_reads_its_threshold_in_seconds_and_its_budget_as_a_share():
+    o = recovery_objective(SPEC.replace(b'threshold: "< 10s"}', b'threshold: "< 90s", budget: 25%}'))
+    assert (o.target.op, o.target.value, o.budget_share) == ("<", 90.0, 0.25)
