@@ -66,11 +66,13 @@ def _downsample(series: pd.Series, limit: int = MAX_POINTS_PER_LINE) -> pd.Serie
 
 def objective_chart(entry: ObjectiveRecord, series: Sequence[SeriesLine], start: float, end: float,
                     graded_start: float | None = None,
-                    alerts: Sequence[Mapping[str, Any]] | None = None) -> str | None:
+                    alerts: Sequence[Mapping[str, Any]] | None = None,
+                    marks: Sequence[tuple[float, str]] = ()) -> str | None:
     """An SVG chart for one ``verdict.json`` objective entry and its stored series, or None if empty.
 
     When the series begin before ``graded_start`` (a run's ramp-up), that stretch is shaded and
-    labelled as not graded.
+    labelled as not graded; a drill's ``marks`` (``reports.timeline_texts.timeline_marks``) are
+    drawn as vertical lines.
     """
     lines = _frames(series)
     if not lines:
@@ -116,7 +118,22 @@ def objective_chart(entry: ObjectiveRecord, series: Sequence[SeriesLine], start:
                                           tz=timezone.utc),
                    color="#c62828", alpha=0.25 if page else 0.12, linewidth=0,
                    label=f"{span.get('severity')} alert firing" if i < 2 else None)
+    _draw_marks(ax, marks)
     return _finish(fig, ax, entry.id, start, end, graded_start)
+
+
+#: How a drill's marks are drawn: a fault solid vermilion, its recovery dashed green, a recovery action dotted.
+_MARKS = {"fault": (VERMILION, "-", "fault"), "recovered": (GREEN, "--", "recovered"),
+          "recover": (GREY, ":", "recovery action")}
+
+
+def _draw_marks(ax: Any, marks: Sequence[tuple[float, str]]) -> None:
+    seen: set[str] = set()
+    for unix, kind in marks:
+        colour, style, label = _MARKS.get(kind, _MARKS["recover"])
+        ax.axvline(datetime.fromtimestamp(unix, tz=timezone.utc), color=colour, linestyle=style, linewidth=1.2,
+                   label=label if label not in seen else None)
+        seen.add(label)
 
 
 def _finish(fig: Figure, ax: Any, salt: str, start: float, end: float, graded_start: float | None) -> str:
@@ -167,10 +184,11 @@ def _slice_strip(ax: Any, frame: pd.Series, entry: ObjectiveRecord) -> None:
 
 
 def overview_chart(title: str, unit: str, series: Sequence[SeriesLine], start: float, end: float,
-                   graded_start: float | None = None) -> str | None:
+                   graded_start: float | None = None, marks: Sequence[tuple[float, str]] = ()) -> str | None:
     """An SVG chart of several lines without a threshold (latency percentiles, users per tier).
 
-    Client-side lines are dashed, so server and client stay apart without relying on colour.
+    Client-side lines are dashed, so server and client stay apart without relying on colour; a
+    drill's ``marks`` are vertical lines.
     """
     lines = _frames(series)
     if not lines:
@@ -188,6 +206,7 @@ def overview_chart(title: str, unit: str, series: Sequence[SeriesLine], start: f
                 linestyle="--" if meta.name.startswith("client") else "-", label=meta.name)
     ax.set_ylabel(label)
     ax.set_ylim(bottom=0)
+    _draw_marks(ax, marks)
     return _finish(fig, ax, title, start, end, graded_start)
 
 

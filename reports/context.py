@@ -19,9 +19,11 @@ from reports.run_texts import (
     run_facts,
     tier_rows,
 )
+from reports.timeline_texts import TIMELINE_HEADERS, timeline_rows, timeline_text
 from slo.caveats import invalid_text
 from slo.record import rfc3339
 from slo.record_types import ClientFigures, ObjectiveRecord, VerdictRecord
+from slo.recovery import seconds_text
 from slo.units import OP_SYMBOLS, format_duration, format_percent, format_ratio, format_value, format_window
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
@@ -112,11 +114,19 @@ class ReportContext:
     drill: bool = False
     #: The objectives that had burn-rate alert rules in the run (their charts shade the alerts).
     alerting_ids: tuple[str, ...] = ()
+    #: A failover drill (``--fault``): how recovery was judged, and a row per action (``TIMELINE_HEADERS``).
+    timeline_text: str = ""
+    timeline_rows: tuple[tuple[str, ...], ...] = ()
 
     @property
     def has_baseline(self) -> bool:
         """True when the record was compared with a baseline run."""
         return bool(self.baseline_path)
+
+    @property
+    def timeline_headers(self) -> tuple[str, ...]:
+        """The columns of ``timeline_rows``."""
+        return TIMELINE_HEADERS
 
     @property
     def has_client(self) -> bool:
@@ -127,7 +137,8 @@ class ReportContext:
 def target_text(entry: ObjectiveRecord) -> str:
     """``< 100 ms``, ``≥ 99.99 %``, ``≥ 10,000 req/s`` (latency adds its percentile)."""
     target = entry.target
-    text = f"{OP_SYMBOLS.get(target.op, target.op)} {format_value(target.value, entry.unit)}"
+    shown = seconds_text if entry.kind == "recovery" else lambda v: format_value(v, entry.unit)
+    text = f"{OP_SYMBOLS.get(target.op, target.op)} {shown(target.value)}"
     if entry.warn is not None:
         text += f" (warn {format_value(entry.warn, entry.unit)})"
     return text
@@ -138,6 +149,8 @@ def _measured_text(entry: ObjectiveRecord | ClientFigures, kind: str, threshold_
     for open-model requests, the figure as sent."""
     if entry.measured is None:
         return "n/a"
+    if kind == "recovery":
+        return f"{seconds_text(entry.measured)} (the longest of {entry.detail.get('graded_faults', '?')})"
     text = format_value(entry.measured, entry.unit)
     detail = entry.detail
     if kind == "latency":
@@ -358,4 +371,5 @@ def build_context(record: VerdictRecord) -> ReportContext:
         alerts_text=alerts_text(record), alert_rows=alert_rows(record.alerts or ()),
         alert_cases=alert_cases(rules), drill=bool((rules or {}).get("expected")),
         alerting_ids=tuple((rules or {}).get("windows") or ()),
+        timeline_text=timeline_text(record.timeline), timeline_rows=timeline_rows(record.timeline),
     )

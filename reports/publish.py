@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from reports.context import ReportContext, build_context
 from reports.render import render_html, render_junit, render_markdown
+from reports.timeline_texts import timeline_marks
 from reports.write import read_json, write_json, write_text
 from slo.capacity import CAPACITY_SCHEMA_VERSION
 from slo.compare import Baseline, attach
@@ -107,13 +108,15 @@ def _render(directory: Path, record: VerdictRecord, series: Mapping[str, SeriesD
         raise OutputError(f"{directory / 'verdict.json'}: not a loadgate verdict: a field of the wrong type "
                           f"({exc!r})") from None
     start, end = record.start_unix, record.end_unix
+    marks = timeline_marks(record.timeline)
     charts: dict[str, str] = {}
     for entry in record.objectives:
         stored = series.get(entry.series_file or "")
         if stored is None:
             continue
         lines = stored.series + _baseline_lines(record, entry.series_file or "")
-        svg = objective_chart(entry, lines, stored.start_unix, end, graded_start=start, alerts=record.alerts)
+        svg = objective_chart(entry, lines, stored.start_unix, end, graded_start=start, alerts=record.alerts,
+                              marks=marks)
         if svg:
             charts[entry.id] = svg
     overview: list[tuple[str, str, str]] = []
@@ -121,7 +124,8 @@ def _render(directory: Path, record: VerdictRecord, series: Mapping[str, SeriesD
         stored = series.get(item.series_file)
         if stored is None:
             continue
-        svg = overview_chart(item.title, item.unit, stored.series, stored.start_unix, end, graded_start=start)
+        svg = overview_chart(item.title, item.unit, stored.series, stored.start_unix, end, graded_start=start,
+                             marks=marks)
         if svg:
             overview.append((item.title, svg, item.caption))
     spectrum = spectrum_chart((record.breakdown or {}).get("spectrum") or {})

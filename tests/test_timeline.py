@@ -188,3 +188,17 @@ def test_a_bad_recovery_objective_is_a_located_error(objective, message):
 def test_a_recovery_objective_reads_its_threshold_in_seconds_and_its_budget_as_a_share():
     o = recovery_objective(SPEC.replace(b'threshold: "< 10s"}', b'threshold: "< 90s", budget: 25%}'))
     assert (o.target.op, o.target.value, o.budget_share) == ("<", 90.0, 0.25)
+
+
+def test_the_report_puts_each_action_in_a_row_and_marks_faults_and_recoveries_for_the_charts():
+    from reports.timeline_texts import timeline_marks, timeline_rows, timeline_text
+
+    actions = [fault(10), fault(20, "cmd:echo back", role=RECOVER), fault(30, "kill-api:2")]
+    doc = timeline(actions, series(failing={11: 50, 12: 50} | {s: 100 for s in range(31, 61)}), hold_s=10).to_json()
+    first, recover, never = timeline_rows(doc)
+    assert first[:3] == ("10 s", "fault: kill-api:1", "✔ done")
+    assert first[4:] == ("+1 s", "after 2 s", "100 of 200", "167 %")
+    assert recover[1] == "recover: cmd:echo back" and recover[4:] == ("", "", "", "")
+    assert never[5] == "not recovered by the end of the run"
+    assert "for 10 s" in timeline_text(doc) and timeline_text(None) == ""
+    assert [kind for _, kind in timeline_marks(doc)] == ["fault", "recovered", "recover", "fault"]
