@@ -17,9 +17,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from scipy import stats
-
 from slo.regression_input import Evidence, evidence_of
+
+
+def _stats() -> Any:
+    """scipy.stats, imported on first use: it takes most of a second, and every command line
+    (``loadgate --help`` included) would pay for it otherwise."""
+    from scipy import stats
+
+    return stats
 
 __all__ = ["VERDICTS", "DEFAULT_ALPHA", "POWER", "DEFAULT_TOLERANCES", "Evidence", "Comparison", "evidence_of",
            "compare", "compare_docs"]
@@ -70,20 +76,20 @@ def _tested(pairs: Sequence[tuple[float, float]], share: bool, alpha: float) -> 
         chi2 = sum((b - n * p) ** 2 / (n * p * ((1 - p) if share else 1.0)) for b, n in pairs if n > 0)
         phi = max(1.0, chi2 / (len(pairs) - 1))
     df = len(pairs) - 1 if phi > 1 else None
-    return phi, df, float(stats.t.isf(alpha, df)) if df is not None else float(stats.norm.isf(alpha))
+    return phi, df, float(_stats().t.isf(alpha, df)) if df is not None else float(_stats().norm.isf(alpha))
 
 
 def _corrected(p: float, df: int | None) -> float:
     """A one-sided p-value read from Student's t on ``df`` where the dispersion was estimated."""
-    return p if df is None else float(stats.t.sf(stats.norm.isf(min(max(p, 1e-300), 1.0)), df))
+    return p if df is None else float(_stats().t.sf(_stats().norm.isf(min(max(p, 1e-300), 1.0)), df))
 
 
 def _fisher(bad_c: float, n_c: float, bad_b: float, n_b: float, phi: float, df: int | None) -> tuple[float, float]:
     """One-sided p-values (current share higher, lower) of Fisher's exact test on the counts divided by ``phi``."""
     a, n, c, m = (int(round(x / phi)) for x in (bad_c, n_c, bad_b, n_b))
     n, m = max(n, a, 1), max(m, c, 1)
-    return (_corrected(float(stats.hypergeom.sf(a - 1, n + m, a + c, n)), df),
-            _corrected(float(stats.hypergeom.cdf(a, n + m, a + c, n)), df))
+    return (_corrected(float(_stats().hypergeom.sf(a - 1, n + m, a + c, n)), df),
+            _corrected(float(_stats().hypergeom.cdf(a, n + m, a + c, n)), df))
 
 
 def _power_shares(p_b: float, p_a: float, n_c: float, n_b: float, crit: float) -> float:
@@ -95,7 +101,7 @@ def _power_shares(p_b: float, p_a: float, n_c: float, n_b: float, crit: float) -
     alt_se = math.sqrt(p_a * (1 - p_a) / n_c + p_b * (1 - p_b) / n_b)
     if alt_se == 0:
         return 1.0
-    return float(stats.norm.cdf((abs(p_a - p_b) - crit * null_se) / alt_se))
+    return float(_stats().norm.cdf((abs(p_a - p_b) - crit * null_se) / alt_se))
 
 
 @dataclass(frozen=True)
@@ -228,8 +234,8 @@ def _throughput(current: Evidence, baselines: Sequence[Evidence], alpha: float,
     phi, df, crit = _tested(pairs, False, alpha)
     x_b, t_b, t_c = sum(x for x, _ in pairs), sum(t for _, t in pairs), current.seconds
     x_c, n, share0 = round(current.events / phi), round(current.events / phi) + round(x_b / phi), t_c / (t_c + t_b)
-    p_up, p_down = (_corrected(float(stats.binom.sf(x_c - 1, n, share0)), df),
-                    _corrected(float(stats.binom.cdf(x_c, n, share0)), df))
+    p_up, p_down = (_corrected(float(_stats().binom.sf(x_c - 1, n, share0)), df),
+                    _corrected(float(_stats().binom.cdf(x_c, n, share0)), df))
     rate_b = x_b / t_b
 
     def power(scale: float, change: float) -> float:
@@ -238,7 +244,7 @@ def _throughput(current: Evidence, baselines: Sequence[Evidence], alpha: float,
         alt = mu_c / (mu_c + mu_b)
         spread = math.sqrt(alt * (1 - alt)) or 1e-300
         z = (abs(alt - null) * math.sqrt(mu_c + mu_b) - crit * math.sqrt(null * (1 - null))) / spread
-        return float(stats.norm.cdf(z))
+        return float(_stats().norm.cdf(z))
 
     return _Test(p_up, p_down, rate_b, current.events / t_c, power,
                  10 * rate_b if up_is_worse else rate_b,
