@@ -139,3 +139,45 @@ def test_nothing_the_drill_or_the_demo_started_is_left_running(every_process_kil
         left = [p.info for p in psutil.process_iter(["pid", "cmdline"])
                 if HUNG in " ".join(p.info["cmdline"] or []) or str(run.out) in " ".join(p.info["cmdline"] or [])]
         assert left == []
+
+
+def test_the_backup_zone_answers_every_request_once_the_primaries_are_gone(tmp_path):
+    """No load test: two primaries and a backup behind the demo's nginx, the primaries killed in turn."""
+    import requests
+
+    from loadgate import procs
+    from loadgate.frontend import HealthChecks, nginx_config, nginx_front
+
+    _nginx()
+    ports = [procs.free_port() for _ in range(3)]
+    assert "error_page 502 504 = @backup;" in nginx_config(tmp_path, 1, ports[:2], ports[2:])
+    apis = [procs.start([sys.executable, "-m", "demo_api", "--port", str(p), "--instance", str(i)],
+                        tmp_path / f"api-{i}.log") for i, p in enumerate(ports)]
+    try:
+        for api, port in zip(apis, ports):
+            procs.wait_http(f"http://127.0.0.1:{port}/healthz", api, tmp_path / "api.log")
+        front = procs.free_port()
+        with nginx_front(tmp_path / "nginx", front, ports[:2], ports[2:], HealthChecks(fail_timeout_s=5)), \
+                requests.Session() as session:
+            def codes() -> set[tuple[int, int]]:
+                found = set()
+                for k in range(40):
+                    key = {"X-API-Key": f"pro-{k:06d}"}
+                    read = session.get(f"http://127.0.0.1:{front}/api/users/{k + 1}", headers=key, timeout=10)
+                    batch = session.post(f"http://127.0.0.1:{front}/api/batch", headers=key, timeout=10,
+                                         json={"operations": [{"op": "get_user", "id": 3}]})
+                    found.add((read.status_code, batch.status_code))
+                return found
+
+            etag = session.get(f"http://127.0.0.1:{front}/api/users/7", headers={"X-API-Key": "pro-000001"}).headers
+            for api in apis[:2]:
+                api.kill()
+                api.wait()
+                assert codes() == {(200, 200)}
+            # The backup serves the same data: the primaries' ETag is still current there.
+            again = session.get(f"http://127.0.0.1:{front}/api/users/7",
+                                headers={"X-API-Key": "pro-000001", "If-None-Match": etag["etag"]})
+            assert again.status_code == 304
+    finally:
+        for api in apis:
+            procs.stop(api)
