@@ -11,8 +11,15 @@ STAMP  := $(VENV)/.installed
 demo: venv packages
 	$(PY) -m loadgate demo
 
+# The suite on TEST_WORKERS pytest-xdist workers (a test file stays on one), then the tests marked
+# solo (they measure spare capacity: tests/conftest.py) alone; red if either half is.
+TEST_WORKERS ?= 2
+
 test: venv packages chromium lint
-	$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not solo"; parallel=$$?; \
+	$(PY) -m pytest -m solo; solo=$$?; \
+	echo "make test: parallel half exit $$parallel, solo half exit $$solo"; \
+	[ $$parallel -eq 0 ] && [ $$solo -eq 0 ]
 
 check: venv lint
 	$(PY) -m pytest -q -m "not prometheus and not e2e and not browser and not fuzz"

@@ -30,6 +30,29 @@ REPO = Path(__file__).resolve().parent.parent
 E2E_RUNS: list[Path] = []
 
 
+#: ``make test`` runs the suite on two pytest-xdist workers, each test file kept on one worker
+#: (``--dist loadgroup``) so that its module fixtures start once; files that share a session
+#: fixture share a group, so that it starts once too.
+SHARED_GROUPS = {
+    "test_e2e_demo.py": "recorded-demos", "test_e2e_history.py": "recorded-demos",
+    "test_report_browser.py": "chromium", "test_history_browser.py": "chromium",
+    "test_inspect.py": "preset-prometheus", "test_presets_prometheus.py": "preset-prometheus",
+}
+#: Fixtures whose runs measure the machine's spare capacity: their tests are marked ``solo`` and
+#: ``make test`` runs them after the others, alone. The healthy fleet (two worker processes, two
+#: API processes behind nginx, Prometheus) asserts that no check warns, and beside another load
+#: test its client-side p99 read 4.9-11.8x the server's.
+SOLO_FIXTURES = {"healthy_fleet"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(Path(module).name, module)))
+        if SOLO_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.solo)
+
+
 @dataclass
 class CliResult:
     """What one in-process ``loadgate`` call returned and printed."""
