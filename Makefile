@@ -11,12 +11,12 @@ STAMP  := $(VENV)/.installed
 demo: venv packages
 	$(PY) -m loadgate demo
 
-# The suite on TEST_WORKERS pytest-xdist workers (a test file stays on one), then the tests marked
+# The suite on TEST_WORKERS pytest-xdist workers (a test file stays on one: tests/conftest.py), then the tests marked
 # solo (they measure spare capacity: tests/conftest.py) alone; red if either half is.
 TEST_WORKERS ?= 2
 
 test: venv packages chromium lint
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not solo"; parallel=$$?; \
+	@$(PY) -m pytest -n $(TEST_WORKERS) -m "not solo"; parallel=$$?; \
 	$(PY) -m pytest -m solo; solo=$$?; \
 	echo "make test: parallel half exit $$parallel, solo half exit $$solo"; \
 	[ $$parallel -eq 0 ] && [ $$solo -eq 0 ]

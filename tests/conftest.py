@@ -30,9 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 E2E_RUNS: list[Path] = []
 
 
-#: ``make test`` runs the suite on two pytest-xdist workers, each test file kept on one worker
-#: (``--dist loadgroup``) so that its module fixtures start once; files that share a session
-#: fixture share a group, so that it starts once too.
+#: ``make test`` runs the suite on two pytest-xdist workers, each test file on one worker (so that
+#: its module fixtures start once); the files named here share a session fixture, and so a worker.
 SHARED_GROUPS = {
     "test_e2e_demo.py": "recorded-demos", "test_e2e_history.py": "recorded-demos",
     "test_report_browser.py": "chromium", "test_history_browser.py": "chromium",
@@ -47,10 +46,22 @@ SOLO_FIXTURES = {"healthy_fleet"}
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(Path(module).name, module)))
         if SOLO_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.solo)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """A test file's tests go to one worker, and so do the files of one ``SHARED_GROUPS`` entry
+    (xdist's own ``--dist loadgroup`` does not group under pytest 9 here)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return SHARED_GROUPS.get(Path(module).name, module)
+
+    return ByFile(config, log)
 
 
 @dataclass

@@ -148,6 +148,20 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _steady_s(series: Path, rampup_s: float) -> float:
+    """Seconds of steady state the client series holds so far (its last snapshot after the test's
+    start and ramp-up; -1 before the test started)."""
+    rows = []
+    for line in series.read_text().splitlines() if series.exists() else ():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            break  # a line being written
+    start = next((r["t"] for r in rows if r.get("event") == "test_start"), None)
+    last = max((r["t"] for r in rows if "target_rate" in r), default=None)  # the snapshots
+    return -1.0 if start is None or last is None else float(last) - float(start) - rampup_s
+
+
 @pytest.mark.e2e
 @pytest.mark.skipif(binaries() is None and not os.environ.get("CI"), reason="Prometheus is not installed")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
@@ -157,11 +171,17 @@ def test_a_signal_mid_run_stops_every_descendant_and_keeps_what_was_measured(tmp
                              "--processes", "2", "--rate", "100", "--out", str(out)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     series = out / "client_series.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (series.exists() and series.read_text().count('"t":') >= 10):
-        time.sleep(0.5)  # the test started, then 3 s of ramp-up and about 6 s of steady state
-    children = descendants(proc.pid)
-    assert series.exists() and len(children) >= 5, children  # the demo API, Prometheus, Locust and its 2 workers
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _steady_s(series, rampup_s=3) < 6:
+            time.sleep(0.5)  # the test started, then 3 s of ramp-up and 6 s of steady state
+        children = descendants(proc.pid)
+        # The demo API, Prometheus, Locust and its 2 workers.
+        assert _steady_s(series, rampup_s=3) >= 6 and len(children) >= 5, children
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        print(proc.communicate(timeout=30)[1][-3000:])
+        raise
     began = time.monotonic()
     os.kill(proc.pid, sig)  # loadgate alone: it must stop the rest itself
     stdout, stderr = proc.communicate(timeout=90)
