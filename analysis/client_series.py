@@ -66,6 +66,8 @@ class Snapshot:
     cpu: float | None = None
     #: Master: the responses each worker has reported, by Locust's worker id.
     worker_responses: dict[str, float] = field(default_factory=dict)
+    #: Load zones: each zone's own counts (``workers`` there: its workers reporting); ``analysis.zones``.
+    zones: dict[str, Snapshot] = field(default_factory=dict)
 
     def select(self, *, endpoint: str | None = None, tier: str | None = None) -> Snapshot:
         """The counts of one endpoint, or of one tier (response times are kept per endpoint only)."""
@@ -157,6 +159,7 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
         dropped=float(row.get("late", {}).get("dropped", 0)),
         cpu=float(row["cpu"]) if row.get("cpu") is not None else None,
         worker_responses={str(w): float(n) for w, n in row.get("worker_responses", {}).items()},
+        zones={str(z): _snapshot({"t": row["t"], **part}) for z, part in row.get("zones", {}).items()},
     )
 
 

@@ -30,7 +30,7 @@ __all__ = [
     "CLIENT_USERS", "CLIENT_TARGET_RATE", "CLIENT_JOB",
     "SERIES_FORMAT", "SERIES_SCHEMA_VERSION", "SERIES_SCHEMA_VERSIONS_READ", "TEST_START", "TEST_STOP",
     "WORKER_LOST", "WORKER_JOINED",
-    "SERIES_WRITE_FAILED_EXIT",
+    "SERIES_WRITE_FAILED_EXIT", "ZONE_RULE", "zone_problem",
     "series_header",
 ]
 
@@ -105,6 +105,19 @@ WORKER_LOST, WORKER_JOINED = "worker_lost", "worker_joined"
 SERIES_WRITE_FAILED_EXIT = 74
 
 
+#: A load zone's name (``--zone``): a short word safe as a Prometheus label value and a file name.
+ZONE_RULE = "1 to 32 lower-case letters, digits, '-' or '_', starting with a letter"
+_ZONE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is no zone name (None when it is one): ``ZONE_RULE``."""
+    if not 1 <= len(name) <= 32 or not name[0].isascii() or not name[0].isalpha() or not name[0].islower() \
+            or not set(name) <= _ZONE_CHARS:
+        return f"expected {ZONE_RULE}, such as eu-west, got {name!r}"
+    return None
+
+
 def series_header() -> dict[str, object]:
     """The first line of a client-series file: what it is and which version of the format.
 
@@ -118,5 +131,8 @@ def series_header() -> dict[str, object]:
     a snapshot also holds ``"corrected"`` (as ``latency``, from the intended sends),
     ``"corrected_times"`` (as ``times``), ``"late": {"scheduled", "late", "very_late"}`` and
     ``"keys": {tier label: n}``, the API keys sending (``users`` are then the concurrency).
+    A run with load zones (``--lg-zone``) adds ``"zones": {zone: {"workers": n reporting,
+    "worker_responses", "responses", "latency", "times", "cache", ...}}``: each zone's own counts,
+    in the same form and with the same cumulative rules as the snapshot's.
     """
     return {"format": SERIES_FORMAT, "schema_version": SERIES_SCHEMA_VERSION}

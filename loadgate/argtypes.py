@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "non_negative_int", "positive", "non_negative", "fraction", "significance"]
+import contract
+
+__all__ = ["positive_int", "non_negative_int", "positive", "non_negative", "fraction", "significance", "zone"]
 
 
 def _number(text: str) -> float:
@@ -64,3 +66,11 @@ def significance(text: str) -> float:
     if not 0.0001 <= value <= 0.5:
         raise argparse.ArgumentTypeError("must be between 0.0001 and 0.5")
     return value
+
+
+def zone(text: str) -> str:
+    """A load zone's name (``contract.ZONE_RULE``): a short word safe as a label."""
+    problem = contract.zone_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text

@@ -1,6 +1,6 @@
 """``loadgate worker``: a Locust worker for a ``loadgate run --master`` on another host.
 
-    loadgate worker --master HOST:PORT [--locustfile FILE]
+    loadgate worker --master HOST:PORT [--zone NAME] [--locustfile FILE]
 
 Runs ``locust -f locustfile.py --worker --master-host HOST --master-port PORT`` (with your own
 ``--locustfile``, loadgate's hooks and it, as the master runs them) in the foreground, its output
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from loadgate import procs
+from loadgate.argtypes import zone
 from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.run_plan import LOCUSTFILE, PLUGIN
@@ -27,6 +28,9 @@ __all__ = ["add_arguments", "run", "worker_command", "parse_master"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", required=True, metavar="HOST:PORT",
                         help="the master to join (loadgate run --master; port 5557 unless it was given another)")
+    parser.add_argument("--zone", type=zone, metavar="NAME",
+                        help="the load zone this worker's requests are counted in (per-zone figures and zones: each "
+                             "objectives on the master)")
     parser.add_argument("--locustfile", metavar="FILE",
                         help="the same locustfile the master runs, when it runs your own (--locustfile)")
 
@@ -45,10 +49,11 @@ def parse_master(text: str) -> tuple[str, int]:
     return host, number
 
 
-def worker_command(host: str, port: int, locustfile: str | None) -> list[str]:
+def worker_command(host: str, port: int, locustfile: str | None, zone: str | None = None) -> list[str]:
+    """The Locust worker's command line; ``zone`` becomes ``--lg-zone`` (read by the worker at start)."""
     files = f"{PLUGIN},{locustfile}" if locustfile else str(LOCUSTFILE)
     return [sys.executable, "-m", "locust", "-f", files, "--worker", "--master-host", host,
-            "--master-port", str(port), "--loglevel", "WARNING"]
+            "--master-port", str(port), "--loglevel", "WARNING", *(["--lg-zone", zone] if zone else [])]
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -59,10 +64,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.locustfile and not Path(args.locustfile).is_file():
         raise UserError(f"--locustfile: {args.locustfile}: no such file")
     locustfile = str(Path(args.locustfile).resolve()) if args.locustfile else None
-    env.stderr.write(f"loadgate: worker joining the master at {host}:{port}\n")
+    env.stderr.write(f"loadgate: worker joining the master at {host}:{port}"
+                     f"{f' in zone {args.zone}' if getattr(args, 'zone', None) else ''}\n")
     env.stderr.flush()
-    proc = subprocess.Popen(worker_command(host, port, locustfile), stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(worker_command(host, port, locustfile, getattr(args, "zone", None)),
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         return proc.wait()
     finally:

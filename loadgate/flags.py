@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from analysis.presets import PRESETS
-from loadgate.argtypes import fraction, non_negative, positive, positive_int, significance
+from loadgate.argtypes import fraction, non_negative, positive, positive_int, significance, zone
 from loadgate.fault_actions import DEFAULT_TIMEOUT_S, fault_argument, recover_argument
 from loadgate.specs import DEFAULT_SPEC
 from scenarios.schedule import DEFAULT_MAX_LATE_S
@@ -109,6 +109,9 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, rate: float, duration
                         help="seconds of ramp-up, not graded (default 10)")
     add_traffic(parser, users_help="Locust users carrying the requests, the concurrency (default: Little's law, "
                                    "rate x 50 ms x 4 headroom, at least 10)")
+    parser.add_argument("--zone", type=zone, metavar="NAME",
+                        help="count every request of this run in load zone NAME (per-zone figures, zones: each "
+                             "objectives); on a distributed run each worker names its own (loadgate worker --zone)")
     parser.add_argument("--over-limit", type=fraction, default=0.0, metavar="F",
                         help="fraction of each tier's API keys sending at 150 %% of their limit")
     parser.add_argument("--ids", metavar="A-B|FILE",

@@ -61,6 +61,7 @@ from loadgate.run_children import (
 from loadgate.run_facts import run_record
 from loadgate.run_observe import gather_facts
 from loadgate.run_plan import SCRAPE_S, SERVICE_JOB, RunPlan, locust_command, planned_window
+from loadgate.run_zones import grade_each_zone, zones_record
 from loadgate.signals import Interrupted, deferred
 from loadgate.version import tool_version
 from reports.context import ReportContext
@@ -144,6 +145,9 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
     """Run the load test of ``plan`` and grade it; returns its record (the gate's exit code is
     ``record.exit_code``) and the report's view model. ``targets`` are the processes a drill's
     ``kill-api:N`` kills (the demo API's)."""
+    if plan.master and plan.zone:
+        raise UserError("--zone applies to a local run; with --master each worker names its own zone "
+                        "(loadgate worker --zone NAME)")
     default_selector = f'job="{SERVICE_JOB}"' if plan.start_prometheus else ""
     try:
         # Before the run directory exists: a refused selector must leave nothing behind.
@@ -228,6 +232,8 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
                                       plan.recovery_hold_s) if drill is not None else None
             client = with_recovery(grade_source(plan.spec, client_source, require_evidence=plan.require_evidence),
                                    timeline)
+            client = grade_each_zone(plan.spec, client, series, window, chart_start, series_file.name,
+                                     plan.require_evidence)
             primary: Graded = client
             if prom_url:
                 # Let Prometheus scrape the final counters: the local one is asked when it has.
@@ -241,6 +247,8 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
                 primary = with_recovery(grade_source(plan.spec, PromSource(prom, plan.spec.metrics, selector, window,
                                                                            chart_start=chart_start),
                                                      require_evidence=plan.require_evidence), timeline)
+                primary = grade_each_zone(plan.spec, primary, series, window, chart_start, series_file.name,
+                                          plan.require_evidence)
             alerts = None
             if alerting is not None and watcher is not None:
                 watcher.stop()
@@ -256,6 +264,9 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
                              interrupted=interrupted, validity=validity)
             if aborted is not None:
                 run = dataclasses.replace(run, extra={**run.extra, "aborted": aborted.to_dict()})
+            zones = zones_record(series, window)
+            if zones is not None:
+                run = dataclasses.replace(run, extra={**run.extra, "zones": zones})
             record = build_record(
                 plan.spec, primary, window, client=client, run=run, baseline=plan.baseline,
                 selector=str(selector) if primary.source == PromSource.name else "", generated_at=env.clock(),

@@ -70,6 +70,8 @@ class RunPlan:
     #: Where the loadgate_* series are served (port 0: a free one).
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    #: The load zone every request of a local run is counted in (``--zone``; "" for none).
+    zone: str = ""
     #: What a local Prometheus scrapes as the service (``host:port`` each; default: ``host``'s).
     scrape_targets: tuple[str, ...] = ()
     #: Load the spec's burn-rate rules into the local Prometheus and record the alerts that fire.
@@ -139,6 +141,8 @@ def locust_command(plan: RunPlan, series_file: Path, json_file: Path, metrics_po
         argv += ["-u", str(plan.users)]
     if plan.keys_file:
         argv += ["--lg-keys-file", str(Path(plan.keys_file).resolve())]
+    if plan.zone:
+        argv += ["--lg-zone", plan.zone]
     if plan.processes > 1:
         argv += ["--processes", str(plan.processes), "--lg-workers", str(plan.processes)]
     if plan.master:

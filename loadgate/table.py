@@ -136,8 +136,27 @@ def _print(ctx: ReportContext, console: Console) -> None:
     below = [(row.id, f"{name.lower()}: {cells[name][i]}", "bold red" if name == "vs baseline" and row.regressed
               else "") for name in plan.below for i, row in enumerate(ctx.rows) if cells[name][i]]
     _print_notes(console, below)
+    if ctx.zone_rows:
+        _print_zones(ctx, console)
     console.print(Text(f"{ctx.icon} {ctx.label}: {ctx.reason}", style=_STYLES.get(ctx.verdict, "")))
     _print_notes(console, [(row.id, row.reason, "") for row in ctx.rows if row.status != "pass"])
+
+
+def _print_zones(ctx: ReportContext, console: Console) -> None:
+    """The load zones' figures (client side, per zone): a table when it fits, else a line per zone."""
+    console.print(Text(ctx.zones_text))
+    headers = ctx.zone_headers
+    widths = [max(len(h), *(len(row[i]) for row in ctx.zone_rows)) for i, h in enumerate(headers)]
+    if sum(widths) + 3 * len(widths) <= console.width:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for h in headers:
+            table.add_column(h, no_wrap=True)
+        for row in ctx.zone_rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        _print_notes(console, [(row[0], ", ".join(f"{h.lower()} {c}" for h, c in zip(headers[1:], row[1:])), "")
+                               for row in ctx.zone_rows])
 
 
 def _print_notes(console: Console, notes: list[tuple[str, str, str]]) -> None:

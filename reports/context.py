@@ -20,6 +20,7 @@ from reports.run_texts import (
     tier_rows,
 )
 from reports.timeline_texts import TIMELINE_HEADERS, timeline_rows, timeline_text
+from reports.zone_texts import ZONE_HEADERS, zone_rows, zones_text
 from slo.caveats import invalid_text
 from slo.record import rfc3339
 from slo.record_types import ClientFigures, ObjectiveRecord, VerdictRecord
@@ -117,6 +118,9 @@ class ReportContext:
     #: A failover drill (``--fault``): how recovery was judged, and a row per action (``TIMELINE_HEADERS``).
     timeline_text: str = ""
     timeline_rows: tuple[tuple[str, ...], ...] = ()
+    #: Load zones: where their figures come from, and a row per zone (``ZONE_HEADERS``).
+    zones_text: str = ""
+    zone_rows: tuple[tuple[str, ...], ...] = ()
 
     @property
     def has_baseline(self) -> bool:
@@ -127,6 +131,11 @@ class ReportContext:
     def timeline_headers(self) -> tuple[str, ...]:
         """The columns of ``timeline_rows``."""
         return TIMELINE_HEADERS
+
+    @property
+    def zone_headers(self) -> tuple[str, ...]:
+        """The columns of ``zone_rows``."""
+        return ZONE_HEADERS
 
     @property
     def has_client(self) -> bool:
@@ -372,4 +381,6 @@ def build_context(record: VerdictRecord) -> ReportContext:
         alert_cases=alert_cases(rules), drill=bool((rules or {}).get("expected")),
         alerting_ids=tuple((rules or {}).get("windows") or ()),
         timeline_text=timeline_text(record.timeline), timeline_rows=timeline_rows(record.timeline),
+        zones_text=zones_text(record.run.extra.get("zones") if record.run else None),
+        zone_rows=zone_rows(record.run.extra.get("zones") if record.run else None),
     )

@@ -66,6 +66,12 @@ def _on_init(environment: Any, **_: Any) -> None:
         # Before any user starts: every one of them would fail on it.
         sys.stderr.write(f"loadgate: --lg-ids: {exc}\n")
         raise SystemExit(2) from None
+    # Read now: a worker's own options are overwritten by the master's with its first spawn.
+    zone = str(getattr(options, "lg_zone", "") or "")
+    if zone and (problem := contract.zone_problem(zone)):
+        sys.stderr.write(f"loadgate: --lg-zone: {problem}\n")
+        raise SystemExit(2)
+    STATE.zone = zone
     if isinstance(environment.runner, WorkerRunner):
         protocol.register_worker(environment.runner)
         return

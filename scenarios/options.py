@@ -56,6 +56,9 @@ def add_options(parser: Any) -> None:
     option("--lg-metrics-host", default="127.0.0.1", web=False,
            help="the address the loadgate_* series are served on (default 127.0.0.1; 0.0.0.0 for a "
                 "Prometheus on another host)")
+    option("--lg-zone", default="", web=False,
+           help="the load zone this process's requests are counted in (a worker's own: read at start, before "
+                "the master's options arrive)")
     option("--lg-series-file", default="", web=False, help="append client snapshots (JSON lines) here")
 
 

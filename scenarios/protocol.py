@@ -1,8 +1,9 @@
 """The master/worker protocol: workers' counts in Locust's reports, and each worker's share of the rate.
 
-* Every worker adds its counts (drained, so each is sent once), its active keys and its CPU use
-  to Locust's periodic report (``report_to_master``); the master merges them (``worker_report``),
-  so its totals are exact in distributed mode.
+* Every worker adds its counts (drained, so each is sent once), its active keys, its CPU use and
+  its load zone (``--lg-zone``) to Locust's periodic report (``report_to_master``); the master
+  merges them (``worker_report``), so its totals are exact in distributed mode, and merges each
+  zone's workers' counts apart too (``STATE.zone_stats``).
 * A worker tells the master when its hooks are in place (``READY_MESSAGE``). The master gives each
   worker its share (``SHARE_MESSAGE``: slot, of how many, and the test's start time) when the
   test starts and again when a worker joins mid-run, so the workers together always send the
@@ -19,6 +20,7 @@ from typing import Any
 import gevent
 from locust.runners import STATE_MISSING
 
+from scenarios.clientstats import ClientStats
 from scenarios.cpu import CPU
 from scenarios.dispatch import DISPATCH
 from scenarios.keys import assign_slots
@@ -47,6 +49,8 @@ def report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data["loadgate"] = STATE.stats.drain()
     data["loadgate_keys"] = DISPATCH.keys_by_label()
     data["loadgate_cpu"] = CPU.read()
+    if STATE.zone:
+        data["loadgate_zone"] = STATE.zone
 
 
 def worker_report(client_id: str, data: dict[str, Any]) -> None:
@@ -56,6 +60,11 @@ def worker_report(client_id: str, data: dict[str, Any]) -> None:
         STATE.stats.merge(data["loadgate"])
         answered = sum(row[4] for row in data["loadgate"].get("responses", ()))
         STATE.worker_responses[client_id] = STATE.worker_responses.get(client_id, 0.0) + answered
+        zone = data.get("loadgate_zone")
+        if zone:
+            # Per report, not per request: a zone costs the workers nothing, the master a second merge.
+            STATE.worker_zones[client_id] = str(zone)
+            STATE.zone_stats.setdefault(str(zone), ClientStats()).merge(data["loadgate"])
     if "loadgate_keys" in data:
         STATE.worker_keys[client_id] = data["loadgate_keys"]
     if "loadgate_cpu" in data:

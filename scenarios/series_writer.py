@@ -3,7 +3,8 @@
 Written by the master or the single local process (the format is in ``contract``; the reader is
 ``analysis.client_series``). Each line is appended as it comes, so a run cut short still leaves
 every second it ran. Besides snapshots the file holds events: ``test_start``, ``test_stop``, and on
-a master ``worker_lost``/``worker_joined`` for each worker that stops or starts reporting. The
+a master ``worker_lost``/``worker_joined`` for each worker that stops or starts reporting (with
+its load zone, once it reported one). With load zones each snapshot holds each zone's counts. The
 file is the client-side source of a run, and the only one when no Prometheus is used; a write
 that fails stops the run with ``contract.SERIES_WRITE_FAILED_EXIT``.
 """
@@ -59,7 +60,32 @@ def snapshot_line() -> str:
         line["cpu"] = cpu
     if STATE.worker_responses:
         line["worker_responses"] = dict(STATE.worker_responses)
+    zones = zone_rows(runner, line)
+    if zones:
+        line["zones"] = zones
     return json.dumps(line, separators=(",", ":"))
+
+
+#: The fields of a snapshot that a zone's own counts repeat.
+ZONE_FIELDS = ("responses", "latency", "times", "cache", "corrected", "corrected_times", "late")
+
+
+def zone_rows(runner: Any, line: dict[str, Any]) -> dict[str, Any]:
+    """Each load zone's counts for a snapshot: on a master, merged from its workers' reports, with
+    its workers reporting now and their responses; in a single process with ``--lg-zone``, the
+    process's own counts (``line``), under its zone."""
+    if not isinstance(runner, MasterRunner):
+        if not STATE.zone:
+            return {}
+        return {STATE.zone: {"workers": 1, **{k: line[k] for k in ZONE_FIELDS if k in line}}}
+    live = set(workers_sharing(runner))
+    out = {}
+    for zone, stats in sorted(STATE.zone_stats.items()):
+        mine = {w for w, z in STATE.worker_zones.items() if z == zone}
+        out[zone] = {"workers": len(mine & live),
+                     "worker_responses": {w: n for w, n in STATE.worker_responses.items() if w in mine},
+                     **stats.series_row()}
+    return out
 
 
 def workers_reporting(runner: Any) -> int:
@@ -114,10 +140,16 @@ def note_workers(runner: Any) -> None:
         return
     now = set(workers_sharing(runner))
     for worker in sorted(STATE.reporting - now):
-        write_event(contract.WORKER_LOST, worker=worker)
+        write_event(contract.WORKER_LOST, worker=worker, **_zone_of(worker))
     for worker in sorted(now - STATE.reporting):
-        write_event(contract.WORKER_JOINED, worker=worker)
+        write_event(contract.WORKER_JOINED, worker=worker, **_zone_of(worker))
     STATE.reporting = now
+
+
+def _zone_of(worker: str) -> dict[str, str]:
+    """``{"zone": name}`` for a worker whose reports named its zone, else nothing."""
+    zone = STATE.worker_zones.get(worker)
+    return {"zone": zone} if zone else {}
 
 
 def series_loop() -> None:

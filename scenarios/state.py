@@ -51,6 +51,11 @@ class State:
         self.slots: dict[str, int] = {}
         self.reporting: set[str] = set()
         self.worker_responses: dict[str, float] = {}
+        #: This process's load zone (``--lg-zone``, "" for none); on a master, each zone's counts
+        #: (merged from its workers' reports) and each worker's zone.
+        self.zone = ""
+        self.zone_stats: dict[str, ClientStats] = {}
+        self.worker_zones: dict[str, str] = {}
 
     def keys_by_label(self) -> dict[str, int]:
         """Active keys per tier label across this process and its workers (open model)."""

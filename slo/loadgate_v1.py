@@ -45,6 +45,7 @@ from slo.recovery import read_budget_share
 from slo.rules_spec import read_alerting, read_labels, read_rule_keys
 from slo.spec_metrics import METRIC_FIELDS, parse_metrics
 from slo.units import parse_duration, parse_number, parse_rate, parse_ratio
+from slo.zones import read_zones
 
 __all__ = ["SPEC_VERSION", "METRIC_FIELDS", "load_loadgate_v1"]
 
@@ -56,7 +57,7 @@ _PLACEHOLDERS = {"window", "selector"}
 
 _TOP_FIELDS = ("version", "name", "service", "description", "selector", "labels", "alerting", "metrics", "objectives")
 _COMMON_FIELDS = ("id", "title", "kind", "threshold", "warn", "required", "description", "period", "note", "labels",
-                  "alerting", "group_by")
+                  "alerting", "group_by", "zones")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     model.LATENCY: ("percentile",),
     model.ERROR_RATE: (),
@@ -213,6 +214,7 @@ class _Parser(NodeParser):
         if "note" in fields:
             extra["note"] = self.string(fields["note"][1], f"{path}.note") or ""
         extra.update(read_rule_keys(self, fields, path, kind))
+        extra.update(read_zones(self, fields, path, kind))
         if "period" in fields:
             parsed = self.unit_value(fields["period"][1], f"{path}.period", parse_duration)
             if parsed is None:

@@ -242,6 +242,8 @@ class Objective:
     group_by: tuple[str, ...] = ()
     #: ``recovery``: the most of the error_rate objective's budget (a share in (0, 1]) one fault may spend.
     budget_share: float | None = None
+    #: ``zones: each`` (``EACH``): the objective must hold in every load zone, graded per zone.
+    zones: str | None = None
 
     @property
     def allowed_bad_ratio(self) -> float | None:
