@@ -12,8 +12,10 @@ cumulative snapshot a second, so every count between two snapshots is exact):
 * **recovered**: for a fault at F, the first moment R = F + k (k whole seconds, 0 included) from
   which every 5 s window inside [R, R + hold] is within objectives; ``recovery_s`` = k. When the
   graded window ends first, the fault was **not recovered by the end of the run**;
-* **cost**: the requests and failed requests from F to R (to the window's end when not
-  recovered), the first failed request after F (to the second of the snapshot that counted it),
+* **cost**: the requests and failed requests from F to the end of the first window within
+  objectives, R + 5 s (failures a window's objectives tolerate are still the fault's: a request
+  in flight on a killed process fails even when the failover is at once); to the graded window's
+  end when not recovered. Also the first failed request after F (to the second of the snapshot that counted it),
   and the share of the graded window's error budget they spent: failures over (the first
   ``error_rate`` objective's allowed ratio x the window's requests).
 
@@ -184,7 +186,7 @@ def recovery_of(fault_unix: float, series: ClientSeries, window: Window, health:
             recovered_k = first
             break
     recovered = fault_unix + recovered_k if recovered_k is not None else None
-    until = recovered if recovered is not None else end
+    until = min(recovered + WINDOW_S, end) if recovered is not None else end
     cost = series.counts(fault_unix, until, times=False) if until > fault_unix else None
     failed = int(round(cost.failures)) if cost else 0
     requests = int(round(cost.total)) if cost else 0

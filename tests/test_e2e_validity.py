@@ -137,6 +137,7 @@ class Heavy(OpenModelUser):
 """
 
 
+@pytest.mark.solo  # the generator's core must be its own: beside other load tests it was busy half as long
 def test_a_generator_asked_for_far_more_than_its_core_can_send_is_invalid(tmp_path, ping_service):
     from tests.test_e2e_custom import run_custom
 

@@ -73,15 +73,16 @@ def test_recovery_is_the_end_of_the_last_second_that_failed_requests():
     (_, recovery), = timeline([fault(10)], series(failing={11: 50, 12: 50, 13: 50})).faults
     assert recovery.recovery_s == 3 and recovery.recovered_unix == START + 13
     assert recovery.first_failure_unix == START + 11
-    assert (recovery.failed_requests, recovery.requests) == (150, 300)
+    # The cost runs to the end of the first window within objectives (13 + 5 s): 8 s of 100 req/s.
+    assert (recovery.failed_requests, recovery.requests) == (150, 800)
     # 150 failures of the 1 % the window's 6,000 requests allow.
     assert recovery.budget_spent == pytest.approx(150 / 60)
     assert "recovered 3 s after the fault" in recovery.reason
 
 
-def test_a_failure_ratio_within_the_error_rate_objective_is_no_impact():
+def test_a_failure_ratio_within_the_error_rate_objective_recovers_at_once_but_is_still_the_faults_cost():
     (_, recovery), = timeline([fault(10)], series(failing={11: 0, 12: 1})).faults  # 1 in 500: 0.2 % < 1 %
-    assert recovery.recovery_s == 0 and recovery.failed_requests == 0 and recovery.first_failure_unix is None
+    assert recovery.recovery_s == 0 and recovery.failed_requests == 1 and recovery.first_failure_unix == START + 12
 
 
 def test_without_an_error_rate_objective_any_failed_request_is_outside_the_objectives():
@@ -197,7 +198,7 @@ def test_the_report_puts_each_action_in_a_row_and_marks_faults_and_recoveries_fo
     doc = timeline(actions, series(failing={11: 50, 12: 50} | {s: 100 for s in range(31, 61)}), hold_s=10).to_json()
     first, recover, never = timeline_rows(doc)
     assert first[:3] == ("10 s", "fault: kill-api:1", "✔ done")
-    assert first[4:] == ("+1 s", "after 2 s", "100 of 200", "167 %")
+    assert first[4:] == ("+1 s", "after 2 s", "100 of 700", "167 %")
     assert recover[1] == "recover: cmd:echo back" and recover[4:] == ("", "", "", "")
     assert never[5] == "not recovered by the end of the run"
     assert "for 10 s" in timeline_text(doc) and timeline_text(None) == ""
