@@ -248,7 +248,7 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
                                                                            chart_start=chart_start),
                                                      require_evidence=plan.require_evidence), timeline)
                 primary = grade_each_zone(plan.spec, primary, series, window, chart_start, series_file.name,
-                                          plan.require_evidence)
+                                          plan.require_evidence, charts=False)
             alerts = None
             if alerting is not None and watcher is not None:
                 watcher.stop()

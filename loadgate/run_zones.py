@@ -27,10 +27,11 @@ def zone_sources(series: ClientSeries, window: Window, chart_start: float | None
 
 
 def grade_each_zone(spec: Spec, graded: Graded, series: ClientSeries, window: Window, chart_start: float | None,
-                    file_name: str, require_evidence: bool) -> Graded:
-    """``graded`` with its ``zones: each`` objectives graded per zone (``slo.zones``)."""
+                    file_name: str, require_evidence: bool, charts: bool = True) -> Graded:
+    """``graded`` with its ``zones: each`` objectives graded per zone (``slo.zones``); ``charts``:
+    add each zone's line to their charts (the client's grading; not another source's)."""
     return grade_zones(spec, graded, zone_sources(series, window, chart_start, file_name),
-                       lost_zones(series, window), require_evidence=require_evidence)
+                       lost_zones(series, window), require_evidence=require_evidence, charts=charts)
 
 
 def zones_record(series: ClientSeries, window: Window) -> dict[str, Any] | None:

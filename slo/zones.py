@@ -22,6 +22,7 @@ from typing import Any, Mapping
 
 from yaml.nodes import Node
 
+from analysis.sli import Series
 from analysis.source import SLISource
 from analysis.zones import ZONE_SOURCE
 from slo import model
@@ -102,13 +103,16 @@ def combine(objective: Objective, zones: Mapping[str, Verdict], lost: Mapping[st
 
 
 def grade_zones(spec: Spec, graded: Graded, sources: Mapping[str, SLISource], lost: Mapping[str, str], *,
-                require_evidence: bool = False) -> Graded:
+                require_evidence: bool = False, charts: bool = True) -> Graded:
     """``graded`` with each ``zones: each`` objective graded per zone from ``sources`` (one
     client-side source per zone, by name); with no zones, those objectives keep their overall
-    verdict, with ``NO_ZONES_NOTE``. The charts keep the source's own lines."""
+    verdict, with ``NO_ZONES_NOTE``. Each such objective's chart keeps the source's own lines and
+    gains each zone's first line, named ``... [zone NAME]`` (unless ``charts`` is false: another
+    source's grading, whose chart gets them from the client's)."""
     if not any(o.zones == EACH for o in spec.objectives):
         return graded
     verdicts = []
+    data = dict(graded.data)
     for verdict in graded.verdicts:
         o = verdict.objective
         if o.zones != EACH:
@@ -117,7 +121,11 @@ def grade_zones(spec: Spec, graded: Graded, sources: Mapping[str, SLISource], lo
             verdicts.append(dataclasses.replace(verdict, reason=f"{verdict.reason} ({NO_ZONES_NOTE})",
                                                 detail={**verdict.detail, "zones_note": NO_ZONES_NOTE}))
         else:
-            zones = {name: grade(o, measure(source, o), require_evidence=require_evidence)
-                     for name, source in sources.items()}
+            measured = {name: measure(source, o) for name, source in sources.items()}
+            zones = {name: grade(o, sli, require_evidence=require_evidence) for name, sli in measured.items()}
             verdicts.append(combine(o, zones, lost, verdict))
-    return dataclasses.replace(graded, verdicts=tuple(verdicts))
+            if charts and o.id in data:
+                lines = [Series(f"{sli.series[0].name} [zone {name}]", sli.series[0].unit, sli.series[0].points)
+                         for name, sli in sorted(measured.items()) if sli.series]
+                data[o.id] = dataclasses.replace(data[o.id], series=[*data[o.id].series, *lines])
+    return dataclasses.replace(graded, verdicts=tuple(verdicts), data=data)

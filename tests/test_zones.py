@@ -124,6 +124,15 @@ def test_a_zones_each_p99_objective_fails_in_the_far_zone_only_and_names_it():
     assert v["errors_each"].status == PASS and v["p99_all"].status == PASS
 
 
+def test_each_zones_line_joins_the_objectives_chart():
+    sp = spec()
+    s = series({"near": 5.0, "far": 300.0})
+    zoned = grade_each_zone(sp, grade_source(sp, ClientSource(s, WINDOW)), s, WINDOW, None, "c.jsonl", False)
+    names = [line.name for line in zoned.data["p99_each"].series]
+    assert "client p99 (5 s windows) [zone far]" in names and "client p99 (5 s windows) [zone near]" in names
+    assert not any("[zone" in line.name for line in zoned.data["p99_all"].series)
+
+
 def test_an_objective_that_holds_in_every_zone_passes_with_the_worst_zones_measurement():
     v = graded(series({"near": 5.0, "mid": 85.0}))
     assert v["p99_each"].status == PASS and v["p99_each"].measured == pytest.approx(0.085)
