@@ -147,7 +147,8 @@ def _offset(t: float, window: Window) -> str:
 def _sent_rate(snaps: list[Snapshot], fallback: float) -> float:
     """Requests sent per second, between the first and the last snapshot in the window at which
     the count moved: with worker processes the master's counts move only when a worker reports
-    (every 3 s), so the window's edges would read up to a report period short."""
+    (every second, Locust's default 3 s before loadgate sets it), so the window's edges would read up
+    to a report period short."""
     totals = [(s.t, sum(s.responses.values())) for s in snaps]
     moved = [(t, n) for (t, n), (_, before) in zip(totals[1:], totals) if n != before]
     if len(moved) < 2 or moved[-1][0] <= moved[0][0]:

@@ -3,6 +3,7 @@
     loadgate capacity --host URL [--spec FILE] [--from R0] [--to RMAX] [--factor 1.5]
                       [--step-duration S] [--step-rampup S] [--precision 0.1] [--locustfile F]
                       [--keys FILE] [--prometheus URL | --start-prometheus] [--selector M] [--out DIR]
+                      [--master --expect-workers N [--master-bind-host H] [--master-bind-port P]]
 
 Each step is a whole ``loadgate run`` at one offered rate (its own run directory under
 ``steps/``, which ``loadgate report`` re-renders), graded against the spec with throughput
@@ -11,6 +12,11 @@ climbs by ``--factor`` from ``--from``, bisects between the last pass and the fi
 to ``--precision``, and stops at ``--to`` or when the load generator becomes the limit (a lower
 bound). Exit 0: the capacity meets the spec's throughput target; 1: it is below; 3: no step
 passed, or the generator ran out before any breach; 2: usage.
+
+With ``--master --expect-workers N`` each step is a ``loadgate run --master``: a new Locust master
+on the same address, which waits for N workers (``loadgate worker --master HOST:PORT --loop`` on
+each host joins every step's master in turn). A step whose workers did not all connect, or that
+lost one, stops the search with that step named (``slo.capacity``: a lower bound, never a guess).
 """
 
 from __future__ import annotations
@@ -25,16 +31,26 @@ from contract import TIER_LIMITS
 from loadgate.argtypes import fraction, non_negative, positive
 from loadgate.env import Env
 from loadgate.errors import UserError
-from loadgate.flags import add_host, add_locustfile, add_out, add_source, add_spec, add_traffic
-from loadgate.load_test import check_keys, check_load_flags, check_selector
+from loadgate.flags import add_host, add_locustfile, add_master_arguments, add_out, add_source, add_spec, add_traffic
+from loadgate.load_test import check_keys, check_load_flags, check_master_flags, check_selector
 from loadgate.outdir import out_dir_for
 from loadgate.promserver import INSTALL_HINT, binaries
 from loadgate.run import RunPlan, execute
+from loadgate.run_children import gave_up_on_workers
 from loadgate.signals import Interrupted
 from loadgate.specs import load_spec_or_fail
 from reports.publish import publish_capacity
 from scenarios.schedule import concurrency
-from slo.capacity import THROUGHPUT_SHARE, Outcome, Step, document, next_rate, outcome, step_from_verdict
+from slo.capacity import (
+    THROUGHPUT_SHARE,
+    Outcome,
+    Step,
+    document,
+    next_rate,
+    outcome,
+    step_from_verdict,
+    workers_missing_step,
+)
 from slo.gate import ExitCode
 from slo.model import Spec, Target
 from slo.record import rfc3339
@@ -73,6 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_locustfile(parser)
     add_source(parser, "start a local Prometheus for each step that scrapes the host and the load generator")
     add_out(parser, "directory of the search (default runs/<UTC time>-capacity/)")
+    add_master_arguments(parser, each_step=True)
 
 
 def step_spec(spec: Spec, rate: float) -> Spec:
@@ -108,29 +125,43 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(f"--start-prometheus: Prometheus is not installed; {INSTALL_HINT}")
 
 
+def _workers_text(step: Step) -> str:
+    """Each worker's responses in the step, for the progress line ("" on one machine)."""
+    if not step.workers:
+        return ""
+    return "; workers " + ", ".join(f"{w} {n:,}" for w, n in sorted(step.workers.items()))
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     _check(args)
+    check_master_flags(args)
     check_load_flags(args, env, args.host, args.prometheus)
     spec = load_spec_or_fail(args.spec, args.selector, args.preset)
     check_selector(spec, args.selector)
     if args.keys:
         check_keys(argparse.Namespace(keys=args.keys, rate=args.max_rate, processes=args.processes, mix=args.mix,
-                                      over_limit=0.0))
+                                      over_limit=0.0, expect_workers=args.expect_workers if args.master else None))
     out = Path(args.out) if args.out else out_dir_for("capacity", env.clock())
     out.mkdir(parents=True, exist_ok=True)
     throughput_target = next((o.target.value for o in spec.objectives if o.kind == "throughput"), None)
     search = {"from": args.start, "to": args.max_rate, "factor": args.factor, "precision": args.precision,
               "step_duration_s": args.step_duration, "step_rampup_s": args.step_rampup,
               "throughput_share": THROUGHPUT_SHARE, "source": "prometheus" if args.prometheus or args.start_prometheus
-              else "locust"}
+              else "locust",
+              **({"master": {"bind": f"{args.master_bind_host}:{args.master_bind_port}",
+                             "expect_workers": args.expect_workers}} if args.master else {})}
     base = RunPlan(host=args.host.rstrip("/"), spec=spec, out_dir=out, shape="ramp", processes=args.processes,
                    prometheus_url=args.prometheus, start_prometheus=args.start_prometheus, selector=args.selector,
                    seed=args.seed, mix=args.mix, users=args.users or 0, keys_file=args.keys,
                    locustfile=str(Path(args.locustfile).resolve()) if args.locustfile else None,
-                   command=["loadgate", *env.argv])
+                   command=["loadgate", *env.argv], master=bool(args.master),
+                   expect_workers=args.expect_workers or 0, workers_timeout=args.expect_workers_timeout,
+                   master_bind_host=args.master_bind_host, master_bind_port=args.master_bind_port,
+                   metrics_host=args.metrics_host, metrics_port=args.metrics_port or 0)
     env.stderr.write(f"loadgate: capacity of {base.host} against {spec.name}: from {args.start:g} req/s by "
                      f"x{args.factor:g} up to {args.max_rate:g}, {args.step_duration:g}s a step "
-                     f"(+{args.step_rampup:g}s ramp-up), bisecting to {args.precision:.0%}\n")
+                     f"(+{args.step_rampup:g}s ramp-up), bisecting to {args.precision:.0%}"
+                     f"{f'; each step on {args.expect_workers} workers' if args.master else ''}\n")
     ceiling = max((o.target.value for o in spec.objectives if o.kind == "latency"), default=0.5)
     steps: list[Step] = []
     dirs: list[str] = []
@@ -154,7 +185,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
             if exc.exit_code != ExitCode.INCONCLUSIVE:
                 raise
             env.stderr.write(f"loadgate: step {len(steps) + 1} could not be graded: {exc.message}\n")
-            steps.append(Step(rate, None, "inconclusive", False, {}, ("generator_exit",)))
+            steps.append(workers_missing_step(rate, exc.message) if plan.master and
+                         gave_up_on_workers(plan.out_dir / "locust.log")
+                         else Step(rate, None, "inconclusive", False, {}, ("generator_exit",)))
             dirs.append(name)
             break
         except Interrupted as exc:
@@ -169,7 +202,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
         env.stderr.write(f"loadgate: step {len(steps)}: {format_rate(rate)} offered, "
                          f"{format_rate(step.achieved)} achieved: {step.verdict}"
                          f"{'' if step.valid else ' (invalid run: ' + ', '.join(step.invalid_checks) + ')'}"
-                         f"{'; breached ' + ', '.join(step.breached) if step.breached else ''}\n")
+                         f"{'; breached ' + ', '.join(step.breached) if step.breached else ''}"
+                         f"{_workers_text(step)}{'; ' + step.note if step.note else ''}\n")
     result = outcome(steps, max_rate=args.max_rate)
     doc = document(steps, result, spec_name=spec.name, spec_path=spec.path, host=base.host,
                    targets=_targets(spec), search=search, throughput_target=throughput_target,

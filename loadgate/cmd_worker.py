@@ -1,12 +1,14 @@
 """``loadgate worker``: a Locust worker for a ``loadgate run --master`` on another host.
 
-    loadgate worker --master HOST:PORT [--zone NAME] [--locustfile FILE]
+    loadgate worker --master HOST:PORT [--zone NAME] [--locustfile FILE] [--loop]
 
 Runs ``locust -f locustfile.py --worker --master-host HOST --master-port PORT`` (with your own
 ``--locustfile``, loadgate's hooks and it, as the master runs them) in the foreground, its output
 on this terminal. The master sends the rate, the shape, the duration and this worker's share of
 the keys; the worker exits when the master ends the test. Plain ``locust --worker`` joins too.
-SIGINT, SIGTERM and SIGHUP stop it (and anything it started).
+With ``--loop`` it joins the next master on the same address as soon as one test ends (a capacity
+search's steps, each a new ``--master`` run), until a signal stops it. SIGINT, SIGTERM and SIGHUP
+stop it (and anything it started).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from loadgate import procs
@@ -22,7 +25,10 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.run_plan import LOCUSTFILE, PLUGIN
 
-__all__ = ["add_arguments", "run", "worker_command", "parse_master"]
+__all__ = ["add_arguments", "run", "worker_command", "parse_master", "LOOP_PAUSE_S"]
+
+#: With ``--loop``, the pause before joining the next master: the one that ended the test is gone by then.
+LOOP_PAUSE_S = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "objectives on the master)")
     parser.add_argument("--locustfile", metavar="FILE",
                         help="the same locustfile the master runs, when it runs your own (--locustfile)")
+    parser.add_argument("--loop", action="store_true",
+                        help="after each test join the next master on the same address (loadgate capacity "
+                             "--master: each step is a new master), until stopped by a signal")
 
 
 def parse_master(text: str) -> tuple[str, int]:
@@ -67,9 +76,16 @@ def run(args: argparse.Namespace, env: Env) -> int:
     env.stderr.write(f"loadgate: worker joining the master at {host}:{port}"
                      f"{f' in zone {args.zone}' if getattr(args, 'zone', None) else ''}\n")
     env.stderr.flush()
-    proc = subprocess.Popen(worker_command(host, port, locustfile, getattr(args, "zone", None)),
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        return proc.wait()
-    finally:
-        procs.stop(proc, timeout_s=15)
+    while True:
+        proc = subprocess.Popen(worker_command(host, port, locustfile, getattr(args, "zone", None)),
+                                stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            code = proc.wait()
+        finally:
+            procs.stop(proc, timeout_s=15)
+        if not getattr(args, "loop", False):
+            return code
+        env.stderr.write(f"loadgate: the test ended (worker exit {code}); joining the next master at {host}:{port}\n")
+        env.stderr.flush()
+        time.sleep(LOOP_PAUSE_S)

@@ -19,7 +19,7 @@ from slo.regression import DEFAULT_ALPHA
 from slo.timeline import HOLD_S
 
 __all__ = ["add_spec", "add_selector", "add_out", "add_host", "add_source", "add_traffic", "add_locustfile",
-           "add_load_arguments", "add_baseline_arguments", "add_drill_arguments"]
+           "add_load_arguments", "add_baseline_arguments", "add_drill_arguments", "add_master_arguments"]
 
 # argparse formats help text with %: a literal percent sign is written %%.
 _TOLERANCES = ",".join(f"{kind}={value * 100:g}%%" for kind, value in DEFAULT_TOLERANCES.items())
@@ -158,3 +158,26 @@ def add_drill_arguments(parser: argparse.ArgumentParser) -> None:
     drill.add_argument("--recovery-hold", type=positive, default=HOLD_S, metavar="S",
                        help="the service has recovered from a fault once every 5 s window stays within the error "
                             f"rate and latency objectives for S seconds (default {HOLD_S:g})")
+
+
+def add_master_arguments(parser: argparse.ArgumentParser, *, each_step: bool = False) -> None:
+    """``--master``, ``--expect-workers N`` and the master's address, and where the load generator's
+    ``loadgate_*`` series are served: the load comes from workers on other hosts (``loadgate worker``).
+    ``each_step``: a capacity search, whose every step waits for the workers (``loadgate worker --loop``)."""
+    hosts = parser.add_argument_group("workers on other hosts (loadgate worker, or locust --worker, joins)")
+    hosts.add_argument("--master", action="store_true",
+                       help="run the Locust master only: the load comes from workers on other hosts")
+    hosts.add_argument("--expect-workers", type=positive_int, metavar="N",
+                       help=f"with --master: start{' each step' if each_step else ''} once N workers are connected")
+    hosts.add_argument("--expect-workers-timeout", type=positive, default=60.0, metavar="S",
+                       help="with --master: give up (exit 3) if N workers have not connected in S seconds "
+                            f"{'at a step, which is then inconclusive ' if each_step else ''}(default 60)")
+    hosts.add_argument("--master-bind-host", default="0.0.0.0", metavar="H",
+                       help="with --master: the address workers connect to (default 0.0.0.0)")
+    hosts.add_argument("--master-bind-port", type=positive_int, default=5557, metavar="P",
+                       help="with --master: the port workers connect to (default 5557)")
+    hosts.add_argument("--metrics-host", default="127.0.0.1", metavar="H",
+                       help="serve the load generator's loadgate_* series on this address (default 127.0.0.1; "
+                            "0.0.0.0 when a Prometheus on another host scrapes them)")
+    hosts.add_argument("--metrics-port", type=positive_int, metavar="P",
+                       help="the port of the loadgate_* series (default: a free port)")

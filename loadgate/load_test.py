@@ -30,7 +30,7 @@ from slo.alerts import ExpectationError, parse_expectations
 from slo.model import Spec
 from slo.rules import build_rules, impossible
 
-__all__ = ["check_load_flags", "check_selector", "plan_from_args", "check_keys", "finish"]
+__all__ = ["check_load_flags", "check_master_flags", "check_selector", "plan_from_args", "check_keys", "finish"]
 
 
 def check_load_flags(args: argparse.Namespace, env: Env, host: str, prometheus_url: str | None) -> None:
@@ -55,6 +55,16 @@ def check_load_flags(args: argparse.Namespace, env: Env, host: str, prometheus_u
         PromConfig.from_env(prometheus_url or "http://127.0.0.1", env.environ)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+
+
+def check_master_flags(args: argparse.Namespace) -> None:
+    """``--master`` with ``--expect-workers N``, never one without the other, and not with ``--processes``."""
+    if args.master and not args.expect_workers:
+        raise UserError("--master needs --expect-workers N: how many workers to wait for")
+    if args.expect_workers and not args.master:
+        raise UserError("--expect-workers applies to --master only")
+    if args.master and args.processes > 1:
+        raise UserError("--master and --processes exclude each other: with --master the workers run elsewhere")
 
 
 def check_selector(spec: Spec, selector: str) -> None:

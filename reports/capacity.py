@@ -3,7 +3,8 @@
 The report leads with the answer (the capacity, what limited it, whether it is a lower bound),
 then the seed's table in its own form (Metric | Target | Current | Status, Current measured at
 the highest passing rate), the chart of the search against the offered rate, and a table of the
-steps, each linking to its own run's report. ``summary.md`` has the answer and the same table.
+steps, each linking to its own run's report (with workers on other hosts, each worker's responses
+in the step, and the workers lost or missing). ``summary.md`` has the answer and the same tables.
 """
 
 from __future__ import annotations
@@ -41,16 +42,30 @@ def capacity_context(doc: dict[str, Any]) -> dict[str, Any]:
                       "achieved": format_rate(step.get("achieved")), "verdict": step["verdict"], "valid": step["valid"],
                       "why": "; ".join(filter(None, [
                           ("breached " + ", ".join(step["breached"])) if step.get("breached") else "",
-                          ("invalid: " + ", ".join(step["invalid_checks"])) if step.get("invalid_checks") else ""])),
+                          ("invalid: " + ", ".join(step["invalid_checks"])) if step.get("invalid_checks") else "",
+                          step.get("note", "")])),
+                      "workers": _workers(step),
                       "p99": format_value(p99.get("measured"), "s") if p99 else "n/a",
                       "p99_client": format_value(p99.get("client"), "s") if p99 else "n/a",
                       "dir": step.get("dir")})
     prometheus = (doc.get("search") or {}).get("source") == "prometheus"
     return {"doc": doc, "answer": answer, "source_label": "server" if prometheus else "load generator, corrected",
             "client_column": any(s["p99_client"] != "n/a" for s in steps), "verdict": verdict, "rows": rows,
+            "master": (doc.get("search") or {}).get("master"),
             "steps": steps,
             "target": format_rate(target) if target is not None else None,
             "limited_by": doc.get("limited_by") or "nothing found", "reason": doc.get("reason", "")}
+
+
+def _workers(step: dict[str, Any]) -> str:
+    """Each worker's responses in a step, largest first ("1,012 + 998"), the lost ones marked; "" when
+    the step ran on one machine, "none" when its workers never all connected."""
+    workers = step.get("workers")
+    if workers is None:
+        return "none" if "workers_connected" in step.get("invalid_checks", ()) else ""
+    lost = set(step.get("lost_workers") or ())
+    return " + ".join(f"{n:,}{' (lost)' if w in lost else ''}"
+                      for w, n in sorted(workers.items(), key=lambda kv: -kv[1])) or "none"
 
 
 def render_capacity(doc: dict[str, Any]) -> dict[str, str]:

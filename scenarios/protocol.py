@@ -75,8 +75,17 @@ def worker_report(client_id: str, data: dict[str, Any]) -> None:
         STATE.cpu_reported.add(client_id)
 
 
+#: Seconds between a worker's reports to the master (Locust's default is 3 s): the master's counts
+#: then move every second, so a short window (a capacity step of a few seconds) reads its rate and
+#: throughput from whole seconds of every worker, not from whichever 3 s reports fell inside it.
+REPORT_INTERVAL_S = 1.0
+
+
 def register_worker(runner: Any) -> None:
-    """Worker: take shares from the master from now on, and tell it so."""
+    """Worker: report every ``REPORT_INTERVAL_S``, take shares from the master from now on, and tell it so."""
+    from locust import runners
+
+    runners.WORKER_REPORT_INTERVAL = REPORT_INTERVAL_S
     runner.register_message(SHARE_MESSAGE, on_share)
     runner.send_message(READY_MESSAGE, None)
 

@@ -11,6 +11,11 @@ A step's verdict comes from grading it like any run, with throughput judged agai
 offered rate (``THROUGHPUT_SHARE`` of it must arrive). When several objectives break at one step,
 ``limited_by`` names a latency, error-rate or availability objective before throughput: a
 throughput shortfall follows from them.
+
+With workers on other hosts, a step whose workers did not all connect, or that lost one mid-step
+(``WORKER_CHECKS``), is missing part of its load: it is never a pass and never a breach, the
+search stops there, and the answer is a lower bound (``limited_by: workers``) naming the step and
+the workers, whatever the steps before it said.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 __all__ = ["CAPACITY_SCHEMA_VERSION", "Step", "Outcome", "next_rate", "outcome", "step_from_verdict",
            "performance_table", "document", "THROUGHPUT_SHARE", "SERVICE_KINDS", "GENERATOR_CHECKS",
-           "POOL_CHECKS"]
+           "POOL_CHECKS", "WORKER_CHECKS", "workers_missing_step"]
 
 #: The version of ``capacity.json`` this module writes.
 CAPACITY_SCHEMA_VERSION = 1
@@ -34,6 +39,9 @@ STEP_FIELDS = ("status", "measured", "client", "as_sent", "kind", "unit")
 GENERATOR_CHECKS = ("generator_cpu", "generator_exit")
 #: Validity checks that, without the generator's, mean the pool of users ran dry: the service slowed.
 POOL_CHECKS = ("achieved_rate", "late_requests")
+#: Checks that say part of a step's load never came: a worker lost mid-step, or workers that did not
+#: all connect before it (``workers_connected``: no load was sent).
+WORKER_CHECKS = ("lost_workers", "workers_connected")
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,12 @@ class Step:
     objectives: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The ids of the validity checks that failed.
     invalid_checks: tuple[str, ...] = ()
+    #: With workers on other hosts: each worker's responses in the step (Locust worker id -> count).
+    workers: dict[str, int] | None = None
+    #: The workers lost mid-step (Locust worker ids).
+    lost_workers: tuple[str, ...] = ()
+    #: Why the step is missing part of its load, in words (a worker check's reason), else "".
+    note: str = ""
 
     @property
     def passed(self) -> bool:
@@ -60,11 +74,17 @@ class Step:
         return any(c in GENERATOR_CHECKS for c in self.invalid_checks)
 
     @property
+    def workers_missing(self) -> bool:
+        """Part of the step's load never came: a worker was lost, or not all connected."""
+        return any(c in WORKER_CHECKS for c in self.invalid_checks)
+
+    @property
     def breached(self) -> list[str]:
         """The required objectives that failed, service kinds first, in the spec's order; none
-        when the generator ran out (such a step is never a breach). A step invalid only because
-        its pool of users ran dry (late requests, a rate short) breached: the service slowed."""
-        if self.generator_ran_out:
+        when the generator ran out or workers were missing (such a step is never a breach). A step
+        invalid only because its pool of users ran dry (late requests, a rate short) breached: the
+        service slowed."""
+        if self.generator_ran_out or self.workers_missing:
             return []
         failed = [oid for oid, o in self.objectives.items() if o.get("status") == "fail" and o.get("required", True)]
         if not failed and any(c in POOL_CHECKS for c in self.invalid_checks):
@@ -117,6 +137,14 @@ def outcome(steps: list[Step], *, max_rate: float) -> Outcome:
     passing = [s for s in steps if s.passed]
     breaching = [s for s in steps if s.breached]
     top = max((s.rate for s in passing), default=None)
+    missing = next(((n, s) for n, s in enumerate(steps, 1) if s.workers_missing), None)
+    if missing is not None:
+        number, step = missing
+        why = f"step {number} ({step.rate:g} req/s) is missing load: {step.note or ', '.join(step.invalid_checks)}"
+        if breaching:
+            why += f"; {breaching[0].breached[0]} breached at {min(s.rate for s in breaching):g} req/s"
+        return Outcome(top, "workers", True, f"{why}; the search stopped there, " +
+                       (f"at least {top:g} req/s" if top is not None else "before any step passed"))
     if breaching:
         first = min(breaching, key=lambda s: s.rate)
         limited = first.breached[0]
@@ -154,8 +182,19 @@ def step_from_verdict(rate: float, doc: dict[str, Any]) -> Step:
                      and isinstance(o["measured"], (int, float))), None)
     if achieved is None and isinstance((checks.get("achieved_rate") or {}).get("measured"), (int, float)):
         achieved = float(checks["achieved_rate"]["measured"]) * rate
-    return Step(rate, achieved, str(doc.get("verdict")), bool(validity.get("valid", True)), objectives,
-                tuple(cid for cid, c in checks.items() if c.get("status") == "invalid"))
+    invalid = tuple(cid for cid, c in checks.items() if c.get("status") == "invalid")
+    run = doc.get("run") or {}
+    responses = run.get("worker_responses")
+    lost = tuple(str(e.get("worker")) for e in run.get("worker_events") or () if e.get("event") == "worker_lost")
+    note = "; ".join(str(checks[c].get("reason", c)) for c in WORKER_CHECKS if c in invalid)
+    return Step(rate, achieved, str(doc.get("verdict")), bool(validity.get("valid", True)), objectives, invalid,
+                workers={str(w): int(n) for w, n in responses.items()} if isinstance(responses, dict) else None,
+                lost_workers=lost, note=note)
+
+
+def workers_missing_step(rate: float, reason: str) -> Step:
+    """A step that never started: its workers did not all connect (``reason`` says how many, where)."""
+    return Step(rate, None, "inconclusive", False, {}, ("workers_connected",), note=reason)
 
 
 def _as_sent(entry: dict[str, Any]) -> Any:
@@ -205,7 +244,10 @@ def document(steps: list[Step], result: Outcome, *, spec_name: str, spec_path: s
         "search": search, **({"interrupted": interrupted} if interrupted else {}),
         "steps": [{"rate": s.rate, "achieved": s.achieved, "verdict": s.verdict, "valid": s.valid,
                    "invalid_checks": list(s.invalid_checks), "breached": s.breached, "dir": d,
-                   "objectives": {oid: {k: o.get(k) for k in STEP_FIELDS} for oid, o in s.objectives.items()}}
+                   "objectives": {oid: {k: o.get(k) for k in STEP_FIELDS} for oid, o in s.objectives.items()},
+                   **({"workers": dict(sorted(s.workers.items()))} if s.workers is not None else {}),
+                   **({"lost_workers": list(s.lost_workers)} if s.lost_workers else {}),
+                   **({"note": s.note} if s.note else {})}
                   for s, d in zip(steps, step_dirs)],
         "table": performance_table(targets, steps, result),
     }

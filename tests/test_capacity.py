@@ -110,6 +110,49 @@ def test_a_step_is_read_from_its_verdict_and_the_table_is_measured_at_the_highes
     assert (rows["rate"]["current"], rows["rate"]["status"]) == (100, "fail")
 
 
+def test_a_step_that_lost_a_worker_is_never_a_pass_or_a_breach_and_stops_the_search_naming_it():
+    from slo.capacity import document, step_from_verdict
+
+    lost = "host_ab12"
+    doc = {"verdict": "fail", "validity": {"valid": False, "checks": [
+        {"id": "lost_workers", "status": "invalid", "reason": f"1 of 2 workers reported: worker {lost} stopped"}]},
+        "objectives": [{"id": "p99", "kind": "latency", "status": "fail", "measured": 0.9, "unit": "s"}],
+        "run": {"worker_responses": {lost: 180, "host_cd34": 866},
+                "worker_events": [{"event": "worker_lost", "worker": lost, "at": "2026-01-01T00:00:00Z"}]}}
+    steps = [step(100), step(150), step_from_verdict(225, doc)]
+    third = steps[-1]
+    assert third.workers == {lost: 180, "host_cd34": 866} and third.lost_workers == (lost,)
+    assert third.breached == [] and not third.passed and third.workers_missing  # its p99 breach is on half the load
+    assert next_rate(steps, start=100, factor=1.5, max_rate=1000, precision=0.1) is None
+    result = outcome(steps, max_rate=1000)
+    assert (result.capacity_rps, result.limited_by, result.lower_bound) == (150, "workers", True)
+    assert "step 3 (225 req/s) is missing load" in result.reason and lost in result.reason
+    stored = document(steps, result, spec_name="s", spec_path="s.yaml", host="h", targets=[], search={},
+                      throughput_target=None, step_dirs=["a", "b", "c"], generated_at="now")["steps"][-1]
+    assert (stored["workers"], stored["lost_workers"]) == ({lost: 180, "host_cd34": 866}, [lost])
+    assert lost in stored["note"]
+
+
+def test_workers_that_did_not_all_connect_make_a_step_with_no_capacity_called_from_it():
+    from slo.capacity import workers_missing_step
+
+    steps = [step(100), step(150, fail=("p99",)), workers_missing_step(125, "2 workers did not all connect")]
+    result = outcome(steps, max_rate=1000)
+    assert (result.capacity_rps, result.limited_by, result.lower_bound) == (100, "workers", True)
+    assert "2 workers did not all connect" in result.reason and "p99 breached at 150 req/s" in result.reason
+    assert outcome([workers_missing_step(100, "none came")], max_rate=1000).capacity_rps is None
+
+
+def test_capacity_master_flags_are_checked_like_runs(cli, tmp_path):
+    host = ("--host", "http://127.0.0.1:1", "--out", str(tmp_path / "search"))
+    for argv, said in ((("--master",), "--master needs --expect-workers N"),
+                       (("--expect-workers", "2"), "--expect-workers applies to --master only"),
+                       (("--master", "--expect-workers", "2", "--processes", "2"), "exclude each other")):
+        result = cli("capacity", *host, *argv)
+        assert result.code == 2 and said in result.err, result.err
+    assert not (tmp_path / "search").exists()
+
+
 def test_the_exit_code_says_whether_the_capacity_meets_the_throughput_target():
     from loadgate.cmd_capacity import exit_code
     from slo.capacity import Outcome
