@@ -32,9 +32,10 @@ WRITTEN = {"slo:objective:ratio", "slo:error_budget:ratio", "slo:time_period:day
            "slo:period_burn_rate:ratio", "slo:period_error_budget_remaining:ratio", "loadgate_slo_info", "ALERTS"}
 
 
-def _generate(cli, tmp_path: Path, *flags: str) -> tuple[dict[str, Any], Path]:
-    spec = tmp_path / "shop.yaml"
-    spec.write_text(SHOP)
+def _generate(cli, tmp_path: Path, *flags: str, spec: Path | None = None) -> tuple[dict[str, Any], Path]:
+    if spec is None:
+        spec = tmp_path / "shop.yaml"
+        spec.write_text(SHOP)
     out, board = tmp_path / "rules.yaml", tmp_path / "dashboard.json"
     result = cli("rules", "--spec", str(spec), "--out", str(out), "--dashboard", str(board), *flags)
     assert result.code == 0, result.err
@@ -73,11 +74,15 @@ def test_the_dashboard_is_a_grafana_json_model_with_service_and_slo_variables(cl
     assert any("{{endpoint}}" in t["legendFormat"] for p in board["panels"] for t in p["targets"])
 
 
-def test_every_query_reads_only_series_the_rules_write(cli, tmp_path):
-    board, out = _generate(cli, tmp_path)
+@pytest.mark.parametrize("openslo", [False, True], ids=["loadgate", "openslo"])
+def test_every_query_reads_only_series_the_rules_write(cli, tmp_path, openslo):
+    spec = Path(__file__).parent / "openslo" / "forms" / "every-kind.yaml" if openslo else None
+    board, out = _generate(cli, tmp_path, spec=spec)
+    period = next(v for v in board["templating"]["list"] if v["name"] == "period")["current"]["value"]
     records = {r["record"] for g in yaml.safe_load(out.read_text())["groups"] for r in g["rules"] if "record" in r}
+    assert f"slo:sli_error:ratio_rate{period}" in records
     for title, expr in panel_queries(board) + variable_queries(board):
-        bare = re.sub(r"^label_values\((.+), \w+\)$", r"\1{}", expr.replace("${period}", "30d"))
+        bare = re.sub(r"^label_values\((.+), \w+\)$", r"\1{}", expr.replace("${period}", period))
         bare = re.sub(r'"[^"]*"', '""', bare)  # label values out of the way, then label lists
         bare = re.sub(r"\b(by|on|without|group_left|group_right)\s*\([^)]*\)", "", bare)
         names = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", bare))
