@@ -9,11 +9,15 @@ what became of each action (``slo.timeline.ActionRun``), for the timeline.
 * ``kill-api:N`` sends SIGKILL to the Nth process of ``targets`` (the demo API's, in order);
 * ``cmd:COMMAND`` runs ``/bin/sh -c COMMAND`` in its own process group, its output in
   ``drill/action-<i>.log``, for at most ``timeout_s``; then SIGKILL to the group. Its process
-  group is killed when it exits too, so a command's background children never linger.
+  group is killed when it exits too, so a command's background children never linger;
+* ``kill-host``, ``cut``, ``heal`` and ``delay`` act on a network namespace (``loadgate.hosts``);
+  ``close()`` undoes what they changed (a cut link set up, a delay removed; a killed host cannot
+  be undone), and ``results()`` says so of each in its ``undone``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -22,7 +26,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
-from loadgate.fault_actions import DEFAULT_TIMEOUT_S, KILL_API, TimedAction
+from loadgate.fault_actions import DEFAULT_TIMEOUT_S, HOST_KINDS, KILL_API, TimedAction
+from loadgate.hosts import HostFaults
 from slo.timeline import DONE, FAILED, NOT_RUN, TIMED_OUT, ActionRun
 
 __all__ = ["OUTPUT_TAIL_CHARS", "Target", "Drill"]
@@ -54,7 +59,8 @@ class Drill:
     """Runs ``actions`` at their times; every command it started is stopped by ``close()``."""
 
     def __init__(self, actions: Sequence[TimedAction], *, out: Path, stderr: TextIO, targets: Sequence[Target] = (),
-                 timeout_s: float = DEFAULT_TIMEOUT_S, clock: Callable[[], float] = time.time):
+                 timeout_s: float = DEFAULT_TIMEOUT_S, clock: Callable[[], float] = time.time,
+                 hosts: HostFaults | None = None):
         self.actions = tuple(sorted(actions, key=lambda a: a.at_s))
         self.out = out
         self.stderr = stderr
@@ -67,6 +73,10 @@ class Drill:
         self._results: dict[int, ActionRun] = {}
         self._running: dict[int, subprocess.Popen[bytes]] = {}
         self._threads: list[threading.Thread] = []
+        self.hosts = hosts if hosts is not None else HostFaults()
+        #: Held while a host action runs and while ``close`` undoes them: none starts after the undo.
+        self._host_lock = threading.Lock()
+        self._undone = False
 
     def __enter__(self) -> Drill:
         return self
@@ -94,6 +104,8 @@ class Drill:
                 return
             if action.kind == KILL_API:
                 self._kill(index, action)
+            elif action.kind in HOST_KINDS:
+                self._host(index, action)
             else:
                 self._spawn(self._command, index, action)
 
@@ -119,6 +131,15 @@ class Drill:
             return
         _kill_group(proc.pid)
         self._record(index, self._run(action, started, DONE, f"SIGKILL to {what} (pid {proc.pid})", duration_s=0.0))
+
+    def _host(self, index: int, action: TimedAction) -> None:
+        with self._host_lock:
+            if self._undone:
+                return  # the run ended meanwhile: the action stays not run
+            started = round(self.clock(), 3)
+            status, detail = self.hosts.apply(index, action)
+            self._record(index, self._run(action, started, status, detail,
+                                          duration_s=round(self.clock() - started, 3)))
 
     def _command(self, index: int, action: TimedAction) -> None:
         log = self.out / f"action-{index + 1}.log"
@@ -152,7 +173,8 @@ class Drill:
                                       duration_s=round(self.clock() - started, 3)))
 
     def close(self) -> None:
-        """Cancel what has not run and kill every command still running, with its group; wait for them."""
+        """Cancel what has not run and kill every command still running, with its group; wait for them;
+        then undo every host fault still in place (once: a second call does nothing more)."""
         self._stop.set()
         with self._lock:
             running = list(self._running.values())
@@ -161,12 +183,23 @@ class Drill:
             _kill_group(proc.pid)
         for thread in threads:
             thread.join(timeout=10)
+        with self._host_lock:
+            self._undone = True
+            try:
+                lines = self.hosts.undo()
+            except BaseException:
+                self.hosts.undo()  # a second signal mid-undo: finish undoing (a few ip calls), then stop
+                raise
+        for line in lines:
+            self.stderr.write(f"loadgate: drill: undone: {line}\n")
 
     def results(self) -> tuple[ActionRun, ...]:
         """What became of every action, in the order planned; one whose time never came is ``not_run``."""
         start = self.steady_start if self.steady_start is not None else 0.0
         with self._lock:
             done = dict(self._results)
-        return tuple(done.get(i) or ActionRun(a.role, a.action, a.kind, a.at_s, start + a.at_s, None, NOT_RUN,
-                                              "the run ended before its time came")
+        notes = dict(self.hosts.notes)
+        return tuple(dataclasses.replace(done.get(i) or ActionRun(a.role, a.action, a.kind, a.at_s, start + a.at_s,
+                                                                  None, NOT_RUN, "the run ended before its time came"),
+                                         undone=notes.get(i, ""))
                      for i, a in enumerate(self.actions))

@@ -147,11 +147,14 @@ def add_drill_arguments(parser: argparse.ArgumentParser) -> None:
     drill = parser.add_argument_group("failover drills (docs/failover.md)")
     drill.add_argument("--fault", type=fault_argument, action="append", default=[], metavar="AT:ACTION",
                        help="inject a fault AT seconds into the steady state: kill-api:N (demo: SIGKILL its Nth API "
-                            "process) or cmd:COMMAND (any command, e.g. 20:cmd:'docker kill db'); repeatable; "
-                            "verdict.json gains a timeline with each fault's cost and recovery")
+                            "process), cmd:COMMAND (any command, e.g. 20:cmd:'docker kill db'), or on a network "
+                            "namespace NAME (a host; needs root): kill-host:NAME (SIGKILL every process in it), "
+                            "cut:NAME (its links down), delay:NAME:MS (a netem delay on its links); repeatable; "
+                            "verdict.json gains a timeline with each fault's cost and recovery; cut links and delays "
+                            "are undone at the end of the run")
     drill.add_argument("--recover", type=recover_argument, action="append", default=[], metavar="AT:ACTION",
-                       help="run an action that undoes a fault, AT seconds into the steady state: cmd:COMMAND; "
-                            "repeatable")
+                       help="run an action that undoes a fault, AT seconds into the steady state: cmd:COMMAND, or "
+                            "heal:NAME (the namespace's links up, loadgate's delays on it removed); repeatable")
     drill.add_argument("--action-timeout", type=positive, default=DEFAULT_TIMEOUT_S, metavar="S",
                        help="a cmd: action still running after S seconds is killed with its process group, as is "
                             f"any still running when the run ends (default {DEFAULT_TIMEOUT_S:g})")

@@ -20,6 +20,7 @@ from loadgate.env import Env
 from loadgate.errors import UserError
 from loadgate.fault_actions import check_actions
 from loadgate.faults import Target
+from loadgate.hosts import check_host_actions
 from loadgate.outdir import out_dir_for
 from loadgate.run import RunPlan, execute
 from loadgate.specs import load_spec_or_fail
@@ -102,7 +103,7 @@ def plan_from_args(args: argparse.Namespace, env: Env, host: str, command: str, 
                 raise UserError(f"--expect-alerts: {exc}") from None
     drill = (*getattr(args, "fault", ()), *getattr(args, "recover", ()))
     processes = args.api_processes + args.backup_processes if hasattr(args, "api_processes") else None
-    problem = check_actions(drill, args.duration - args.rampup, processes)
+    problem = check_actions(drill, args.duration - args.rampup, processes) or check_host_actions(drill)
     if problem:
         raise UserError(problem)
     return RunPlan(host=host.rstrip("/"), drill=drill, action_timeout_s=getattr(args, "action_timeout", 30.0),

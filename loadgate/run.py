@@ -253,6 +253,8 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
             if alerting is not None and watcher is not None:
                 watcher.stop()
                 alerts = alert_record(alerting, watcher, plan.expect_alerts, window)
+                if timeline is not None:  # each fault gains when each generated alert first fired after it
+                    timeline = dataclasses.replace(timeline, alert_spans=tuple(alerts["spans"]))
             facts = gather_facts(out, locust.returncode, local_prom,
                                  f"sum({plan.spec.metrics.requests}{selector.braces()})", env.clock())
             validity = assess(series, window, locust_exit_code=locust.returncode,

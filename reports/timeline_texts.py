@@ -30,10 +30,17 @@ def timeline_rows(timeline: Mapping[str, Any] | None) -> tuple[tuple[str, ...], 
     for event in (timeline or {}).get("events") or ():
         recovery = event.get("recovery") or None
         role = "fault" if event.get("role") == "fault" else "recover"
-        what = str(event.get("detail") or "")
+        parts = [str(event.get("detail") or "")]
         tail = str(event.get("output_tail") or "").strip()
         if tail:
-            what += f"; output: {tail.splitlines()[-1][:120]}"
+            parts.append(f"output: {tail.splitlines()[-1][:120]}")
+        parts.append(str(event.get("undone") or ""))
+        fired = event.get("alerts")
+        if isinstance(fired, list):
+            parts.append("alerts: " + (", ".join(f"{a.get('slo')}:{a.get('severity')} "
+                                                 f"+{seconds_text(float(a.get('after_s', 0)))}" for a in fired)
+                                       or "none fired"))
+        what = "; ".join(p for p in parts if p)
         cells = [f"{float(event.get('at_s', 0)):g} s", f"{role}: {event.get('action', '')}",
                  _STATUS.get(str(event.get("status")), str(event.get("status"))), what]
         if recovery is None:

@@ -19,6 +19,9 @@ cumulative snapshot a second, so every count between two snapshots is exact):
   and the share of the graded window's error budget they spent: failures over (the first
   ``error_rate`` objective's allowed ratio x the window's requests).
 
+With ``--alert-rules``, each fault that ran also lists the generated alerts that fired after it
+(``first_alerts``: each alert's first firing at or after the fault, from the alert poller's spans).
+
 Times are Unix seconds; a fault that never ran (the run ended first) has no recovery.
 """
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from analysis import sli
 from analysis.client_series import BUCKETS, ClientSeries, Counts
@@ -39,7 +42,7 @@ from slo.units import OP_SYMBOLS, format_duration, format_value
 
 __all__ = ["WINDOW_S", "HOLD_S", "FAULT", "RECOVER", "DONE", "FAILED", "TIMED_OUT", "NOT_RUN", "NOT_RECOVERED",
            "NO_FAULT", "NO_FAULT_REASON", "ActionRun", "Recovery", "Timeline", "Health", "health_criteria",
-           "recovery_of", "build_timeline"]
+           "recovery_of", "first_alerts", "build_timeline"]
 
 #: The width of the windows health is judged on, seconds.
 WINDOW_S = 5
@@ -68,7 +71,8 @@ def rfc3339(unix_s: float) -> str:
 class ActionRun:
     """One ``--fault`` or ``--recover`` action as it ran: planned ``at_s`` seconds into the steady
     state (``planned_unix``), started at ``started_unix`` (None: never ran), its ``status``, a
-    sentence of ``detail``, and for a command its exit code, the tail of its output and how long it ran."""
+    sentence of ``detail``, and for a command its exit code, the tail of its output and how long it ran;
+    ``undone``: how a host fault was undone at the end of the run (or that it cannot be), else empty."""
 
     role: str
     action: str
@@ -81,6 +85,7 @@ class ActionRun:
     exit_code: int | None = None
     output_tail: str = ""
     duration_s: float | None = None
+    undone: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,8 @@ class Timeline:
     steady_start_unix: float
     hold_s: float
     criteria: tuple[str, ...]
+    #: The firing spans of the generated alerts (``slo.alerts.spans``), with ``--alert-rules``; None without.
+    alert_spans: tuple[Mapping[str, Any], ...] | None = None
 
     @property
     def faults(self) -> tuple[tuple[ActionRun, Recovery | None], ...]:
@@ -234,7 +241,10 @@ class Timeline:
                 "started": rfc3339(action.started_unix) if action.started_unix is not None else None,
                 "started_unix": action.started_unix, "status": action.status, "detail": action.detail,
                 "exit_code": action.exit_code, "output_tail": action.output_tail, "duration_s": action.duration_s,
-                "recovery": None}
+                "undone": action.undone, "recovery": None,
+                "alerts": first_alerts(action.started_unix, self.alert_spans)
+                if self.alert_spans is not None and action.role == FAULT and action.started_unix is not None
+                else None}
             if recovery is not None:
                 entry["recovery"] = {
                     "recovered": recovery.recovered, "recovery_s": recovery.recovery_s,
@@ -248,6 +258,23 @@ class Timeline:
             events.append(entry)
         return {"steady_start": rfc3339(self.steady_start_unix), "steady_start_unix": self.steady_start_unix,
                 "window_s": WINDOW_S, "hold_s": self.hold_s, "criteria": list(self.criteria), "events": events}
+
+
+def first_alerts(fault_unix: float, spans: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each generated alert's first firing at or after a fault at ``fault_unix``, in firing order:
+    ``alertname``, ``slo``, ``severity``, ``first_firing`` (RFC 3339 and Unix seconds) and ``after_s``,
+    seconds after the fault. An alert already firing when the fault struck counts only once a new
+    span of it begins (``spans``: ``{"alertname", "slo", "severity", "first_firing"}``, Unix seconds)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for span in sorted(spans, key=lambda s: float(s["first_firing"])):
+        first = float(span["first_firing"])
+        key = (str(span.get("slo", "")), str(span.get("severity", "")))
+        if first + 1e-6 < fault_unix or key in found:
+            continue
+        found[key] = {"alertname": str(span.get("alertname", "")), "slo": key[0], "severity": key[1],
+                      "first_firing": rfc3339(first), "first_firing_unix": first,
+                      "after_s": round(first - fault_unix, 3)}
+    return list(found.values())
 
 
 def build_timeline(actions: Sequence[ActionRun], series: ClientSeries, window: Window, spec: Spec,

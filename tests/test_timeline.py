@@ -203,3 +203,31 @@ def test_the_report_puts_each_action_in_a_row_and_marks_faults_and_recoveries_fo
     assert never[5] == "not recovered by the end of the run"
     assert "for 10 s" in timeline_text(doc) and timeline_text(None) == ""
     assert [kind for _, kind in timeline_marks(doc)] == ["fault", "recovered", "recover", "fault"]
+
+
+def test_with_alert_rules_each_fault_lists_when_each_generated_alert_first_fired_after_it():
+    import dataclasses
+
+    from reports.timeline_texts import timeline_rows
+
+    spans = [  # as slo.alerts.spans folds the poller's answers
+        {"alertname": "ErrorBudgetBurn", "slo": "error_rate", "severity": "page", "first_firing": START + 5.0,
+         "last_firing": START + 8.0},  # before the fault: not its alert
+        {"alertname": "ErrorBudgetBurn", "slo": "error_rate", "severity": "page", "first_firing": START + 14.5,
+         "last_firing": START + 40.0},
+        {"alertname": "ErrorBudgetBurn", "slo": "error_rate", "severity": "ticket", "first_firing": START + 21.0,
+         "last_firing": START + 40.0},
+        {"alertname": "ErrorBudgetBurn", "slo": "error_rate", "severity": "page", "first_firing": START + 50.0,
+         "last_firing": START + 55.0},  # a second span of the same alert: the first one counts
+    ]
+    actions = [fault(10), fault(12, "cmd:echo back", role=RECOVER), fault(45, "kill-api:2")]
+    plain = timeline(actions, series(failing={s: 50 for s in range(11, 16)}), hold_s=10)
+    assert [e["alerts"] for e in plain.to_json()["events"]] == [None, None, None]  # no --alert-rules
+    doc = dataclasses.replace(plain, alert_spans=tuple(spans)).to_json()
+    first, recover, later = doc["events"]
+    assert [(a["slo"], a["severity"], a["after_s"]) for a in first["alerts"]] == [
+        ("error_rate", "page", 4.5), ("error_rate", "ticket", 11.0)]
+    assert first["alerts"][0]["first_firing"] == "1970-01-01T00:16:54.500Z"
+    assert recover["alerts"] is None  # a recovery action is no fault
+    assert [(a["severity"], a["after_s"]) for a in later["alerts"]] == [("page", 5.0)]
+    assert timeline_rows(doc)[0][3] == "alerts: error_rate:page +4.5 s, error_rate:ticket +11 s"
