@@ -265,3 +265,34 @@ def test_the_drill_undoes_a_cut_when_it_closes_and_the_timeline_says_so(tmp_path
     assert heal.status == NOT_RUN and heal.undone == ""
     assert ip.calls[-1] == "ip -n edge link set eth1 up"
     assert "loadgate: drill: undone: cut:edge: links set up again" in drill.stderr.getvalue()
+
+
+def test_a_cut_is_undone_when_the_run_fails_and_an_undo_cut_short_by_a_signal_still_finishes(tmp_path):
+    ip = FakeIp()
+    drill = Drill([parse_timed("0:cut:edge", FAULT)], out=tmp_path / "drill", stderr=io.StringIO(),
+                  hosts=HostFaults(run=ip))
+    with pytest.raises(RuntimeError), drill:
+        drill.begin(time.time())
+        _wait_for(lambda: len(drill._results) == 1)
+        raise RuntimeError("the load generator failed")
+    assert ip.calls[-2:] == ["ip -n edge link set eth0 up", "ip -n edge link set eth1 up"]
+
+    class Interrupting(FakeIp):
+        """A second Ctrl-C arrives during the first ``link set ... up``."""
+
+        interrupted = False
+
+        def __call__(self, argv):
+            if list(argv)[-1] == "up" and not self.interrupted:
+                self.interrupted = True
+                raise KeyboardInterrupt
+            return super().__call__(argv)
+
+    ip = Interrupting()
+    hosts = HostFaults(run=ip)
+    hosts.apply(0, parse_timed("0:cut:edge", FAULT))
+    drill = Drill([], out=tmp_path / "drill", stderr=io.StringIO(), hosts=hosts)
+    with pytest.raises(KeyboardInterrupt):
+        drill.close()
+    assert ip.calls[-2:] == ["ip -n edge link set eth0 up", "ip -n edge link set eth1 up"]
+    assert hosts.notes[0] == "links set up again at the end of the run: eth0, eth1"
