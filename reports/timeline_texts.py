@@ -23,6 +23,14 @@ def _offset(unix: Any, since: Any) -> str:
     return f"+{seconds_text(max(0.0, float(unix) - float(since)))}"
 
 
+def _fired(alert: Mapping[str, Any]) -> str:
+    """``error_rate:page +12 s`` after the fault, or ``error_rate:page already firing``."""
+    name = f"{alert.get('slo')}:{alert.get('severity')}"
+    if alert.get("already_firing"):
+        return f"{name} already firing"
+    return f"{name} +{seconds_text(max(0.0, float(alert.get('after_s') or 0)))}"
+
+
 def timeline_rows(timeline: Mapping[str, Any] | None) -> tuple[tuple[str, ...], ...]:
     """One row per action (``TIMELINE_HEADERS``): when, what, how it went, and for a fault its first
     failed request and recovery (both after the fault), the requests it failed and the budget spent."""
@@ -37,9 +45,7 @@ def timeline_rows(timeline: Mapping[str, Any] | None) -> tuple[tuple[str, ...], 
         parts.append(str(event.get("undone") or ""))
         fired = event.get("alerts")
         if isinstance(fired, list):
-            parts.append("alerts: " + (", ".join(f"{a.get('slo')}:{a.get('severity')} "
-                                                 f"+{seconds_text(float(a.get('after_s', 0)))}" for a in fired)
-                                       or "none fired"))
+            parts.append("alerts: " + (", ".join(_fired(a) for a in fired) or "none fired"))
         what = "; ".join(p for p in parts if p)
         cells = [f"{float(event.get('at_s', 0)):g} s", f"{role}: {event.get('action', '')}",
                  _STATUS.get(str(event.get("status")), str(event.get("status"))), what]

@@ -20,7 +20,8 @@ cumulative snapshot a second, so every count between two snapshots is exact):
   ``error_rate`` objective's allowed ratio x the window's requests).
 
 With ``--alert-rules``, each fault that ran also lists the generated alerts that fired after it
-(``first_alerts``: each alert's first firing at or after the fault, from the alert poller's spans).
+(``first_alerts``: each alert's first firing at or after the fault, from the alert poller's spans,
+and those already firing when it struck, said so).
 
 Times are Unix seconds; a fault that never ran (the run ended first) has no recovery.
 """
@@ -41,8 +42,8 @@ from slo.model import Objective, Spec
 from slo.units import OP_SYMBOLS, format_duration, format_value
 
 __all__ = ["WINDOW_S", "HOLD_S", "FAULT", "RECOVER", "DONE", "FAILED", "TIMED_OUT", "NOT_RUN", "NOT_RECOVERED",
-           "NO_FAULT", "NO_FAULT_REASON", "ActionRun", "Recovery", "Timeline", "Health", "health_criteria",
-           "recovery_of", "first_alerts", "build_timeline"]
+           "NO_FAULT", "NO_FAULT_REASON", "ALERT_POLL_S", "ActionRun", "Recovery", "Timeline", "Health",
+           "health_criteria", "recovery_of", "first_alerts", "build_timeline"]
 
 #: The width of the windows health is judged on, seconds.
 WINDOW_S = 5
@@ -260,20 +261,28 @@ class Timeline:
                 "window_s": WINDOW_S, "hold_s": self.hold_s, "criteria": list(self.criteria), "events": events}
 
 
+#: How often the alert poller asks Prometheus (``loadgate.alertwatch``), seconds: a span whose last
+#: poll is this close before a fault may still have been firing when it struck.
+ALERT_POLL_S = 1.0
+
+
 def first_alerts(fault_unix: float, spans: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each generated alert's first firing at or after a fault at ``fault_unix``, in firing order:
-    ``alertname``, ``slo``, ``severity``, ``first_firing`` (RFC 3339 and Unix seconds) and ``after_s``,
-    seconds after the fault. An alert already firing when the fault struck counts only once a new
-    span of it begins (``spans``: ``{"alertname", "slo", "severity", "first_firing"}``, Unix seconds)."""
+    """Each generated alert firing at or after a fault at ``fault_unix``, in firing order:
+    ``alertname``, ``slo``, ``severity``, ``first_firing`` (RFC 3339 and Unix seconds), ``after_s``
+    (seconds from the fault to it) and ``already_firing``: the first span of the alert still firing
+    when the fault struck or beginning after it; one that began before the fault (its ``after_s``
+    negative) was already firing, so the fault did not set it off (``spans``: ``{"alertname", "slo",
+    "severity", "first_firing", "last_firing"}``, Unix seconds, as ``slo.alerts.spans`` folds them)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for span in sorted(spans, key=lambda s: float(s["first_firing"])):
         first = float(span["first_firing"])
+        last = float(span.get("last_firing", first))
         key = (str(span.get("slo", "")), str(span.get("severity", "")))
-        if first + 1e-6 < fault_unix or key in found:
+        if last + ALERT_POLL_S + 1e-6 < fault_unix or key in found:
             continue
         found[key] = {"alertname": str(span.get("alertname", "")), "slo": key[0], "severity": key[1],
                       "first_firing": rfc3339(first), "first_firing_unix": first,
-                      "after_s": round(first - fault_unix, 3)}
+                      "after_s": round(first - fault_unix, 3), "already_firing": first + 1e-6 < fault_unix}
     return list(found.values())
 
 

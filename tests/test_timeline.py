@@ -219,15 +219,21 @@ def test_with_alert_rules_each_fault_lists_when_each_generated_alert_first_fired
          "last_firing": START + 40.0},
         {"alertname": "ErrorBudgetBurn", "slo": "error_rate", "severity": "page", "first_firing": START + 50.0,
          "last_firing": START + 55.0},  # a second span of the same alert: the first one counts
+        {"alertname": "ErrorBudgetBurn", "slo": "availability", "severity": "page", "first_firing": START + 30.0,
+         "last_firing": START + 48.0},  # still firing when the second fault struck
     ]
     actions = [fault(10), fault(12, "cmd:echo back", role=RECOVER), fault(45, "kill-api:2")]
     plain = timeline(actions, series(failing={s: 50 for s in range(11, 16)}), hold_s=10)
     assert [e["alerts"] for e in plain.to_json()["events"]] == [None, None, None]  # no --alert-rules
     doc = dataclasses.replace(plain, alert_spans=tuple(spans)).to_json()
     first, recover, later = doc["events"]
-    assert [(a["slo"], a["severity"], a["after_s"]) for a in first["alerts"]] == [
-        ("error_rate", "page", 4.5), ("error_rate", "ticket", 11.0)]
+    assert [(a["slo"], a["severity"], a["after_s"], a["already_firing"]) for a in first["alerts"]] == [
+        ("error_rate", "page", 4.5, False), ("error_rate", "ticket", 11.0, False),
+        ("availability", "page", 20.0, False)]
     assert first["alerts"][0]["first_firing"] == "1970-01-01T00:16:54.500Z"
     assert recover["alerts"] is None  # a recovery action is no fault
-    assert [(a["severity"], a["after_s"]) for a in later["alerts"]] == [("page", 5.0)]
-    assert timeline_rows(doc)[0][3] == "alerts: error_rate:page +4.5 s, error_rate:ticket +11 s"
+    assert [(a["slo"], a["after_s"], a["already_firing"]) for a in later["alerts"]] == [
+        ("availability", -15.0, True), ("error_rate", 5.0, False)]
+    rows = timeline_rows(doc)
+    assert rows[0][3] == "alerts: error_rate:page +4.5 s, error_rate:ticket +11 s, availability:page +20 s"
+    assert rows[2][3] == "alerts: availability:page already firing, error_rate:page +5 s"
