@@ -48,8 +48,9 @@ MAX_FAILS, FAIL_TIMEOUT_S, CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 1, 3, 1, 1
 DETECT_S = MAX_FAILS * max(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
 #: Beyond the detection, a recovery waits for the requests already sent to the primary when nginx
 #: saw it gone: they end up to one more timeout later (then answered by the backup, or failed), the
-#: client series counts them at its next 1 s snapshot, and 1 s more for the two shared cores.
-SLACK_S = DETECT_S + 1 + 1
+#: client series counts them at its next 1 s snapshot, and 2 s more for the two shared cores (make
+#: test runs another test file beside this one; alone, the cut recovered in 3 s of these 5).
+SLACK_S = DETECT_S + 1 + 2
 RATE, CUT_AT, HEAL_AT, KILL_AT, DELAY_AT = 50, 3, 9, 18, 1
 SPEC = f"""\
 version: loadgate/v1
