@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -26,8 +29,45 @@ from tests.support.schemas import check_tree
 from tests.support.synthetic import openmetrics
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+class _Runs(list[Path]):
+    """The run directories this session's end-to-end tests produced. Under pytest-xdist each
+    worker also appends them to a file all the run's workers share (``everywhere()`` reads it),
+    so that the browser test loads the reports of every worker, not only of its own."""
+
+    @staticmethod
+    def _shared(uid: str | None = None) -> Path | None:
+        uid = uid or os.environ.get("PYTEST_XDIST_TESTRUNUID")
+        return Path(tempfile.gettempdir()) / f"loadgate-e2e-runs-{uid}.txt" if uid else None
+
+    def append(self, out: Path) -> None:
+        super().append(out)
+        if (shared := self._shared()) is not None:
+            with shared.open("a") as handle:
+                handle.write(f"{out}\n")
+
+    def everywhere(self) -> list[Path]:
+        shared = self._shared()
+        found = shared.read_text().splitlines() if shared is not None and shared.exists() else []
+        return list(dict.fromkeys([*self, *map(Path, found)]))
+
+
 #: Run directories the end-to-end tests produced; the browser tests load their reports too.
-E2E_RUNS: list[Path] = []
+E2E_RUNS = _Runs()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller of a pytest-xdist run names the run, so that it can remove the shared file.
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and getattr(config.option, "numprocesses", None) \
+            and getattr(config.option, "testrunuid", None) is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    uid = getattr(session.config.option, "testrunuid", None)
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and (shared := _Runs._shared(uid)) is not None:
+        shared.unlink(missing_ok=True)  # the controller, once every worker is done
 
 
 #: ``make test`` runs the suite on two pytest-xdist workers, each test file on one worker (so that
@@ -44,10 +84,27 @@ SHARED_GROUPS = {
 SOLO_FIXTURES = {"healthy_fleet"}
 
 
+def _group(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return SHARED_GROUPS.get(Path(module).name, module)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if SOLO_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.solo)
+    # The long groups first (end-to-end, then servers and fuzzers, then the rest), each group's tests
+    # together and in their own order: the workers take groups in this order, so the last ones to
+    # start are short and neither worker is left with a long one while the other idles.
+    marks: dict[str, set[str]] = {}
+    for item in items:
+        marks.setdefault(_group(item.nodeid), set()).update(m.name for m in item.iter_markers())
+    first = {group: i for i, group in reversed(list(enumerate(_group(item.nodeid) for item in items)))}
+
+    def rank(group: str) -> int:
+        return 0 if "e2e" in marks[group] else 1 if marks[group] & {"prometheus", "fuzz", "browser"} else 2
+
+    items.sort(key=lambda item: (rank(_group(item.nodeid)), first[_group(item.nodeid)]))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -58,8 +115,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class ByFile(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return SHARED_GROUPS.get(Path(module).name, module)
+            return _group(nodeid)
 
     return ByFile(config, log)
 

@@ -115,12 +115,14 @@ def _kind(out: Path) -> tuple:
 
 
 def test_every_kind_of_end_to_end_run_report_reads_cleanly_in_chromium(browser):
-    """The session's end-to-end runs, one of each kind (verdict, source, alerts, baseline,
-    interruption, validity, abort, workers, tiers; capacity searches by outcome)."""
-    if not E2E_RUNS:
+    """The session's end-to-end runs (every worker's, as far as they have got), one of each kind
+    (verdict, source, alerts, baseline, interruption, validity, abort, workers, tiers; capacity
+    searches by outcome)."""
+    runs = E2E_RUNS.everywhere()  # every worker's, under pytest-xdist
+    if not runs:
         pytest.skip("no end-to-end run in this session (run the whole suite to include them)")
     seen: set[tuple] = set()
-    for out in E2E_RUNS:
+    for out in runs:
         if not out.exists() or (kind := _kind(out)) in seen:
             continue
         seen.add(kind)
