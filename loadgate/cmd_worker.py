@@ -29,6 +29,8 @@ __all__ = ["add_arguments", "run", "worker_command", "parse_master", "LOOP_PAUSE
 
 #: With ``--loop``, the pause before joining the next master: the one that ended the test is gone by then.
 LOOP_PAUSE_S = 1.0
+#: With --loop, a worker that fails (exit above 0) sooner than this after it started is not restarted.
+BROKEN_START_S = 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
                      f"{f' in zone {args.zone}' if getattr(args, 'zone', None) else ''}\n")
     env.stderr.flush()
     while True:
+        began = time.monotonic()
         proc = subprocess.Popen(worker_command(host, port, locustfile, getattr(args, "zone", None)),
                                 stdin=subprocess.DEVNULL,
                                 start_new_session=True)
@@ -85,6 +88,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
         finally:
             procs.stop(proc, timeout_s=15)
         if not getattr(args, "loop", False):
+            return code
+        if code == 2 or (code > 0 and time.monotonic() - began < BROKEN_START_S):
+            # A usage error or a locustfile that cannot load: every restart would fail the same way.
+            env.stderr.write(f"loadgate: the worker exited with code {code} {time.monotonic() - began:.1f}s after it "
+                             "started; not joining again (see its output above)\n")
             return code
         env.stderr.write(f"loadgate: the test ended (worker exit {code}); joining the next master at {host}:{port}\n")
         env.stderr.flush()

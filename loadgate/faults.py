@@ -24,7 +24,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import Callable, Mapping, Sequence, TextIO
 
 from loadgate.fault_actions import DEFAULT_TIMEOUT_S, HOST_KINDS, KILL_API, TimedAction
 from loadgate.hosts import HostFaults
@@ -44,6 +44,16 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+#: Variables a ``cmd:`` action never sees: loadgate's Prometheus credentials (its output reaches
+#: verdict.json, the report and summary.md).
+SECRET_PREFIX = "LOADGATE_PROM_"
+
+
+def command_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``cmd:`` action: loadgate's own, less its ``LOADGATE_PROM_*`` credentials."""
+    return {k: v for k, v in (os.environ if environ is None else environ).items() if not k.startswith(SECRET_PREFIX)}
 
 
 def _tail(path: Path) -> str:
@@ -130,6 +140,16 @@ class Drill:
                                           f"{what} (pid {proc.pid}) had already exited with code {proc.returncode}"))
             return
         _kill_group(proc.pid)
+        try:
+            proc.kill()  # the process itself too, should it not lead its own group
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._record(index, self._run(action, started, FAILED, f"{what} (pid {proc.pid}) still running after "
+                                                                   "SIGKILL and 5 s"))
+            return
         self._record(index, self._run(action, started, DONE, f"SIGKILL to {what} (pid {proc.pid})", duration_s=0.0))
 
     def _host(self, index: int, action: TimedAction) -> None:
@@ -147,7 +167,7 @@ class Drill:
         started = round(self.clock(), 3)
         with log.open("wb") as handle:
             proc = subprocess.Popen(["/bin/sh", "-c", action.command or ""], stdout=handle, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True, env=command_env())
         with self._lock:
             self._running[index] = proc
         if self._stop.is_set():

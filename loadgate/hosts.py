@@ -178,13 +178,17 @@ class HostFaults:
         return DONE, f"SIGKILL to {_plural(len(killed), 'process')} in network namespace {host} (pids {shown})"
 
     def _set(self, host: str, links: Sequence[str], state: str) -> tuple[list[str], str | None]:
+        """Set every link of ``links`` to ``state``, going on past a failure: the links set, and
+        what failed (None when nothing did)."""
         done: list[str] = []
+        failed: list[str] = []
         for dev in links:
             result = self.run(["ip", "-n", host, "link", "set", dev, state])
             if result.code != 0:
-                return done, f"ip -n {host} link set {dev} {state} failed: {result.message}"
-            done.append(dev)
-        return done, None
+                failed.append(f"ip -n {host} link set {dev} {state} failed: {result.message}")
+            else:
+                done.append(dev)
+        return done, "; ".join(failed) or None
 
     def _cut_host(self, index: int, host: str, links: list[str]) -> tuple[str, str]:
         done, problem = self._set(host, links, "down")
@@ -250,8 +254,9 @@ class HostFaults:
             host = min(self._cut)
             index, links = self._cut[host]
             done, problem = self._set(host, links, "up")
-            del self._cut[host]
-            self.notes[index] = (f"could not be undone at the end of the run: {problem}" if problem else
+            del self._cut[host]  # tried once each; a link that refused is named (a retry would refuse again)
+            self.notes[index] = (f"links set up again at the end of the run: {', '.join(done) or 'none'}; could not "
+                                 f"be undone: {problem}" if problem else
                                  f"links set up again at the end of the run: {', '.join(done)}")
             lines.append(f"cut:{host}: {self.notes[index]}")
         while self._delayed:

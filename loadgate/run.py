@@ -197,7 +197,15 @@ def execute(plan: RunPlan, env: Env, *, targets: Sequence[Target] = ()) -> tuple
                 env.stderr.write(f"loadgate: aborted at {aborted.at_s:g}s: {aborted.objective} cannot pass "
                                  f"({aborted.reason}); stopping the load test and grading what was measured\n")
         if drill is not None:
-            drill.close()  # the load has stopped: so has the drill, and every command it started
+            # The load has stopped: so has the drill, every command it started and every host fault it
+            # made undone; a first signal meanwhile waits for the undo, then the run is graded as above.
+            try:
+                with deferred():
+                    drill.close()
+            except Interrupted as exc:
+                signalled = signalled or exc
+                env.stderr.write(f"loadgate: {exc.name}: the drill's faults are undone; grading what was measured "
+                                 "(a second signal stops at once)\n")
         if locust.returncode == contract.SERIES_WRITE_FAILED_EXIT or disk_full(out):
             raise UserError(unwritable(series_file))
         # The results are written before a first signal now takes effect (a second still stops at once).

@@ -73,7 +73,8 @@ def timeline_text(timeline: Mapping[str, Any] | None) -> str:
             f"recovered from a fault at the first moment from which every {timeline.get('window_s', 5):g} s window of "
             f"the load generator's responses stays within its objectives ({criteria}) for "
             f"{timeline.get('hold_s', 30):g} s; "
-            "the budget spent is the share of the graded window's error budget failed from the fault to then.")
+            "the budget spent is the share of the graded window's error budget failed from the fault to the end "
+            "of the first window within objectives.")
 
 
 def timeline_marks(timeline: Mapping[str, Any] | None) -> tuple[tuple[float, str], ...]:

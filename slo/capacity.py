@@ -142,7 +142,8 @@ def outcome(steps: list[Step], *, max_rate: float) -> Outcome:
         number, step = missing
         why = f"step {number} ({step.rate:g} req/s) is missing load: {step.note or ', '.join(step.invalid_checks)}"
         if breaching:
-            why += f"; {breaching[0].breached[0]} breached at {min(s.rate for s in breaching):g} req/s"
+            lowest = min(breaching, key=lambda s: s.rate)
+            why += f"; {lowest.breached[0]} breached at {lowest.rate:g} req/s"
         return Outcome(top, "workers", True, f"{why}; the search stopped there, " +
                        (f"at least {top:g} req/s" if top is not None else "before any step passed"))
     if breaching:

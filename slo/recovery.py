@@ -28,6 +28,11 @@ from slo.units import OP_SYMBOLS, format_ratio, parse_ratio
 
 __all__ = ["read_budget_share", "seconds_text", "grade_recovery", "with_recovery"]
 
+#: The problem codes of an inconclusive recovery objective, beside ``no_fault``: the run ended
+#: inside a fault's hold, the service within objectives; the error budget spent cannot be known.
+UNCONFIRMED_PROBLEM = "recovery_unconfirmed"
+BUDGET_UNKNOWN = "budget_unknown"
+
 def read_budget_share(parser: NodeParser, node: Node, path: str) -> dict[str, Any]:
     """A recovery objective's ``budget``: a share of the error budget in (0 %, 100 %]."""
     parsed = parser.unit_value(node, path, parse_ratio)
@@ -63,10 +68,16 @@ def grade_recovery(objective: Objective, timeline: Timeline | None) -> Verdict:
     if not ran:
         return Verdict(objective, INCONCLUSIVE, None, f"no fault was injected successfully{left_out}",
                        events=0, detail=detail, problem=NO_FAULT)
-    never = [a for a, r in ran if not r.recovered]
+    never = [(a, r) for a, r in ran if not r.recovered and not r.unconfirmed]
     if never:
-        reason = "; ".join(f"{a.action} at {a.at_s:g}s: {r.reason}" for a, r in ran if not r.recovered)
+        reason = "; ".join(f"{a.action} at {a.at_s:g}s: {r.reason}" for a, r in never)
         return Verdict(objective, FAIL, None, f"{NOT_RECOVERED}: {reason}{left_out}", events=len(ran), detail=detail)
+    unconfirmed = [(a, r) for a, r in ran if r.unconfirmed]
+    if unconfirmed:
+        # Within objectives at the end, but the run ended inside the hold: it cannot say, so never a pass or a fail.
+        reason = "; ".join(f"{a.action} at {a.at_s:g}s: {r.reason}" for a, r in unconfirmed)
+        return Verdict(objective, INCONCLUSIVE, None, f"{reason}: inject the fault earlier, run longer or shorten "
+                       f"--recovery-hold{left_out}", events=len(ran), detail=detail, problem=UNCONFIRMED_PROBLEM)
     worst = max(ran, key=lambda pair: pair[1].recovery_s or 0.0)
     longest = float(worst[1].recovery_s or 0.0)
     ok = meets(longest, objective.target)
@@ -78,7 +89,7 @@ def grade_recovery(objective: Objective, timeline: Timeline | None) -> Verdict:
         if any(s is None for _, s in spent):
             return Verdict(objective, INCONCLUSIVE, longest, f"{reason}; but the error budget spent is unknown (the "
                            f"spec has no error_rate objective, or the window no requests){left_out}",
-                           events=len(ran), detail=detail, problem=NO_FAULT)
+                           events=len(ran), detail=detail, problem=BUDGET_UNKNOWN)
         action, most = max(spent, key=lambda pair: pair[1] or 0.0)
         within = (most or 0.0) <= objective.budget_share
         reason += (f"; {action.action} spent {format_ratio(most)} of the error budget, "

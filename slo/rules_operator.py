@@ -38,7 +38,8 @@ def k8s_name(text: str) -> str:
     """``text`` as a Kubernetes object name (RFC 1123 subdomain): lower case, every run of other
     characters one ``-``, trimmed to 253 characters; ``loadgate`` when nothing is left."""
     name = re.sub(r"[^a-z0-9.]+", "-", text.lower())
-    name = re.sub(r"\.{2,}", ".", name)
+    # Each dot-separated part starts and ends with a letter or digit: no "..", ".-" or "-.".
+    name = ".".join(part.strip("-") for part in name.split(".") if part.strip("-"))
     name = name[:_NAME_MAX].strip("-.")
     return name or "loadgate"
 

@@ -42,7 +42,7 @@ from slo.model import Objective, Spec
 from slo.units import OP_SYMBOLS, format_duration, format_value
 
 __all__ = ["WINDOW_S", "HOLD_S", "FAULT", "RECOVER", "DONE", "FAILED", "TIMED_OUT", "NOT_RUN", "NOT_RECOVERED",
-           "NO_FAULT", "NO_FAULT_REASON", "ALERT_POLL_S", "ActionRun", "Recovery", "Timeline", "Health",
+           "UNCONFIRMED", "NO_FAULT", "NO_FAULT_REASON", "ALERT_POLL_S", "ActionRun", "Recovery", "Timeline", "Health",
            "health_criteria", "recovery_of", "first_alerts", "build_timeline"]
 
 #: The width of the windows health is judged on, seconds.
@@ -54,6 +54,8 @@ FAULT, RECOVER = "fault", "recover"
 #: (and was killed); the run ended before its time came.
 DONE, FAILED, TIMED_OUT, NOT_RUN = "done", "failed", "timed_out", "not_run"
 NOT_RECOVERED = "not recovered by the end of the run"
+#: A fault whose hold the run ended inside of, the service within objectives at the end.
+UNCONFIRMED = "recovery not confirmed by the end of the run"
 #: The problem code of a recovery objective with no fault to recover from.
 NO_FAULT = "no_fault"
 NO_FAULT_REASON = ("no fault was injected, so there is no recovery to grade (a recovery objective is graded from "
@@ -103,6 +105,9 @@ class Recovery:
     #: without an error_rate objective, or without requests in the window).
     budget_spent: float | None
     reason: str
+    #: Not recovered, but within objectives from some moment to the window's end, a stretch shorter
+    #: than the hold: the run ended too soon after the fault to tell (never a failure to recover).
+    unconfirmed: bool = False
 
     @property
     def recovered(self) -> bool:
@@ -208,11 +213,13 @@ def recovery_of(fault_unix: float, series: ClientSeries, window: Window, health:
         while k >= WINDOW_S and within[k]:
             k -= 1
         tail = span - k + WINDOW_S - 1 if k < span else 0  # the last stretch within objectives, seconds
-        reason = f"{NOT_RECOVERED}: {span:g} s after the fault, no {hold_s:g} s stretch within objectives"
         if tail:
-            reason += f" (within objectives for the last {tail:g} s only)"
+            reason = (f"{UNCONFIRMED}: within objectives for its last {tail:g} s, under the {hold_s:g} s hold "
+                      f"(the fault came {span:g} s before the end)")
+        else:
+            reason = f"{NOT_RECOVERED}: {span:g} s after the fault, no {hold_s:g} s stretch within objectives"
     return Recovery(recovered, float(recovered_k) if recovered_k is not None else None, first_failure,
-                    requests, failed, spent, reason)
+                    requests, failed, spent, reason, unconfirmed=recovered_k is None and bool(tail))
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,10 @@ def combine(objective: Objective, zones: Mapping[str, Verdict], lost: Mapping[st
                         for name, v in sorted(zones.items())}}
     if overall is not None:
         detail["overall"] = {"status": overall.status, "measured": overall.measured, "events": overall.events}
+        if overall.status == FAIL and status != FAIL:
+            # Every zone held but the whole did not (requests of no zone, or a source of its own): it fails.
+            return dataclasses.replace(overall, objective=objective, detail=detail, problem=None,
+                                       reason=f"{overall.reason}; fails overall although {base}")
     return dataclasses.replace(zones[worst], objective=objective, status=status, reason=reason, detail=detail,
                                problem=problem if status not in (PASS, WARN, FAIL) else None)
 

@@ -107,7 +107,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (rank(_group(item.nodeid)), first[_group(item.nodeid)]))
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: pytest -p no:xdist still runs
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """A test file's tests go to one worker, and so do the files of one ``SHARED_GROUPS`` entry
     (xdist's own ``--dist loadgroup`` does not group under pytest 9 here)."""

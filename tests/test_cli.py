@@ -209,3 +209,11 @@ def test_expected_alerts_that_no_rule_can_raise_are_usage_errors(cli, tmp_path):
         result = cli("demo", "--expect-alerts", value, *out)
         assert result.code == 2 and says in result.err, result.err
     assert not (tmp_path / "run").exists() and "Traceback" not in result.err
+
+
+def test_a_looping_worker_whose_locustfile_cannot_load_stops_with_its_code(cli, tmp_path):
+    """--loop restarts a worker after each test, but not one that fails at once (it would fail forever)."""
+    broken = tmp_path / "broken.py"
+    broken.write_text("import no_such_module_for_loadgate\n")
+    result = cli("worker", "--master", "127.0.0.1:1", "--loop", "--locustfile", str(broken))
+    assert result.code == 1 and "not joining again" in result.err, result.err

@@ -94,6 +94,19 @@ def test_commands_that_succeed_fail_or_hang_are_recorded_and_none_is_left_runnin
     assert not _leftover(marker)  # the background child went with its process group
 
 
+def test_a_command_never_sees_loadgates_prometheus_credentials(tmp_path, monkeypatch):
+    """Its output reaches verdict.json, the report and summary.md, so the token must not be in reach."""
+    monkeypatch.setenv("LOADGATE_PROM_TOKEN", "s3cret-token-for-the-test")
+    monkeypatch.setenv("LOADGATE_DRILL_PROBE", "seen")
+    drill = _drill(tmp_path, "0:cmd:echo token=$LOADGATE_PROM_TOKEN probe=$LOADGATE_DRILL_PROBE")
+    with drill:
+        drill.begin(time.time())
+        _wait_for(lambda: len(drill._results) == 1)
+    run, = drill.results()
+    assert run.status == DONE and run.output_tail == "token= probe=seen\n"
+    assert "s3cret" not in "".join(p.read_text() for p in tmp_path.rglob("*.log"))
+
+
 def test_a_command_still_running_when_the_run_ends_is_killed_and_later_actions_never_run(tmp_path):
     marker = f"sleep 4{os.getpid() % 1000:03d}"
     drill = _drill(tmp_path, f"0:cmd:{marker}", "60:cmd:true", timeout_s=30.0)
@@ -215,6 +228,24 @@ def test_a_cut_host_is_set_up_again_at_the_end_of_the_run_and_only_once():
     assert hosts.notes == {0: "links set up again at the end of the run: eth0, eth1"}
     calls = len(ip.calls)
     assert hosts.undo() == [] and len(ip.calls) == calls
+
+
+def test_an_undo_goes_on_past_a_link_that_refuses_and_names_it():
+    ip = FakeIp()
+    hosts = HostFaults(run=ip)
+    hosts.apply(0, parse_timed("3:cut:edge", FAULT))
+    refuse = ip.__call__
+
+    def eth0_refuses_up(argv):
+        if list(argv) == ["ip", "-n", "edge", "link", "set", "eth0", "up"]:
+            ip.calls.append(" ".join(argv))
+            return Result(2, "", "RTNETLINK answers: Operation not permitted")
+        return refuse(argv)
+
+    hosts.run = eth0_refuses_up
+    line, = hosts.undo()
+    assert ip.calls[-2:] == ["ip -n edge link set eth0 up", "ip -n edge link set eth1 up"]  # eth1 still set up
+    assert "set up again at the end of the run: eth1" in line and "eth0 up failed: RTNETLINK" in line
 
 
 def test_heal_sets_the_links_up_removes_loadgates_delay_and_leaves_nothing_to_undo():

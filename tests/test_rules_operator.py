@@ -64,7 +64,9 @@ def _crd_validator() -> jsonschema.Draft7Validator:
     schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
     # metadata is "type: object" in the CRD: the API server checks it; here, its two fields used.
     schema["properties"]["metadata"] = {"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string", "maxLength": 253, "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+        # RFC 1123 subdomain: dot-separated parts, each starting and ending with a letter or digit.
+        "name": {"type": "string", "maxLength": 253,
+                 "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},
         "labels": {"type": "object", "additionalProperties": {
             "type": "string", "maxLength": 63, "pattern": r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"}}}}
     schema = _strict(schema)
@@ -117,6 +119,10 @@ def test_the_prometheusrule_is_named_and_labelled_after_the_specs_identity(cli, 
     odd.write_text(FORMS["plain"][0].replace("name: shop\nservice: checkout", "name: Shop_API v2\nservice: Check Out!"))
     meta = yaml.safe_load(cli("rules", "--spec", str(odd), "--format", "operator").out)["metadata"]
     assert meta["name"] == "loadgate-check-out-shop-api-v2"
+    dotted = tmp_path / "dotted.yaml"
+    dotted.write_text(FORMS["plain"][0].replace("name: shop\nservice: checkout", "name: shop. eu\nservice: checkout"))
+    assert yaml.safe_load(cli("rules", "--spec", str(dotted), "--format", "operator").out)["metadata"]["name"] == \
+        "loadgate-checkout-shop.eu"
     assert (meta["labels"]["loadgate/service"], meta["labels"]["loadgate/spec"]) == ("Check-Out", "Shop_API-v2")
     openslo, _ = _write_form(tmp_path, "openslo-alert-policies")
     meta = yaml.safe_load(cli("rules", "--spec", str(openslo), "--format", "operator").out)["metadata"]

@@ -14,7 +14,7 @@ from slo.grade import FAIL, INCONCLUSIVE, NO_DATA, PASS
 from slo.loadgate_v1 import load_loadgate_v1
 from slo.located import SpecError
 from slo.recovery import grade_recovery
-from slo.timeline import DONE, FAILED, FAULT, NOT_RECOVERED, NOT_RUN, RECOVER, ActionRun, build_timeline
+from slo.timeline import DONE, FAILED, FAULT, NOT_RECOVERED, NOT_RUN, RECOVER, UNCONFIRMED, ActionRun, build_timeline
 
 HEADER = json.dumps(contract.series_header())
 START = 1000.0
@@ -105,10 +105,22 @@ def test_a_service_that_never_recovers_is_not_recovered_by_the_end_of_the_run():
     assert recovery.failed_requests == 5000 and recovery.first_failure_unix == START + 11
 
 
-def test_a_recovery_with_less_than_the_hold_left_is_not_recovered_and_says_how_long_it_held():
+def test_a_recovery_with_less_than_the_hold_left_is_unconfirmed_and_says_how_long_it_held():
     (_, recovery), = timeline([fault(10)], series(failing={s: 100 for s in range(11, 46)})).faults
-    assert not recovery.recovered
-    assert "within objectives for the last 15 s only" in recovery.reason
+    assert not recovery.recovered and recovery.unconfirmed
+    assert recovery.reason.startswith(UNCONFIRMED) and "within objectives for its last 15 s" in recovery.reason
+
+
+def test_a_recovery_objective_is_inconclusive_when_the_run_ends_inside_the_hold_and_fails_when_still_failing():
+    from slo.recovery import UNCONFIRMED_PROBLEM
+
+    spec_ = spec(SPEC)
+    objective = next(o for o in spec_.objectives if o.kind == "recovery")
+    healthy_late = timeline([fault(40)], series())  # 20 s left of a 30 s hold, no failure at all
+    verdict = grade_recovery(objective, healthy_late)
+    assert verdict.status == INCONCLUSIVE and verdict.problem == UNCONFIRMED_PROBLEM, verdict.reason
+    still_failing = timeline([fault(40)], series(failing={s: 100 for s in range(41, 61)}))
+    assert grade_recovery(objective, still_failing).status == FAIL
 
 
 def test_a_shorter_hold_recovers_within_a_short_run():

@@ -156,6 +156,18 @@ def test_a_failing_zone_fails_the_objective_even_when_another_zone_was_lost():
     assert v["p99_each"].status == FAIL and "fails in far" in v["p99_each"].reason
 
 
+def test_an_objective_whose_whole_fails_fails_even_when_every_zone_holds():
+    """Requests of no zone (a worker without --zone) are graded in the whole only: its failure stands."""
+    import dataclasses
+
+    from slo.zones import combine
+
+    held = graded(series({"near": 5.0, "mid": 85.0}))["p99_each"]
+    overall = dataclasses.replace(held, status=FAIL, reason="p99 misses < 250 ms over every request")
+    v = combine(held.objective, {"near": held, "mid": held}, {}, overall)
+    assert v.status == FAIL and "fails overall although" in v.reason and v.detail["overall"]["status"] == FAIL
+
+
 def test_a_zone_lost_after_the_window_counts_as_reporting():
     s = series({"near": 5.0, "mid": 85.0}, lost={"mid": 21})
     assert lost_zones(s, WINDOW) == {}
