@@ -142,7 +142,10 @@ class HostFaults:
                 return FAILED, f"the links of network namespace {host} were down already: {', '.join(links)}"
             return self._cut_host(index, host, up)
         if action.kind == HEAL:
-            return self._heal(host, links)
+            # The links loadgate cut; without a cut of its own, those down now (a link down before
+            # the drill, and never cut by it, stays as it was only when loadgate made the cut).
+            cut = self._cut.get(host)
+            return self._heal(host, list(cut[1]) if cut else [name for name, is_up in found if not is_up])
         if action.kind == DELAY:
             return self._delay(index, host, links, action.delay_ms or 0.0)
         return FAILED, f"{action.kind} is no host action"
@@ -203,7 +206,8 @@ class HostFaults:
         done, problem = self._set(host, links, "up")
         if problem is not None:
             return FAILED, problem
-        detail = f"links of network namespace {host} set up: {', '.join(done)}"
+        detail = (f"links of network namespace {host} set up: {', '.join(done)}" if done else
+                  f"every link of network namespace {host} was up already")
         cut = self._cut.pop(host, None)
         if cut is not None:
             self.notes[cut[0]] = f"healed by heal:{host}"

@@ -255,7 +255,8 @@ def test_heal_sets_the_links_up_removes_loadgates_delay_and_leaves_nothing_to_un
     assert "tc -n edge qdisc add dev eth0 root netem delay 40ms" in ip.calls
     hosts.apply(1, parse_timed("3:cut:edge", FAULT))
     status, detail = hosts.apply(2, parse_timed("9:heal:edge", RECOVER))
-    assert status == DONE and detail == ("links of network namespace edge set up: eth0, eth1, eth2; netem delay "
+    # The links it cut (eth0, eth1), not eth2, which was down before the drill.
+    assert status == DONE and detail == ("links of network namespace edge set up: eth0, eth1; netem delay "
                                          "removed from eth0, eth1, eth2")
     assert hosts.notes == {0: "removed by heal:edge", 1: "healed by heal:edge"}
     assert hosts.undo() == []
