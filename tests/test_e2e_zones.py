@@ -28,7 +28,9 @@ from tests.support.require import missing
 from tests.support.schemas import problems
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.e2e
+# Solo: it measures each zone's latency to the millisecond, and beside another load test the near and
+# mid zones' p99 passed 400 ms (worker stalls on the shared cores), failing them with the far zone.
+pytestmark = [pytest.mark.e2e, pytest.mark.solo]
 
 API_PORT, RELAY_PORT, MASTER_PORT = 8000, 8001, 5557
 #: Each zone's delay each way, ms; a round trip gains twice that.
