@@ -179,8 +179,13 @@ def test_a_signal_mid_run_stops_every_descendant_and_keeps_what_was_measured(tmp
         # The demo API, Prometheus, Locust and its 2 workers.
         assert _steady_s(series, rampup_s=3) >= 6 and len(children) >= 5, children
     except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        print(proc.communicate(timeout=30)[1][-3000:])
+        # SIGTERM first: loadgate stops its children (each in a session of its own); SIGKILL would orphan them.
+        proc.terminate()
+        try:
+            print(proc.communicate(timeout=60)[1][-3000:])
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
         raise
     began = time.monotonic()
     os.kill(proc.pid, sig)  # loadgate alone: it must stop the rest itself
