@@ -34,7 +34,9 @@ from tests.support.schemas import check_tree, problems
 from tests.test_e2e_capacity import SPEC
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.e2e
+# Solo: a capacity search measures spare capacity; beside another load test in make test's parallel
+# half its first step's requests went out late (1 %+ over 100 ms) and the search found no capacity.
+pytestmark = [pytest.mark.e2e, pytest.mark.solo]
 
 API_PORT, MASTER_PORT = 8000, 5557
 #: Each step: 3 s of ramp-up (the workers spawn their users in its last second) and 6 graded (the
