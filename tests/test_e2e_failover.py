@@ -43,6 +43,8 @@ def _nginx() -> None:
 
 
 def _demo(out: Path, *args: str) -> DemoRun:
+    _require_prometheus()
+    _nginx()
     proc = subprocess.run([sys.executable, "-m", "loadgate", "demo", "--spec", SPEC, "--out", str(out), *args],
                           cwd=REPO, capture_output=True, text=True, timeout=180)
     assert (out / "verdict.json").is_file(), proc.stderr[-3000:]
@@ -53,8 +55,6 @@ def _demo(out: Path, *args: str) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def one_of_three_killed(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    _require_prometheus()
-    _nginx()
     return _demo(tmp_path_factory.mktemp("failover") / "demo", "--api-processes", "3", "--duration", "40",
                  "--rampup", "5", "--fault", "8:kill-api:1", "--recover", "15:cmd:echo healed",
                  "--recovery-hold", "15")
@@ -62,8 +62,6 @@ def one_of_three_killed(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def every_process_killed(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    _require_prometheus()
-    _nginx()
     return _demo(tmp_path_factory.mktemp("lost") / "demo", "--api-processes", "2", "--duration", "30",
                  "--rampup", "5", "--fault", "8:kill-api:1", "--fault", "8:kill-api:2",
                  "--fault", "1:cmd:echo broken; exit 3", "--fault", f"1:cmd:{HUNG} & {HUNG}",
