@@ -185,8 +185,9 @@ def cut_partial_line(series_file: Path) -> None:
 def unwritable(series_file: Path) -> str:
     """Why Locust could not write the client series, in one line naming the path (a full disk, most
     often); the half-written last line is cut off."""
-    cut_partial_line(series_file)
+    # Asked before the cut: cutting the half line frees the block that the failed write filled.
     what = "no space left on device" if disk_full(series_file.parent) else "the load generator could not write it"
+    cut_partial_line(series_file)
     return f"{series_file}: {what}; the load test was stopped"
 
 

@@ -15,7 +15,10 @@ from scenarios.schedule import concurrency
 from scenarios.shapes import ShapeSpec, effective_duration, target_rate
 from scenarios.state import STATE
 
-__all__ = ["LoadGateShape"]
+__all__ = ["LoadGateShape", "SPAWN_SHARE"]
+
+#: The share of the ramp-up that the users are spawned in (from its start).
+SPAWN_SHARE = 0.5
 
 
 class LoadGateShape(LoadTestShape):
@@ -56,5 +59,7 @@ class LoadGateShape(LoadTestShape):
         STATE.concurrency = users = int(users or concurrency(options.lg_rate))
         spawn_rate = STATE.given_spawn_rate if options.headless else options.spawn_rate
         if not spawn_rate:
-            spawn_rate = max(1.0, users / options.lg_rampup) if options.lg_rampup > 0 else float(users)
+            # Spawned over the first half of the ramp-up, while the rate is low: the graded window
+            # then starts seconds after the last spawn, not in its stall.
+            spawn_rate = max(1.0, users / (options.lg_rampup * SPAWN_SHARE)) if options.lg_rampup > 0 else float(users)
         return users, float(spawn_rate)
