@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint venv packages chromium bench bench-scale docs clean
+.PHONY: demo test check lint venv packages chromium bench bench-scale bench-10k docs clean
 
 demo: venv packages
 	$(PY) -m loadgate demo
@@ -38,6 +38,10 @@ bench: venv packages
 
 bench-scale: venv packages
 	$(PY) bench/bench_scale.py
+
+# 10,000 req/s of the default mix through `loadgate run --processes 2` against an nginx stub, graded client side.
+bench-10k: venv packages
+	$(PY) bench/bench_10k.py
 
 # docs/cli.md is generated from the argument parser; tests/test_docs.py fails when it is stale.
 docs: venv

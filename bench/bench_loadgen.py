@@ -30,7 +30,10 @@
    connections, random enterprise keys so the rate limit does not bite), for cached profile
    reads and for pages of 50 items.
 
-    .venv/bin/python bench/bench_loadgen.py [--runs 3] [--seconds 15] [--rate 1500]
+    .venv/bin/python bench/bench_loadgen.py [--runs 3] [--seconds 15] [--rate 1500] [--only mix,mix-paced]
+
+``--only`` runs the named configurations beside the bare ones (an A/B of one change: run it in
+each tree, alternating) and skips the other benchmarks.
 """
 
 from __future__ import annotations
@@ -236,7 +239,7 @@ def run_locust(argv: list[str], work: Path, name: str, seconds: int, env: dict[s
     return Measure((n1 - n0) / (t1 - t0), (c1 - c0) / (t1 - t0), failures)
 
 
-def bench_loadgen(runs: int, seconds: int, rate: int, work: Path) -> None:
+def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozenset[str] = frozenset()) -> None:
     port = procs.free_port()
     (work / "nginx.conf").write_text(nginx_config(work, port))
     for name, text in (("probe", PROBE), ("bare", BARE_LOCUSTFILE), ("requests", REQUESTS_LOCUSTFILE),
@@ -260,6 +263,8 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path) -> None:
                        {"BARE_RATE": str(rate), "BARE_USERS": str(users)}),
         "mix-paced": (f"scenario mix, {users} users, {rate:,} req/s", [*mix, "--lg-rate", str(rate)], {}),
     }
+    if only:
+        configs = {name: c for name, c in configs.items() if name in only or name in {"bare", "bare-paced"}}
     results: dict[str, list[Measure]] = {name: [] for name in configs}
     try:
         procs.wait_http(f"http://127.0.0.1:{port}/ok", nginx, work / "nginx.out")
@@ -278,6 +283,8 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path) -> None:
         bare_name = "bare-paced" if name.endswith("-paced") else "bare"
         print(f"{label:<46} {med[name].rps:>7,.0f} {med[name].cores:>6.2f} {per_cpu[name]:>14,.0f} "
               f"{per_cpu[name] / per_cpu[bare_name]:>8.2f} {med[name].failures:>8.1%}")
+    if not {"mix", "mix-paced", "requests"} <= set(configs):
+        return  # --only: the rows above are the figures
     print(f"mix / bare at {rate:,} req/s, same concurrency: {per_cpu['mix-paced'] / per_cpu['bare-paced']:.2f} "
           f"(goal >= 0.9); flat out: {per_cpu['mix'] / per_cpu['bare']:.2f} (goal >= 0.8)")
     print(f"of which: the requests themselves {per_cpu['requests'] / per_cpu['bare']:.2f}, loadgate's schedule, checks "
@@ -342,7 +349,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=1500, help="the offered rate of the paced runs (req/s)")
+    parser.add_argument("--only", default="", help="comma-separated configurations (requests, mix, mix-paced) to "
+                        "run beside the bare ones, for an A/B of one change; the other benchmarks are skipped")
     args = parser.parse_args()
+    only = frozenset(filter(None, args.only.split(",")))
     if shutil.which("nginx") is None or shutil.which("taskset") is None:
         print("needs Debian's nginx and taskset (apt-get install nginx)", file=sys.stderr)
         return 2
@@ -350,9 +360,10 @@ def main() -> int:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (work / sub).mkdir()
     try:
-        bench_loadgen(args.runs, args.seconds, args.rate, work)
-        bench_key_memory()
-        bench_demo_api(args.seconds, work)
+        bench_loadgen(args.runs, args.seconds, args.rate, work, only)
+        if not only:
+            bench_key_memory()
+            bench_demo_api(args.seconds, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -1,11 +1,13 @@
-"""The open model's dispatcher: queues each request of the schedule when it falls due. gevent, no Locust.
+"""The open model's dispatcher: hands each request of the schedule to a user when it falls due. gevent, no Locust.
 
 Each process that runs users holds one ``Dispatcher`` (``DISPATCH``): a ``KeySchedule`` of every
-active key's next intended send, a greenlet that queues each request when it falls due, and a
-greenlet that follows the load shape's target rate. Users (``scenarios.open_model.OpenModelUser``)
-take the requests from its queue.
+active key's next intended send, a greenlet that hands due requests to idle users, and a greenlet
+that follows the load shape's target rate. A user (``scenarios.open_model.OpenModelUser``) that
+finishes a request takes the next one due straight from the schedule (``take_due``): no hand-off
+and no wake-up while users are busy. Only when none is due does it wait, idle, on the queue
+(``wait_due``), and the dispatcher queues a due request for each idle user, never more.
 
-A request still queued ``max_late_s`` after its intended time (``--lg-max-late``, 10 s by
+A request still waiting (for a free user) ``max_late_s`` after its intended time (``--lg-max-late``, 10 s by
 default) is dropped, never sent, and counted (as k6 counts ``dropped_iterations``), so a hung
 service or an overloaded generator cannot grow the queue without end, nor keep sending a backlog
 after the test.
@@ -46,6 +48,9 @@ class Dispatcher:
         self.slot = 0
         #: Called with the requests dropped and the time they were dropped at, each time some are.
         self.on_drop: Callable[[list[Due], float], None] = lambda dues, now: None
+        #: Users waiting on the queue for a request (the dispatcher queues one for each, no more).
+        self.idle = 0
+        self._clock: Callable[[], float] = time.time
 
     def start(self, schedule: KeySchedule, rates: Callable[[float], dict[str, float] | None],
               given_keys: dict[str, tuple[str, ...]] | None = None, clock: Callable[[], float] = time.time,
@@ -59,13 +64,15 @@ class Dispatcher:
 
         A schedule started while another runs (a new share of a distributed test) takes over each
         key's last intended send, by key, so no key sends sooner than one interval after its last
-        send; requests still queued for the old one are dropped (and counted).
+        send; requests of the old one still waiting for a user are dropped (and counted).
         """
-        previous = self._last_sends_by_key()
-        if previous:
-            queued = self._drain()
+        if self.schedule is not None and self._greenlets:
+            # Requests queued for idle users, or due and not yet taken, are dropped (and counted).
+            now = clock()
+            queued = self._drain() + self._take_overdue(now, 0.0)
             if queued:
-                self.on_drop(queued, clock())
+                self.on_drop(queued, now)
+        previous = self._last_sends_by_key()
         self.stop()
         self.schedule = schedule
         self.given_keys = dict(given_keys or {})
@@ -76,6 +83,7 @@ class Dispatcher:
                                for tier, n in schedule.pools().items() for index in range(n)
                                if (tier, self.key(tier, index)) in previous})
         self.max_late_s = max_late_s
+        self._clock = clock
         if on_drop is not None:
             self.on_drop = on_drop
         began = clock() if began is None else began
@@ -123,9 +131,48 @@ class Dispatcher:
                 return
             gevent.sleep(0.25)
 
+    def take_due(self) -> Due | None:
+        """For a user that is free: the earliest request due now, taken from the schedule (or one
+        queued for an idle user, which is older); None when none is due. Requests more than
+        ``max_late_s`` past their intended time are dropped on the way (``on_drop``)."""
+        if self.queue.qsize():
+            return self.queue.get_nowait()
+        schedule = self.schedule
+        if schedule is None:
+            return None
+        now = self._clock()
+        due = schedule.take(now)
+        if due is None or now - due.intended <= self.max_late_s:
+            return due
+        dropped = [due, *self._take_overdue(now, self.max_late_s)]
+        self.on_drop(dropped, now)
+        return schedule.take(now)
+
+    def wait_due(self) -> Due:
+        """For a user with nothing due: wait, idle, until the dispatcher queues a request for it."""
+        self.idle += 1
+        try:
+            return self.queue.get()
+        finally:
+            self.idle -= 1
+
+    def _take_overdue(self, now: float, max_late_s: float) -> list[Due]:
+        """Take the schedule's requests more than ``max_late_s`` past their intended time."""
+        schedule, out = self.schedule, list[Due]()
+        if schedule is None:
+            return out
+        while True:
+            upcoming = schedule.next_time()
+            if upcoming is None or now - upcoming <= max_late_s:
+                return out
+            due = schedule.take(now)
+            if due is None:
+                return out
+            out.append(due)
+
     def drop_stale(self, now: float) -> int:
-        """Drop the queued requests more than ``max_late_s`` past their intended time (the queue
-        holds them in order of intended time); how many."""
+        """Drop the requests waiting more than ``max_late_s`` past their intended time, queued (the
+        queue holds them in order of intended time) or due in the schedule and not yet taken; how many."""
         dropped = []
         while True:
             try:
@@ -135,18 +182,22 @@ class Dispatcher:
             if now - head.intended <= self.max_late_s:
                 break
             dropped.append(self.queue.get_nowait())
+        dropped += self._take_overdue(now, self.max_late_s)
         if dropped:
             self.on_drop(dropped, now)
         return len(dropped)
 
     def _release(self, schedule: KeySchedule, clock: Callable[[], float]) -> None:
+        queue = self.queue
         while True:
             now = clock()
             self.drop_stale(now)
-            due = schedule.take(now)
-            while due is not None:
-                self.queue.put(due)
+            # One request for each idle user: busy users take theirs from the schedule themselves.
+            for _ in range(self.idle - queue.qsize()):
                 due = schedule.take(now)
+                if due is None:
+                    break
+                queue.put(due)
             upcoming = schedule.next_time()
             # Released in batches at most every _BATCH_S: a wake-up per request would cost the event
             # loop more than the request; a request is then up to _BATCH_S late, and timed so.

@@ -64,14 +64,17 @@ class OpenModelUser(FastHttpUser):
 
     @task
     def _take_next(self) -> None:
-        # Idle, a user counts as waiting, as between tasks: when the test stops, Locust kills a waiting
-        # user at once, and waits (up to --stop-timeout) only for users sending. A worker then sends its
-        # final counts before the master, which waits half a second for them, is gone.
-        self._state = LOCUST_STATE_WAITING
-        try:
-            due = DISPATCH.queue.get()
-        finally:
-            self._state = LOCUST_STATE_RUNNING
+        # A due request is taken straight from the schedule; only when none is due does the user wait.
+        due = DISPATCH.take_due()
+        if due is None:
+            # Idle, a user counts as waiting, as between tasks: when the test stops, Locust kills a waiting
+            # user at once, and waits (up to --stop-timeout) only for users sending. A worker then sends its
+            # final counts before the master, which waits half a second for them, is gone.
+            self._state = LOCUST_STATE_WAITING
+            try:
+                due = DISPATCH.wait_due()
+            finally:
+                self._state = LOCUST_STATE_RUNNING
         self.request_context = {"tier": tier_label(due.tier, due.over_limit), "over_limit": due.over_limit,
                                 "intended": due.intended}
         self.send(due)

@@ -2,7 +2,8 @@
 
 The tier comes from the user's request context (``none`` without one), the result from the
 exception and the status (429 is ``rate_limited``), the cache from ``X-Cache`` on a 200 of the
-cached read, and the lateness from the context's intended send time (open-model requests).
+cached read, and the lateness from the context's intended send time (open-model requests): the
+request's own start time (``start_time``, epoch seconds, which Locust's clients report) minus it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ __all__ = ["on_request"]
 
 
 def on_request(request_type: str, name: str, response_time: float, response_length: int, response: Any = None,
-               context: dict[str, Any] | None = None, exception: Any = None, **_: Any) -> None:
+               context: dict[str, Any] | None = None, exception: Any = None, start_time: float | None = None,
+               **_: Any) -> None:
     """Count one request (``events.request``); ``response_time`` is in milliseconds, as Locust
-    gives it, and is recorded in seconds."""
+    gives it, and is recorded in seconds; ``start_time`` is when the request began (epoch seconds)."""
     code = int(getattr(response, "status_code", 0) or 0)
     if exception is not None:
         result = contract.FAILURE
@@ -32,5 +34,8 @@ def on_request(request_type: str, name: str, response_time: float, response_leng
     cache = response.headers.get("X-Cache") if code == 200 and name == "/api/users/{id}" else None
     late_s = None
     if context and "intended" in context:
-        late_s = lateness(time.time(), response_time, context["intended"])
+        # The send's own start: one clock read fewer than the event's time less the response time, and
+        # exact, where that counted the checks run before the event fires (catch_response) as lateness.
+        late_s = start_time - context["intended"] if start_time is not None \
+            else lateness(time.time(), response_time, context["intended"])
     STATE.stats.record(name, tier, result, code, response_time / 1000.0, cache, late_s)

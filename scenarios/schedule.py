@@ -20,6 +20,7 @@ import heapq
 import math
 import random
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from contract import tier_label
 from scenarios.keys import is_over_limit, keys_for_rate, over_limit_among
@@ -32,9 +33,9 @@ __all__ = ["Due", "KeySchedule", "concurrency", "DEFAULT_MAX_LATE_S"]
 DEFAULT_MAX_LATE_S = 10.0
 
 
-@dataclass(frozen=True)
-class Due:
-    """One request to send: for which key (its index in the tier's pool), and when it was meant to go."""
+class Due(NamedTuple):
+    """One request to send: for which key (its index in the tier's pool), and when it was meant to go.
+    A named tuple: one is made for every request, in half the time of a frozen dataclass."""
 
     intended: float
     tier: str
@@ -50,18 +51,24 @@ class _Tier:
     over: float             # requests per second of one over-limit key
     rate: float = 0.0       # requests per second the tier carries now
     active: int = 0         # keys sending now (indices 0 .. active-1)
+    in_step: float = math.inf  # seconds between two sends of an in-limit key now (``refresh``)
 
-    def step(self, index: int) -> float:
-        """Seconds between two sends of key ``index`` at the current rate (inf when it should stop)."""
-        if index >= self.active or self.rate <= 0:
-            return math.inf
-        if is_over_limit(index, self.fraction):
-            return 1.0 / self.over
+    def refresh(self) -> None:
+        """Work out the in-limit keys' interval once per change of rate, not once per request."""
         n_over = over_limit_among(self.active, self.fraction)
         rest = self.rate - n_over * self.over
         in_limit = self.active - n_over
         # Never faster than the pace: when the over-limit keys alone carry the rate, the rest wait.
-        return in_limit / rest if rest > 0 and in_limit > 0 else math.inf
+        self.in_step = in_limit / rest if rest > 0 and in_limit > 0 else math.inf
+
+    def step(self, index: int, over: bool | None = None) -> float:
+        """Seconds between two sends of key ``index`` at the current rate (inf when it should stop);
+        ``over`` is whether it sends over the limit, when the caller knows."""
+        if index >= self.active or self.rate <= 0:
+            return math.inf
+        if over if over is not None else is_over_limit(index, self.fraction):
+            return 1.0 / self.over
+        return self.in_step
 
 
 class KeySchedule:
@@ -135,6 +142,7 @@ class KeySchedule:
             before, rose = t.active, rate > t.rate
             t.rate = rate
             t.active = min(t.pool, keys_for_rate(tier, rate, self._pace, t.fraction))
+            t.refresh()
             for index in range(before, t.active):
                 step = t.step(index)
                 if math.isfinite(step):  # an in-limit key with no share of the rate waits for one
@@ -167,18 +175,27 @@ class KeySchedule:
     def take(self, now: float) -> Due | None:
         """The earliest request due at or before ``now`` (None if none is due yet). Its key is
         rescheduled one interval after its *intended* time, so a late send never shifts the schedule."""
-        self._drop_stale()
-        if not self._heap or self._heap[0][0] > now:
+        heap = self._heap
+        if heap and self._live.get((heap[0][2], heap[0][3]), (None,))[0] != heap[0][1]:
+            self._drop_stale()
+        if not heap or heap[0][0] > now:
             return None
-        intended, _, tier, index = heapq.heappop(self._heap)
-        self._last[(tier, index)] = intended
+        intended, _, tier, index = heap[0]
+        key = (tier, index)
+        self._last[key] = intended
         t = self._tiers[tier]
-        step = t.step(index)
-        if math.isfinite(step):
-            self._push(tier, index, intended + step)
+        over = t.fraction > 0 and is_over_limit(index, t.fraction)
+        step = t.step(index, over)
+        if step < math.inf:
+            # One sift, not two: the head is replaced by the key's next send.
+            self._seq += 1
+            at = intended + step
+            self._live[key] = (self._seq, at)
+            heapq.heapreplace(heap, (at, self._seq, tier, index))
         else:
+            heapq.heappop(heap)
             self._retire(tier, index)
-        return Due(intended, tier, index, is_over_limit(index, t.fraction))
+        return Due(intended, tier, index, over)
 
 
 def concurrency(rate: float, expected_latency_s: float = 0.05, headroom: float = 4.0, minimum: int = 10) -> int:
