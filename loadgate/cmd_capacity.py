@@ -53,8 +53,7 @@ from slo.capacity import (
 )
 from slo.gate import ExitCode
 from slo.model import Spec, Target
-from slo.record import rfc3339
-from slo.units import format_rate
+from slo.units import format_rate, rfc3339
 
 __all__ = ["add_arguments", "run", "step_spec", "exit_code"]
 

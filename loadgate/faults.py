@@ -102,10 +102,14 @@ class Drill:
         self._spawn(self._schedule)
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        """Start ``target`` on a thread that ``close`` waits for; none once ``close`` began (the
+        action it would run stays not run), so no command starts after the run has ended."""
         thread = threading.Thread(target=target, args=args, name="loadgate-drill", daemon=True)
         with self._lock:
+            if self._stop.is_set():
+                return
             self._threads.append(thread)
-        thread.start()
+            thread.start()
 
     def _schedule(self) -> None:
         assert self.steady_start is not None
@@ -195,8 +199,8 @@ class Drill:
     def close(self) -> None:
         """Cancel what has not run and kill every command still running, with its group; wait for them;
         then undo every host fault still in place (once: a second call does nothing more)."""
-        self._stop.set()
-        with self._lock:
+        with self._lock:  # under the lock: a thread is either in the list below or never started
+            self._stop.set()
             running = list(self._running.values())
             threads = list(self._threads)
         for proc in running:

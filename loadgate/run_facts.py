@@ -16,8 +16,8 @@ from analysis.sli import Window
 from analysis.validity import Validity
 from loadgate.run_plan import RunPlan
 from slo.gate import Interruption
-from slo.record import rfc3339
 from slo.record_types import RunRecord, clean
+from slo.units import rfc3339
 
 __all__ = ["RunFacts", "run_record"]
 

@@ -22,10 +22,9 @@ from reports.run_texts import (
 from reports.timeline_texts import TIMELINE_HEADERS, timeline_rows, timeline_text
 from reports.zone_texts import ZONE_HEADERS, zone_rows, zones_text
 from slo.caveats import invalid_text
-from slo.record import rfc3339
 from slo.record_types import ClientFigures, ObjectiveRecord, VerdictRecord
 from slo.recovery import seconds_text
-from slo.units import OP_SYMBOLS, format_duration, format_percent, format_ratio, format_value, format_window
+from slo.units import OP_SYMBOLS, format_duration, format_percent, format_ratio, format_value, format_window, rfc3339
 
 __all__ = ["STATUS_LABELS", "Row", "ReportContext", "build_context", "target_text", "evidence_text",
            "budget_text", "baseline_text", "baseline_summary"]

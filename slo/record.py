@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from analysis.sli import Series, Window
@@ -39,9 +38,9 @@ from slo.record_types import (
     VerdictRecord,
     clean,
 )
-from slo.units import format_duration
+from slo.units import format_duration, rfc3339
 
-__all__ = ["SCHEMA_VERSION", "Record", "rfc3339", "clean", "objective_record", "series_document",
+__all__ = ["SCHEMA_VERSION", "Record", "clean", "objective_record", "series_document",
            "merge_overview", "build_record", "load_verdict"]
 
 
@@ -68,13 +67,6 @@ class Record:
     def exit_code(self) -> ExitCode:
         """The gate's exit code: the one ``decide()`` made."""
         return self.result.exit_code
-
-
-def rfc3339(unix_s: float) -> str:
-    """``2026-01-01T00:15:00Z`` for a Unix time (whole seconds shown when whole)."""
-    dt = datetime.fromtimestamp(unix_s, tz=timezone.utc)
-    text = dt.isoformat(timespec="milliseconds" if unix_s % 1 else "seconds")
-    return text.replace("+00:00", "Z")
 
 
 def objective_record(verdict: Verdict, *, queries: list[str] | None = None,

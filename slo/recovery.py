@@ -68,7 +68,9 @@ def grade_recovery(objective: Objective, timeline: Timeline | None) -> Verdict:
     if not ran:
         return Verdict(objective, INCONCLUSIVE, None, f"no fault was injected successfully{left_out}",
                        events=0, detail=detail, problem=NO_FAULT)
-    never = [(a, r) for a, r in ran if not r.recovered and not r.unconfirmed]
+    # Never recovered; or unconfirmed, but still outside the objectives for longer than the threshold allows.
+    never = [(a, r) for a, r in ran if not r.recovered and (not r.unconfirmed or (
+        r.at_least_s is not None and not meets(r.at_least_s, objective.target)))]
     if never:
         reason = "; ".join(f"{a.action} at {a.at_s:g}s: {r.reason}" for a, r in never)
         return Verdict(objective, FAIL, None, f"{NOT_RECOVERED}: {reason}{left_out}", events=len(ran), detail=detail)
@@ -76,8 +78,12 @@ def grade_recovery(objective: Objective, timeline: Timeline | None) -> Verdict:
     if unconfirmed:
         # Within objectives at the end, but the run ended inside the hold: it cannot say, so never a pass or a fail.
         reason = "; ".join(f"{a.action} at {a.at_s:g}s: {r.reason}" for a, r in unconfirmed)
-        return Verdict(objective, INCONCLUSIVE, None, f"{reason}: inject the fault earlier, run longer or shorten "
-                       f"--recovery-hold{left_out}", events=len(ran), detail=detail, problem=UNCONFIRMED_PROBLEM)
+        advice = ("inject the fault earlier, run longer or shorten --recovery-hold"
+                  if not any(r.cut_short for _, r in unconfirmed) else
+                  "space the faults further apart (each recovery and its hold before the next fault), or shorten "
+                  "--recovery-hold")
+        return Verdict(objective, INCONCLUSIVE, None, f"{reason}: {advice}{left_out}", events=len(ran),
+                       detail=detail, problem=UNCONFIRMED_PROBLEM)
     worst = max(ran, key=lambda pair: pair[1].recovery_s or 0.0)
     longest = float(worst[1].recovery_s or 0.0)
     ok = meets(longest, objective.target)

@@ -25,6 +25,8 @@ def _threshold_text(kind: str, op: str | None, value: float) -> str:
     """A threshold as the spec writes it: ``< 500ms``, ``>= 99.9%``, ``>= 180/s``, ``< 3``."""
     if kind == model.LATENCY:
         text = f"{value * 1000:.12g}ms"
+    elif kind == model.RECOVERY:
+        text = f"{value:.12g}s"
     elif kind == model.THROUGHPUT:
         text = f"{value:.12g}/s"
     elif kind == model.PROMQL_VALUE:
@@ -84,6 +86,10 @@ def dump_spec(spec: Spec, header: str = "") -> str:
                 item["slice"] = format_spec_duration(o.slice_seconds)
             if o.slice_target is not None:
                 item["slice_target"] = _threshold_text(model.PROMQL_RATIO, None, o.slice_target)
+        if o.kind == model.RECOVERY and o.budget_share is not None:
+            item["budget"] = _threshold_text(model.ERROR_RATE, None, o.budget_share)
+        if o.zones is not None:
+            item["zones"] = o.zones
         if o.period_s is not None:
             item["period"] = format_spec_duration(o.period_s)
         if o.note:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from analysis import sli
@@ -39,7 +38,7 @@ from analysis.sli import Window
 from slo import model
 from slo.grade import meets
 from slo.model import Objective, Spec
-from slo.units import OP_SYMBOLS, format_duration, format_value
+from slo.units import OP_SYMBOLS, format_duration, format_value, rfc3339
 
 __all__ = ["WINDOW_S", "HOLD_S", "FAULT", "RECOVER", "DONE", "FAILED", "TIMED_OUT", "NOT_RUN", "NOT_RECOVERED",
            "UNCONFIRMED", "NO_FAULT", "NO_FAULT_REASON", "ALERT_POLL_S", "ActionRun", "Recovery", "Timeline", "Health",
@@ -60,14 +59,6 @@ UNCONFIRMED = "recovery not confirmed by the end of the run"
 NO_FAULT = "no_fault"
 NO_FAULT_REASON = ("no fault was injected, so there is no recovery to grade (a recovery objective is graded from "
                    "a drill's timeline: loadgate run or demo with --fault AT:ACTION)")
-
-
-def rfc3339(unix_s: float) -> str:
-    """``2026-01-01T00:15:00Z`` (milliseconds when not whole), as ``slo.record`` writes times; kept
-    here so that the record's own chain (``slo.evaluate``) can grade recovery without a cycle."""
-    text = datetime.fromtimestamp(unix_s, tz=timezone.utc).isoformat(timespec="milliseconds" if unix_s % 1
-                                                                     else "seconds")
-    return text.replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -108,6 +99,11 @@ class Recovery:
     #: Not recovered, but within objectives from some moment to the window's end, a stretch shorter
     #: than the hold: the run ended too soon after the fault to tell (never a failure to recover).
     unconfirmed: bool = False
+    #: When not recovered: the fewest seconds its recovery can take (it was still outside its
+    #: objectives until then), so that a grade can still fail on it when the recovery is unconfirmed.
+    at_least_s: float | None = None
+    #: Unconfirmed because the next fault struck before the recovery (and its hold) was seen.
+    cut_short: bool = False
 
     @property
     def recovered(self) -> bool:
@@ -174,12 +170,16 @@ def _first_failure(series: ClientSeries, start: float, end: float) -> float | No
 
 
 def recovery_of(fault_unix: float, series: ClientSeries, window: Window, health: Health,
-                hold_s: float = HOLD_S, budget_ratio: float | None = None, window_requests: float = 0.0) -> Recovery:
+                hold_s: float = HOLD_S, budget_ratio: float | None = None, window_requests: float = 0.0,
+                next_fault_unix: float | None = None) -> Recovery:
     """The recovery from a fault at ``fault_unix``: the first R = fault + k (whole seconds) from
-    which every 5 s window up to R + ``hold_s`` is within objectives, within the graded ``window``.
-    ``budget_ratio`` is the error_rate objective's allowed bad ratio, ``window_requests`` the
-    window's requests, for the share of the budget spent."""
-    end = window.end
+    which every 5 s window up to R + ``hold_s`` is within objectives, within the graded ``window``
+    and before the next fault (``next_fault_unix``): what a later fault breaks is its own recovery
+    and its own cost, never charged to this one. ``budget_ratio`` is the error_rate objective's
+    allowed bad ratio, ``window_requests`` the window's requests, for the share of the budget spent."""
+    end = window.end if next_fault_unix is None else min(window.end, next_fault_unix)
+    cut = end < window.end  # the next fault strikes inside the window
+    before = f"the next fault, {end - fault_unix:g} s later" if cut else "the end"
     span = int(math.floor(end - fault_unix + 1e-9))
     hold = int(math.ceil(hold_s - 1e-9))
     # within[k]: the window (F + k - 5, F + k] is within objectives, for k = 5 .. span.
@@ -213,13 +213,20 @@ def recovery_of(fault_unix: float, series: ClientSeries, window: Window, health:
         while k >= WINDOW_S and within[k]:
             k -= 1
         tail = span - k + WINDOW_S - 1 if k < span else 0  # the last stretch within objectives, seconds
+        at_least = float(max(0, k + 1 - WINDOW_S))  # the window ending at k was outside the objectives
         if tail:
             reason = (f"{UNCONFIRMED}: within objectives for its last {tail:g} s, under the {hold_s:g} s hold "
-                      f"(the fault came {span:g} s before the end)")
+                      f"(the fault came {span:g} s before {before})")
+        elif cut:
+            reason = (f"{UNCONFIRMED}: still outside its objectives when {before} struck, so its own recovery "
+                      f"cannot be told apart from that fault's (at least {at_least:g} s)")
         else:
             reason = f"{NOT_RECOVERED}: {span:g} s after the fault, no {hold_s:g} s stretch within objectives"
+    unconfirmed = recovered_k is None and (bool(tail) or cut)
     return Recovery(recovered, float(recovered_k) if recovered_k is not None else None, first_failure,
-                    requests, failed, spent, reason, unconfirmed=recovered_k is None and bool(tail))
+                    requests, failed, spent, reason, unconfirmed=unconfirmed,
+                    at_least_s=at_least if recovered_k is None else None,
+                    cut_short=recovered_k is None and cut)
 
 
 @dataclass(frozen=True)
@@ -300,12 +307,17 @@ def build_timeline(actions: Sequence[ActionRun], series: ClientSeries, window: W
     errors = health.errors[0] if health.errors else None
     requests = series.counts(window.start, window.end, times=False).total
     ordered = tuple(sorted(actions, key=lambda a: (a.planned_unix, a.role != FAULT)))
+    # Faults that did something: a failed one (no netem, a command that exited non-zero) bounds no other.
+    struck = sorted(max(a.started_unix, window.start) for a in ordered
+                    if a.role == FAULT and a.started_unix is not None and a.status == DONE)
     recoveries = []
     for action in ordered:
         ran = action.role == FAULT and action.started_unix is not None
         start = max(action.started_unix or 0.0, window.start)
+        # Faults in the same second strike together: one incident, the same recovery for each.
+        later = next((t for t in struck if t >= start + 1.0), None)
         recoveries.append(recovery_of(start, series, window, health, hold_s,
-                                      errors.allowed_bad_ratio if errors else None, requests)
+                                      errors.allowed_bad_ratio if errors else None, requests, later)
                           if ran and start < window.end else None)
     return Timeline(ordered, tuple(recoveries), steady_start_unix, hold_s, health.describe())
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "parse_number",
     "parse_comparison",
     "format_duration",
+    "rfc3339",
     "format_spec_duration",
     "format_openslo_duration",
     "format_prom_duration",
@@ -260,3 +262,11 @@ def format_percent(ratio: float, signed: bool = False) -> str:
     if abs(pct) >= 100:
         return f"{sign}{pct:,.0f} %"
     return f"{sign}{pct:.3g} %"
+
+
+def rfc3339(unix_s: float) -> str:
+    """``2026-01-01T00:15:00Z`` for a Unix time, as the records write times (milliseconds only when
+    not whole)."""
+    text = datetime.fromtimestamp(unix_s, tz=timezone.utc).isoformat(timespec="milliseconds" if unix_s % 1
+                                                                     else "seconds")
+    return text.replace("+00:00", "Z")

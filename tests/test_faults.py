@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -117,6 +118,31 @@ def test_a_command_still_running_when_the_run_ends_is_killed_and_later_actions_n
     assert running.status == TIMED_OUT and "when the run ended" in running.detail
     assert later.status == NOT_RUN and later.started_unix is None
     assert not _leftover(marker)
+
+
+def test_a_command_whose_time_comes_as_the_run_ends_never_starts(tmp_path):
+    """The race a review found: the schedule's wait ends, then close() begins before the command's
+    thread is started. That command must not run after the run (nor be missing from the results)."""
+    mark = tmp_path / "ran"
+    drill = _drill(tmp_path, f"0:cmd:touch {mark}")
+    closers = []
+
+    def wait_that_loses_the_race(timeout=None):
+        # The wait ended just before close() set the flag: close now, then go on as if not stopped.
+        closer = threading.Thread(target=drill.close)
+        closer.start()
+        closers.append(closer)
+        _wait_for(drill._stop.is_set)
+        return False
+
+    drill._stop.wait = wait_that_loses_the_race  # type: ignore[method-assign]
+    drill.begin(time.time())
+    _wait_for(lambda: bool(closers) and not closers[0].is_alive())
+    assert closers and not closers[0].is_alive()
+    run, = drill.results()
+    assert run.status == NOT_RUN and not mark.exists()
+    time.sleep(0.3)  # a command started anyway would have touched it by now
+    assert not mark.exists()
 
 
 def test_kill_api_kills_its_process_and_a_process_already_gone_is_a_failed_fault(tmp_path):

@@ -249,3 +249,38 @@ def test_with_alert_rules_each_fault_lists_when_each_generated_alert_first_fired
     rows = timeline_rows(doc)
     assert rows[0][3] == "alerts: error_rate:page +4.5 s, error_rate:ticket +11 s, availability:page +20 s"
     assert rows[2][3] == "alerts: availability:page already firing, error_rate:page +5 s"
+
+
+def test_a_later_fault_is_charged_to_itself_not_to_the_one_before_it():
+    # The first fault's failures end at 13 and it holds from there; the second, at 45, fails 46-48.
+    failing = {11: 50, 12: 50, 13: 50, 46: 50, 47: 50, 48: 50}
+    first, second = (r for _, r in timeline([fault(10), fault(45)], series(failing=failing), hold_s=10).faults)
+    assert first.recovery_s == 3 and second.recovery_s == 3
+    assert first.failed_requests == 150 and second.failed_requests == 150
+
+
+def test_a_fault_still_failing_when_the_next_one_strikes_is_unconfirmed_and_costs_only_up_to_it():
+    failing = {s: 100 for s in range(11, 60)}
+    first, second = (r for _, r in timeline([fault(10), fault(20)], series(failing=failing)).faults)
+    assert not first.recovered and first.unconfirmed and first.cut_short
+    assert "the next fault, 10 s later" in first.reason and first.at_least_s == 6
+    assert first.failed_requests == 1000  # 11-20 only; 21 on is the second fault's
+    assert not second.recovered and not second.unconfirmed and second.failed_requests == 3900  # 21-59
+
+
+def test_faults_in_the_same_second_are_one_incident_with_one_recovery():
+    both = timeline([fault(10, "kill-api:1"), fault(10, "kill-api:2")], series(failing={11: 50, 12: 50}))
+    (_, first), (_, second) = both.faults
+    assert first == second and first.recovery_s == 2
+
+
+def test_an_unconfirmed_recovery_already_longer_than_the_threshold_fails_the_objective():
+    objective = next(o for o in spec().objectives if o.kind == "recovery")  # < 10 s
+    # Outside the objectives from 11 to 34, the next fault at 35: at least 20 s, over 10 s whatever came next.
+    long_out = timeline([fault(10), fault(35)], series(failing={s: 100 for s in range(11, 35)}))
+    verdict = grade_recovery(objective, long_out)
+    assert verdict.status == FAIL, verdict.reason
+    # Outside for 3 s when the next fault struck 5 s later: it cannot say, so inconclusive, with advice.
+    short_out = timeline([fault(10), fault(15)], series(failing={11: 100, 12: 100, 13: 100}))
+    verdict = grade_recovery(objective, short_out)
+    assert verdict.status == INCONCLUSIVE and "space the faults further apart" in verdict.reason

@@ -135,6 +135,9 @@ def to_openslo(spec: Spec) -> tuple[str, list[str]]:
     code_5xx = f'{m.code_label}=~"5.."'
     for o in spec.objectives:
         where = f"{spec.path}:{o.line}: {o.id}" if o.line else o.id
+        if o.zones is not None:
+            warnings.append(f"{where}: 'zones: {o.zones}' has no OpenSLO equivalent and was left out: the converted "
+                            "SLO holds overall, not in every load zone")
         if o.kind == model.LATENCY:
             assert o.quantile is not None
             docs.append(_slo_doc(spec, o, {"ratioMetric": {
