@@ -25,7 +25,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_loadgen import nginx_config  # noqa: E402
+from bench_loadgen import nginx_config, stub_workdir  # noqa: E402
 from bench_scale import step_spec  # noqa: E402
 
 from analysis.client_series import parse_series  # noqa: E402
@@ -204,9 +203,7 @@ def main() -> int:
     if shutil.which("nginx") is None:
         print("needs Debian's nginx (apt-get install nginx)", file=sys.stderr)
         return 2
-    work = Path(tempfile.mkdtemp(prefix="loadgate-10k-"))
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / sub).mkdir()
+    work = stub_workdir("loadgate-10k-")
     try:
         return run(args, work)
     finally:

@@ -164,6 +164,14 @@ end
 '''
 
 
+def stub_workdir(prefix: str) -> Path:
+    """A fresh folder for the nginx stub (its config, canned answers and temp folders)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / sub).mkdir()
+    return work
+
+
 def nginx_config(root: Path, port: int) -> str:
     items = []
     for page in range(5):
@@ -356,9 +364,7 @@ def main() -> int:
     if shutil.which("nginx") is None or shutil.which("taskset") is None:
         print("needs Debian's nginx and taskset (apt-get install nginx)", file=sys.stderr)
         return 2
-    work = Path(tempfile.mkdtemp(prefix="loadgate-loadgen-"))
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / sub).mkdir()
+    work = stub_workdir("loadgate-loadgen-")
     try:
         bench_loadgen(args.runs, args.seconds, args.rate, work, only)
         if not only:

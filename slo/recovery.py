@@ -33,6 +33,7 @@ __all__ = ["read_budget_share", "seconds_text", "grade_recovery", "with_recovery
 UNCONFIRMED_PROBLEM = "recovery_unconfirmed"
 BUDGET_UNKNOWN = "budget_unknown"
 
+
 def read_budget_share(parser: NodeParser, node: Node, path: str) -> dict[str, Any]:
     """A recovery objective's ``budget``: a share of the error budget in (0 %, 100 %]."""
     parsed = parser.unit_value(node, path, parse_ratio)
@@ -76,7 +77,7 @@ def grade_recovery(objective: Objective, timeline: Timeline | None) -> Verdict:
         return Verdict(objective, FAIL, None, f"{NOT_RECOVERED}: {reason}{left_out}", events=len(ran), detail=detail)
     unconfirmed = [(a, r) for a, r in ran if r.unconfirmed]
     if unconfirmed:
-        # Within objectives at the end, but the run ended inside the hold: it cannot say, so never a pass or a fail.
+        # The run ended, or the next fault struck, inside the hold or before a recovery: it cannot say.
         reason = "; ".join(f"{a.action} at {a.at_s:g}s: {r.reason}" for a, r in unconfirmed)
         advice = ("inject the fault earlier, run longer or shorten --recovery-hold"
                   if not any(r.cut_short for _, r in unconfirmed) else

@@ -41,7 +41,8 @@ from slo.model import Objective, Spec
 from slo.units import OP_SYMBOLS, format_duration, format_value, rfc3339
 
 __all__ = ["WINDOW_S", "HOLD_S", "FAULT", "RECOVER", "DONE", "FAILED", "TIMED_OUT", "NOT_RUN", "NOT_RECOVERED",
-           "UNCONFIRMED", "NO_FAULT", "NO_FAULT_REASON", "ALERT_POLL_S", "ActionRun", "Recovery", "Timeline", "Health",
+           "UNCONFIRMED", "UNCONFIRMED_NEXT",
+           "NO_FAULT", "NO_FAULT_REASON", "ALERT_POLL_S", "ActionRun", "Recovery", "Timeline", "Health",
            "health_criteria", "recovery_of", "first_alerts", "build_timeline"]
 
 #: The width of the windows health is judged on, seconds.
@@ -55,6 +56,8 @@ DONE, FAILED, TIMED_OUT, NOT_RUN = "done", "failed", "timed_out", "not_run"
 NOT_RECOVERED = "not recovered by the end of the run"
 #: A fault whose hold the run ended inside of, the service within objectives at the end.
 UNCONFIRMED = "recovery not confirmed by the end of the run"
+#: A fault still outside its objectives, or inside its hold, when the next fault struck.
+UNCONFIRMED_NEXT = "recovery not confirmed before the next fault"
 #: The problem code of a recovery objective with no fault to recover from.
 NO_FAULT = "no_fault"
 NO_FAULT_REASON = ("no fault was injected, so there is no recovery to grade (a recovery objective is graded from "
@@ -179,7 +182,6 @@ def recovery_of(fault_unix: float, series: ClientSeries, window: Window, health:
     allowed bad ratio, ``window_requests`` the window's requests, for the share of the budget spent."""
     end = window.end if next_fault_unix is None else min(window.end, next_fault_unix)
     cut = end < window.end  # the next fault strikes inside the window
-    before = f"the next fault, {end - fault_unix:g} s later" if cut else "the end"
     span = int(math.floor(end - fault_unix + 1e-9))
     hold = int(math.ceil(hold_s - 1e-9))
     # within[k]: the window (F + k - 5, F + k] is within objectives, for k = 5 .. span.
@@ -214,12 +216,16 @@ def recovery_of(fault_unix: float, series: ClientSeries, window: Window, health:
             k -= 1
         tail = span - k + WINDOW_S - 1 if k < span else 0  # the last stretch within objectives, seconds
         at_least = float(max(0, k + 1 - WINDOW_S))  # the window ending at k was outside the objectives
-        if tail:
+        if tail and cut:
+            reason = (f"{UNCONFIRMED_NEXT}: within objectives for its last {tail:g} s before the next fault struck "
+                      f"{span:g} s after it, under the {hold_s:g} s hold")
+        elif tail:
             reason = (f"{UNCONFIRMED}: within objectives for its last {tail:g} s, under the {hold_s:g} s hold "
-                      f"(the fault came {span:g} s before {before})")
+                      f"(the fault came {span:g} s before the end)")
         elif cut:
-            reason = (f"{UNCONFIRMED}: still outside its objectives when {before} struck, so its own recovery "
-                      f"cannot be told apart from that fault's (at least {at_least:g} s)")
+            reason = (f"{UNCONFIRMED_NEXT}: still outside its objectives when the next fault struck {span:g} s "
+                      f"after it, so its own recovery cannot be told apart from that fault's (at least "
+                      f"{at_least:g} s)")
         else:
             reason = f"{NOT_RECOVERED}: {span:g} s after the fault, no {hold_s:g} s stretch within objectives"
     unconfirmed = recovered_k is None and (bool(tail) or cut)

@@ -14,7 +14,18 @@ from slo.grade import FAIL, INCONCLUSIVE, NO_DATA, PASS
 from slo.loadgate_v1 import load_loadgate_v1
 from slo.located import SpecError
 from slo.recovery import grade_recovery
-from slo.timeline import DONE, FAILED, FAULT, NOT_RECOVERED, NOT_RUN, RECOVER, UNCONFIRMED, ActionRun, build_timeline
+from slo.timeline import (
+    DONE,
+    FAILED,
+    FAULT,
+    NOT_RECOVERED,
+    NOT_RUN,
+    RECOVER,
+    UNCONFIRMED,
+    UNCONFIRMED_NEXT,
+    ActionRun,
+    build_timeline,
+)
 
 HEADER = json.dumps(contract.series_header())
 START = 1000.0
@@ -263,7 +274,8 @@ def test_a_fault_still_failing_when_the_next_one_strikes_is_unconfirmed_and_cost
     failing = {s: 100 for s in range(11, 60)}
     first, second = (r for _, r in timeline([fault(10), fault(20)], series(failing=failing)).faults)
     assert not first.recovered and first.unconfirmed and first.cut_short
-    assert "the next fault, 10 s later" in first.reason and first.at_least_s == 6
+    assert first.reason.startswith(UNCONFIRMED_NEXT) and "struck 10 s after it" in first.reason
+    assert first.at_least_s == 6
     assert first.failed_requests == 1000  # 11-20 only; 21 on is the second fault's
     assert not second.recovered and not second.unconfirmed and second.failed_requests == 3900  # 21-59
 
