@@ -33,7 +33,12 @@
     .venv/bin/python bench/bench_loadgen.py [--runs 3] [--seconds 15] [--rate 1500] [--only mix,mix-paced]
 
 ``--only`` runs the named configurations beside the bare ones (an A/B of one change: run it in
-each tree, alternating) and skips the other benchmarks.
+each tree, alternating) and skips the other benchmarks. It also runs the *ladder*, which no
+default run does: the flat-out mix with parts of loadgate's per-request work taken out by a
+benchmark-only locustfile, to say what each part costs (``--only mix,mix-no-counts,mix-no-checks,
+mix-no-schedule,mix-none``): without loadgate's client counts, without the checks (the same
+requests, sent without ``catch_response`` and their bodies unread), without the schedule (users
+send back to back, each for a key of the same population drawn by the mix), and without all three.
 """
 
 from __future__ import annotations
@@ -148,6 +153,55 @@ from locustfile import *  # noqa: F403  (loadgate's scenarios, shape and hooks)
 from lg_probe import *  # noqa: F403
 '''
 
+#: The mix with parts of loadgate's per-request work taken out (``LADDER``: what each part costs).
+#: For this benchmark only: a run without them counts or checks nothing.
+LADDER_LOCUSTFILE = '''
+import os, time
+from locust import events
+from locustfile import *  # noqa: F403
+from lg_probe import *  # noqa: F403
+from scenarios import tasks, users
+from scenarios.request_listener import on_request
+from scenarios.schedule import Due
+
+OFF = set(os.environ["LADDER_OFF"].split(","))
+if "counts" in OFF:  # loadgate's client counts (Locust's own stats stay)
+    events.request.remove_listener(on_request)
+if "checks" in OFF:  # the same requests, sent without catch_response, their bodies unread
+    def cached_read(user):
+        user.client.get(f"/api/users/{user.zipf.draw()}", name=tasks.USERS_PATH,
+                        headers={"X-API-Key": user.key, "Accept-Encoding": "gzip"})
+
+    def next_page(user):
+        user.client.get("/api/items?limit=50", headers={"X-API-Key": user.key}, name="/api/items")
+
+    def batch(user):
+        rng = user.rng
+        ops = [tasks._USER_OP % user.zipf.draw() if rng.random() < 0.5
+               else tasks._ITEM_OP % (int(rng.random() * 10_000) + 1) for _ in range(rng.randint(1, 100))]
+        user.client.post("/api/batch", data='{"operations":[' + ",".join(ops) + "]}", name="/api/batch",
+                         headers={"X-API-Key": user.key, "Content-Type": tasks.JSON_TYPE})
+
+    tasks.cached_read, tasks.next_page, tasks.batch = cached_read, next_page, batch
+if "schedule" in OFF:  # no schedule: each user sends back to back, for a key of the same population
+    from scenarios.dispatch import DISPATCH
+    from scenarios.options import DEFAULT_MIX
+
+    def _send_next(self):
+        # A tier by the mix and a key of it at random: the keys' state (their known ETags, so
+        # their share of 304s) stays as with the schedule, which only decides who sends when.
+        tier = self.rng.choices(list(DEFAULT_MIX), weights=list(DEFAULT_MIX.values()))[0]
+        due = Due(time.time(), tier, int(self.rng.random() * DISPATCH.schedule.pools()[tier]), False)
+        self.request_context = {"tier": tier, "over_limit": False, "intended": due.intended}
+        self.send(due)
+
+    users.ClientUser.tasks = [_send_next]
+'''
+
+#: The ladder's configurations: which parts of loadgate's per-request work each takes out.
+LADDER = {"mix-no-counts": "counts", "mix-no-checks": "checks", "mix-no-schedule": "schedule",
+          "mix-none": "counts,checks,schedule"}
+
 WRK_USERS = '''
 math.randomseed(1)
 request = function()
@@ -251,7 +305,7 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
     port = procs.free_port()
     (work / "nginx.conf").write_text(nginx_config(work, port))
     for name, text in (("probe", PROBE), ("bare", BARE_LOCUSTFILE), ("requests", REQUESTS_LOCUSTFILE),
-                       ("mix", MIX_LOCUSTFILE)):
+                       ("mix", MIX_LOCUSTFILE), ("ladder", LADDER_LOCUSTFILE)):
         (work / f"lg_{name}.py").write_text(text)  # prefixed: "requests.py" would shadow a library
     nginx = procs.start(["taskset", "-c", "1", "nginx", "-c", str(work / "nginx.conf"), "-p", str(work)],
                         work / "nginx.out")
@@ -271,7 +325,15 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
                        {"BARE_RATE": str(rate), "BARE_USERS": str(users)}),
         "mix-paced": (f"scenario mix, {users} users, {rate:,} req/s", [*mix, "--lg-rate", str(rate)], {}),
     }
+    ladder = ["-f", str(work / "lg_ladder.py"), *mix[2:], "--lg-rate", str(flat_rate), "-u", "50"]
+    for name, off in LADDER.items():
+        configs[name] = (f"flat-out mix without {off.replace(',', ', ')}", ladder, {"LADDER_OFF": off})
+    if not only:
+        configs = {name: c for name, c in configs.items() if name not in LADDER}
     if only:
+        unknown = only - set(configs)
+        if unknown:
+            raise SystemExit(f"--only: no configuration {', '.join(sorted(unknown))} (there are {', '.join(configs)})")
         configs = {name: c for name, c in configs.items() if name in only or name in {"bare", "bare-paced"}}
     results: dict[str, list[Measure]] = {name: [] for name in configs}
     try:
@@ -291,6 +353,9 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
         bare_name = "bare-paced" if name.endswith("-paced") else "bare"
         print(f"{label:<46} {med[name].rps:>7,.0f} {med[name].cores:>6.2f} {per_cpu[name]:>14,.0f} "
               f"{per_cpu[name] / per_cpu[bare_name]:>8.2f} {med[name].failures:>8.1%}")
+    if "mix" in configs:
+        for name in (n for n in LADDER if n in configs):
+            print(f"{name}: {per_cpu[name] / per_cpu['mix']:.2f}x the mix's req per CPU-s")
     if not {"mix", "mix-paced", "requests"} <= set(configs):
         return  # --only: the rows above are the figures
     print(f"mix / bare at {rate:,} req/s, same concurrency: {per_cpu['mix-paced'] / per_cpu['bare-paced']:.2f} "
@@ -357,8 +422,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=1500, help="the offered rate of the paced runs (req/s)")
-    parser.add_argument("--only", default="", help="comma-separated configurations (requests, mix, mix-paced) to "
-                        "run beside the bare ones, for an A/B of one change; the other benchmarks are skipped")
+    parser.add_argument("--only", default="", help="comma-separated configurations (requests, mix, mix-paced, "
+                        "and the ladder's mix-no-counts, mix-no-checks, mix-no-schedule, mix-none) to run beside "
+                        "the bare ones, for an A/B of one change; the other benchmarks are skipped")
     args = parser.parse_args()
     only = frozenset(filter(None, args.only.split(",")))
     if shutil.which("nginx") is None or shutil.which("taskset") is None:
