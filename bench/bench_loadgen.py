@@ -176,10 +176,7 @@ if "checks" in OFF:  # the same requests, sent without catch_response, their bod
         user.client.get("/api/items?limit=50", headers={"X-API-Key": user.key}, name="/api/items")
 
     def batch(user):
-        rng = user.rng
-        ops = [tasks._USER_OP % user.zipf.draw() if rng.random() < 0.5
-               else tasks._ITEM_OP % (int(rng.random() * 10_000) + 1) for _ in range(rng.randint(1, 100))]
-        user.client.post("/api/batch", data='{"operations":[' + ",".join(ops) + "]}", name="/api/batch",
+        user.client.post("/api/batch", data=tasks.batch_body(user)[1], name="/api/batch",
                          headers={"X-API-Key": user.key, "Content-Type": tasks.JSON_TYPE})
 
     tasks.cached_read, tasks.next_page, tasks.batch = cached_read, next_page, batch
