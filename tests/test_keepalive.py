@@ -14,8 +14,10 @@ import subprocess
 import sys
 import textwrap
 
+import gevent
 import pytest
 
+from scenarios import keepalive
 from scenarios.keepalive import socket_is_reusable
 from tests.conftest import REPO
 
@@ -63,6 +65,14 @@ def test_a_closed_or_missing_socket_is_not_reusable(connected_pair):
     client.close()
     assert not socket_is_reusable(client)
     assert not socket_is_reusable(None)
+
+
+def test_the_pools_check_gives_the_event_loop_one_turn_as_geventhttpclients_own_did(connected_pair):
+    client, _ = connected_pair
+    ran: list[bool] = []
+    gevent.spawn(ran.append, True)  # runs only when the caller yields to the event loop
+    assert keepalive._is_socket_alive(None, client)  # type: ignore[arg-type]
+    assert ran == [True]
 
 
 CHILD = textwrap.dedent('''
