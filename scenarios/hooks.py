@@ -13,6 +13,7 @@
 * records on the master which workers report, as ``worker_lost``/``worker_joined`` events in
   the client series, with each worker's responses in every snapshot;
 * makes pooled keep-alive connections reusable above descriptor 1024 (``scenarios.keepalive``);
+* collects the young generation of garbage every 20,000 objects, not 700 (``scenarios.collector``);
 * replaces Locust's response-time rounding (up to 4.8 % off near 500 ms) with 3 significant
   digits (at most 0.5 % off), so client percentiles shown to users are within 1 %;
 * counts every request in a ``ClientStats`` (``scenarios.request_listener``); workers send their
@@ -40,7 +41,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 import contract
-from scenarios import exporter, keepalive, protocol, series_writer
+from scenarios import collector, exporter, keepalive, protocol, series_writer
 from scenarios.clientstats import precise_bucket
 from scenarios.dispatch import DISPATCH
 from scenarios.load_shape import LoadGateShape
@@ -132,6 +133,7 @@ def install() -> None:
         return
     locust.stats.bucket_response_time = precise_bucket  # type: ignore[assignment]
     keepalive.install()
+    collector.install()
     events.init_command_line_parser.add_listener(add_options)
     events.init.add_listener(_on_init)
     events.request.add_listener(on_request)
