@@ -12,15 +12,20 @@
    * ``mix``: the full scenario mix (loadgate's locustfile: API keys on the open model's schedule,
      checks, client counts) with 50 users, offered far more than one core can send;
    * ``bare-paced`` and ``mix-paced``: the bare user (``constant_throughput``) and the mix at the
-     same offered ``--rate``, with the same concurrency (the mix's default for that rate).
+     same offered ``--rate``, with the same concurrency (the mix's default for that rate);
+   * ``bare-smooth``: the bare user at that rate and concurrency with each wait drawn from 0.5 to
+     1.5 times the mean (``between``). ``constant_throughput`` keeps each user's phase, so its users
+     send in step, in bursts the process handles in one turn of its event loop; with drawn waits
+     they drift apart and send one at a time, as the mix's schedule does (each key on its own times).
 
-   Each Locust process writes its request count and its own CPU time (user + system, all
-   threads) once a second; the figures are over the steady part of the run, after start-up and
-   spawning (after the last ``spawning_complete``). For each it prints the medians of req/s, of
-   cores used and of requests per CPU-second (each its own median), the share of failures over the
-   whole run, and the ratio to the bare user in the same mode. The stub's batch answer has a fixed
-   100 results, so batch checks fail whenever a client sent fewer operations; they still parse and
-   check the answer, so the cost is representative.
+   Each Locust process writes its request count, its own CPU time (user + system, all threads)
+   and its event loop's turns (libev's iteration count) once a second; the figures are over the
+   steady part of the run, after start-up and spawning (after the last ``spawning_complete``). For
+   each it prints the medians of req/s, of cores used and of requests per CPU-second (each its own
+   median), the share of failures over the whole run, the ratio to the bare user in the same mode,
+   and the requests per turn of the event loop. The stub's batch answer has a fixed 100 results,
+   so batch checks fail whenever a client sent fewer operations; they still parse and check the
+   answer, so the cost is representative.
 
 2. **Memory per key.** The schedule and the client state (key, known ETags, cursor walk) of
    100,000 keys, each having read 32 Zipf-popular profiles (32 ETags is the most a key keeps),
@@ -94,22 +99,32 @@ def _probe_start(**_):
             while True:
                 gevent.sleep(1)
                 usage = resource.getrusage(resource.RUSAGE_SELF)
-                out.write(f"{time.monotonic() - _began:.3f} {_count[0]} {usage.ru_utime + usage.ru_stime:.4f}\\n")
+                turns = getattr(gevent.get_hub().loop, "iteration", -1)  # libev's loop turns (gevent's default)
+                out.write(f"{time.monotonic() - _began:.3f} {_count[0]} {usage.ru_utime + usage.ru_stime:.4f} "
+                          f"{turns}\\n")
                 out.flush()
     gevent.spawn(sample)
 '''
 
 BARE_LOCUSTFILE = '''
 import os
-from locust import FastHttpUser, constant, constant_throughput, task
+from locust import FastHttpUser, between, constant, constant_throughput, task
 from lg_probe import *  # noqa: F403
 
 RATE = float(os.environ.get("BARE_RATE", "0"))
 USERS = int(os.environ.get("BARE_USERS", "50"))
+# Paced: constant_throughput keeps every user's phase, so the users send in step, in bursts; "smooth"
+# draws each wait from 0.5 to 1.5 times the mean, so they drift apart and send one at a time.
+if not RATE:
+    WAIT = constant(0)
+elif os.environ.get("BARE_SMOOTH"):
+    WAIT = between(0.5 * USERS / RATE, 1.5 * USERS / RATE)
+else:
+    WAIT = constant_throughput(RATE / USERS)
 
 
 class Bare(FastHttpUser):
-    wait_time = constant_throughput(RATE / USERS) if RATE else constant(0)
+    wait_time = WAIT
 
     @task
     def get(self):
@@ -195,6 +210,9 @@ if "schedule" in OFF:  # no schedule: each user sends back to back, for a key of
     users.ClientUser.tasks = [_send_next]
 '''
 
+#: The bare users' configurations, which every run measures as the reference of its ratios.
+BARE = ("bare", "bare-paced", "bare-smooth")
+
 #: The ladder's configurations: which parts of loadgate's per-request work each takes out.
 LADDER = {"mix-no-counts": "counts", "mix-no-checks": "checks", "mix-no-schedule": "schedule",
           "mix-none": "counts,checks,schedule"}
@@ -265,6 +283,9 @@ class Measure:
     rps: float
     cores: float
     failures: float
+    #: Requests per turn of the event loop (libev's iterations): how many the process sends each time
+    #: it wakes, near enough; NaN where the loop does not count its turns.
+    per_turn: float = float("nan")
 
     @property
     def per_cpu_s(self) -> float:
@@ -284,18 +305,19 @@ def run_locust(argv: list[str], work: Path, name: str, seconds: int, env: dict[s
     if not probe.exists() or not spawned_file.exists():
         output = (work / f"{name}.log").read_text()[-3000:]
         raise RuntimeError(f"{name}: Locust wrote no measurements; its output:\n{output}")
-    samples = [tuple(map(float, line.split())) for line in probe.read_text().splitlines() if line.strip()]
+    samples = [tuple(map(float, line.split()))[:4] for line in probe.read_text().splitlines() if line.strip()]
     spawned = max(float(line) for line in spawned_file.read_text().split())
     begin = max(min(6.0, seconds / 3), spawned + 1.0)
     steady = [row for row in samples if row[0] >= begin][:-1]  # the last second may hold the stop
     if len(steady) < 3:
         raise RuntimeError(f"{name}: {len(steady)} samples after spawning completed at {spawned:.1f} s; "
                            "give it more --seconds")
-    (t0, n0, c0), (t1, n1, c1) = steady[0], steady[-1]
+    (t0, n0, c0, i0), (t1, n1, c1, i1) = steady[0], steady[-1]
     entries = json.loads(json_base.with_suffix(".json").read_text())
     requests = sum(e["num_requests"] for e in entries)
     failures = sum(e["num_failures"] for e in entries) / max(1, requests)
-    return Measure((n1 - n0) / (t1 - t0), (c1 - c0) / (t1 - t0), failures)
+    per_turn = (n1 - n0) / (i1 - i0) if i0 >= 0 and i1 > i0 else float("nan")
+    return Measure((n1 - n0) / (t1 - t0), (c1 - c0) / (t1 - t0), failures, per_turn)
 
 
 def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozenset[str] = frozenset()) -> None:
@@ -320,6 +342,9 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
                 {}),
         "bare-paced": (f"bare FastHttpUser, {users} users, {rate:,} req/s", [*bare, "-u", str(users), "-r", str(users)],
                        {"BARE_RATE": str(rate), "BARE_USERS": str(users)}),
+        "bare-smooth": (f"bare, {users} users, {rate:,} req/s, waits drawn",
+                        [*bare, "-u", str(users), "-r", str(users)],
+                        {"BARE_RATE": str(rate), "BARE_USERS": str(users), "BARE_SMOOTH": "1"}),
         "mix-paced": (f"scenario mix, {users} users, {rate:,} req/s", [*mix, "--lg-rate", str(rate)], {}),
     }
     ladder = ["-f", str(work / "lg_ladder.py"), *mix[2:], "--lg-rate", str(flat_rate), "-u", "50"]
@@ -331,7 +356,7 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
         unknown = only - set(configs)
         if unknown:
             raise SystemExit(f"--only: no configuration {', '.join(sorted(unknown))} (there are {', '.join(configs)})")
-        configs = {name: c for name, c in configs.items() if name in only or name in {"bare", "bare-paced"}}
+        configs = {name: c for name, c in configs.items() if name in only or name in BARE}
     results: dict[str, list[Measure]] = {name: [] for name in configs}
     try:
         procs.wait_http(f"http://127.0.0.1:{port}/ok", nginx, work / "nginx.out")
@@ -341,22 +366,26 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
     finally:
         procs.stop(nginx)
     med = {name: Measure(statistics.median(m.rps for m in ms), statistics.median(m.cores for m in ms),
-                         statistics.median(m.failures for m in ms)) for name, ms in results.items()}
+                         statistics.median(m.failures for m in ms), statistics.median(m.per_turn for m in ms))
+           for name, ms in results.items()}
     per_cpu = {name: statistics.median(m.per_cpu_s for m in ms) for name, ms in results.items()}
     print(f"\nLoad generator on one core (Locust pinned to core 0, nginx stub on core 1), {runs} runs of "
           f"{seconds} s each, alternating; steady part of each run; medians:")
-    print(f"{'configuration':<46} {'req/s':>7} {'cores':>6} {'req per CPU-s':>14} {'vs bare':>8} {'failures':>9}")
+    print(f"{'configuration':<46} {'req/s':>7} {'cores':>6} {'req per CPU-s':>14} {'vs bare':>8} {'failures':>9} "
+          f"{'req per loop turn':>18}")
     for name, (label, _, _) in configs.items():
-        bare_name = "bare-paced" if name.endswith("-paced") else "bare"
+        bare_name = "bare-paced" if name.endswith(("-paced", "-smooth")) else "bare"
         print(f"{label:<46} {med[name].rps:>7,.0f} {med[name].cores:>6.2f} {per_cpu[name]:>14,.0f} "
-              f"{per_cpu[name] / per_cpu[bare_name]:>8.2f} {med[name].failures:>8.1%}")
+              f"{per_cpu[name] / per_cpu[bare_name]:>8.2f} {med[name].failures:>8.1%} {med[name].per_turn:>18.1f}")
     if "mix" in configs:
         for name in (n for n in LADDER if n in configs):
             print(f"{name}: {per_cpu[name] / per_cpu['mix']:.2f}x the mix's req per CPU-s")
     if not {"mix", "mix-paced", "requests"} <= set(configs):
         return  # --only: the rows above are the figures
     print(f"mix / bare at {rate:,} req/s, same concurrency: {per_cpu['mix-paced'] / per_cpu['bare-paced']:.2f} "
-          f"(goal >= 0.9); flat out: {per_cpu['mix'] / per_cpu['bare']:.2f} (goal >= 0.8)")
+          f"(goal >= 0.8); against the bare user with drawn waits, which sends one request at a time as the "
+          f"mix does: {per_cpu['mix-paced'] / per_cpu['bare-smooth']:.2f}; flat out: "
+          f"{per_cpu['mix'] / per_cpu['bare']:.2f} (goal >= 0.8)")
     print(f"of which: the requests themselves {per_cpu['requests'] / per_cpu['bare']:.2f}, loadgate's schedule, checks "
           f"and counts {per_cpu['mix'] / per_cpu['requests']:.2f}")
     print(f"generator cores for 10,000 req/s of the default mix: {10_000 / per_cpu['mix-paced']:.2f} at "
