@@ -2,8 +2,8 @@
 
 CPython collects its youngest generation each time 700 more container objects have been made
 than freed, and its counter never goes below zero, so the objects of the requests in flight
-(responses, headers, contexts: a few thousand with 50 busy users) push it over 700 again and
-again although they are freed a moment later. Each collection then moves the requests still in
+(each busy user's response, headers and context) push it over 700 again and again although they
+are freed a moment later. Each collection then moves the requests still in
 flight into the older generations, and their growth sets off full collections, which walk every
 object the process holds (Locust's, gevent's and every API key's state).
 
