@@ -22,10 +22,13 @@
    and its event loop's turns (libev's iteration count) once a second; the figures are over the
    steady part of the run, after start-up and spawning (after the last ``spawning_complete``). For
    each it prints the medians of req/s, of cores used and of requests per CPU-second (each its own
-   median), the share of failures over the whole run, the ratio to the bare user in the same mode,
-   and the requests per turn of the event loop. The stub's batch answer has a fixed 100 results,
-   so batch checks fail whenever a client sent fewer operations; they still parse and check the
-   answer, so the cost is representative.
+   median), the share of failures over the whole run, the ratio to the bare user in the same mode
+   (paired by round: each run against the bare run beside it; the median and the range over the
+   rounds), and the requests per turn of the event loop. It also prints the bare user's own spread
+   from run to run: on a shared virtual machine that is often 15 % or more, and a difference
+   within it is noise. The stub's batch answer has a fixed 100 results, so batch checks fail
+   whenever a client sent fewer operations; they still parse and check the answer, so the cost
+   is representative.
 
 2. **Memory per key.** The schedule and the client state (key, known ETags, cursor walk) of
    100,000 keys, each having read 32 Zipf-popular profiles (32 ETags is the most a key keeps),
@@ -369,25 +372,36 @@ def bench_loadgen(runs: int, seconds: int, rate: int, work: Path, only: frozense
                          statistics.median(m.failures for m in ms), statistics.median(m.per_turn for m in ms))
            for name, ms in results.items()}
     per_cpu = {name: statistics.median(m.per_cpu_s for m in ms) for name, ms in results.items()}
+
+    def ratio(name: str, ref: str) -> str:
+        """``name`` against ``ref``, paired by round (each run against the reference's run beside it, so
+        the machine's drift over the session cancels): the median and, over 2 rounds or more, the range."""
+        paired = sorted(a.per_cpu_s / b.per_cpu_s for a, b in zip(results[name], results[ref]))
+        mid = statistics.median(paired)
+        return f"{mid:.2f}" if len(paired) < 2 else f"{mid:.2f} ({paired[0]:.2f}-{paired[-1]:.2f})"
+
     print(f"\nLoad generator on one core (Locust pinned to core 0, nginx stub on core 1), {runs} runs of "
-          f"{seconds} s each, alternating; steady part of each run; medians:")
-    print(f"{'configuration':<46} {'req/s':>7} {'cores':>6} {'req per CPU-s':>14} {'vs bare':>8} {'failures':>9} "
-          f"{'req per loop turn':>18}")
+          f"{seconds} s each, alternating; steady part of each run; medians, and each ratio's median and range "
+          f"over the {runs} rounds, each run against the reference's run beside it:")
+    print(f"{'configuration':<46} {'req/s':>7} {'cores':>6} {'req per CPU-s':>14} {'vs bare (range)':>17} "
+          f"{'failures':>9} {'req per loop turn':>18}")
     for name, (label, _, _) in configs.items():
         bare_name = "bare-paced" if name.endswith(("-paced", "-smooth")) else "bare"
         print(f"{label:<46} {med[name].rps:>7,.0f} {med[name].cores:>6.2f} {per_cpu[name]:>14,.0f} "
-              f"{per_cpu[name] / per_cpu[bare_name]:>8.2f} {med[name].failures:>8.1%} {med[name].per_turn:>18.1f}")
+              f"{ratio(name, bare_name):>17} {med[name].failures:>8.1%} {med[name].per_turn:>18.1f}")
+    spread = sorted(m.per_cpu_s for m in results["bare"])
+    print(f"the bare user's own spread, flat out: {spread[0]:,.0f} to {spread[-1]:,.0f} req per CPU-s "
+          f"({spread[-1] / spread[0] - 1:.0%}): a difference of that size between two runs is noise")
     if "mix" in configs:
         for name in (n for n in LADDER if n in configs):
-            print(f"{name}: {per_cpu[name] / per_cpu['mix']:.2f}x the mix's req per CPU-s")
+            print(f"{name}: {ratio(name, 'mix')}x the mix's req per CPU-s")
     if not {"mix", "mix-paced", "requests"} <= set(configs):
         return  # --only: the rows above are the figures
-    print(f"mix / bare at {rate:,} req/s, same concurrency: {per_cpu['mix-paced'] / per_cpu['bare-paced']:.2f} "
-          f"(goal >= 0.8); against the bare user with drawn waits, which sends one request at a time as the "
-          f"mix does: {per_cpu['mix-paced'] / per_cpu['bare-smooth']:.2f}; flat out: "
-          f"{per_cpu['mix'] / per_cpu['bare']:.2f} (goal >= 0.8)")
-    print(f"of which: the requests themselves {per_cpu['requests'] / per_cpu['bare']:.2f}, loadgate's schedule, checks "
-          f"and counts {per_cpu['mix'] / per_cpu['requests']:.2f}")
+    print(f"mix / bare at {rate:,} req/s, same concurrency: {ratio('mix-paced', 'bare-paced')} (goal >= 0.8); "
+          f"against the bare user with drawn waits, which sends one request at a time as the mix does: "
+          f"{ratio('mix-paced', 'bare-smooth')}; flat out: {ratio('mix', 'bare')} (goal >= 0.8)")
+    print(f"of which: the requests themselves {ratio('requests', 'bare')}, loadgate's schedule, checks and counts "
+          f"{ratio('mix', 'requests')}")
     print(f"generator cores for 10,000 req/s of the default mix: {10_000 / per_cpu['mix-paced']:.2f} at "
           f"{rate:,} req/s a core, {10_000 / per_cpu['mix']:.2f} flat out (goal <= 2.5; bare user: "
           f"{10_000 / per_cpu['bare-paced']:.2f} and {10_000 / per_cpu['bare']:.2f})")
