@@ -7,7 +7,9 @@ was seen). Each check reads the client series over the graded window:
 * ``generator_exit``: Locust exited early, was killed or crashed (no ``test_stop``, or an exit
   code other than 0);
 * ``achieved_rate``: the requests sent (answered or not) fell below 90 % of the target rate;
-* ``generator_cpu``: a load-generator process was above 90 % CPU for more than 10 % of the window;
+* ``generator_cpu``: a load-generator process was above 90 % CPU for more than 10 % of the window
+  (with, when more would have been needed, how many processes the target rate needs at the rate
+  per CPU-second the busiest one sent);
 * ``late_requests``: more than 1 % of open-model requests went out over 100 ms after their
   intended time (the pool of users or the CPU could not keep the schedule);
 * ``lost_workers``: fewer worker processes reported than were started.
@@ -15,6 +17,7 @@ was seen). Each check reads the client series over the graded window:
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from dataclasses import dataclass
@@ -32,6 +35,9 @@ RATE_FLOOR = 0.9
 CPU_LIMIT, CPU_SHARE = 90.0, 0.1
 #: More than this share of open-model requests over 100 ms late: the schedule was not kept.
 LATE_SHARE = 0.01
+#: The mean CPU (percent of a core) a sizing of the generator aims each process at: the headroom
+#: that keeps it under ``CPU_LIMIT`` through the window's peaks.
+SIZING_CPU = 80.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ class Validity:
         """The invalid checks, each as ``id: reason``."""
         return tuple(f"{c.id}: {c.reason}" for c in self.checks if c.status == INVALID)
 
+    @property
+    def invalid_ids(self) -> tuple[str, ...]:
+        """The ids of the invalid checks, in order."""
+        return tuple(c.id for c in self.checks if c.status == INVALID)
+
     def failed(self, check_id: str) -> bool:
         """Whether the check ``check_id`` found the run invalid."""
         return any(c.id == check_id and c.status == INVALID for c in self.checks)
@@ -88,6 +99,7 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
     snaps = [s for s in series.snapshots if window.start <= s.t <= window.end]
     counts = series.counts(window.start, window.end)
     targets = [s.target_rate for s in snaps if s.target_rate > 0]
+    rates: tuple[float, float] | None = None  # the target and the sent rate, when there was a target
     if model == "closed":
         checks.append(Check("achieved_rate", OK, None, None,
                             "not applicable: plain Locust users have no target rate"))
@@ -98,6 +110,7 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
         target = sum(targets) / len(targets)
         sent = _sent_rate(snaps, counts.total / counts.seconds)
         ratio = sent / target
+        rates = (target, sent)
         checks.append(Check("achieved_rate", OK if ratio >= RATE_FLOOR else INVALID, round(ratio, 4), RATE_FLOOR,
                             f"sent {sent:,.1f} req/s against a target of {target:,.1f} ({ratio:.1%})"))
     cpu = [s.cpu for s in snaps if s.cpu is not None]
@@ -105,9 +118,11 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
         checks.append(Check("generator_cpu", OK, None, CPU_SHARE, "no CPU figures were recorded (older series)"))
     else:
         busy = sum(1 for c in cpu if c > CPU_LIMIT) / len(cpu)
+        sizing = "" if busy <= CPU_SHARE or rates is None else _processes_needed(
+            *rates, sum(cpu) / len(cpu), max(1, max(s.workers for s in snaps)))
         checks.append(Check("generator_cpu", OK if busy <= CPU_SHARE else INVALID, round(busy, 4), CPU_SHARE,
                             f"a load-generator process was above {CPU_LIMIT:g} % CPU for {busy:.0%} of the window "
-                            f"(peak {max(cpu):g} %)"))
+                            f"(peak {max(cpu):g} %){sizing}"))
     intended = counts.scheduled + counts.dropped
     if intended <= 0:
         checks.append(Check("late_requests", OK, None, LATE_SHARE, "not applicable: no open-model requests"))
@@ -119,6 +134,21 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
                             "add users (--users) or generator processes"))
     checks.append(_lost_workers(series, snaps, window, expected_workers))
     return Validity(tuple(checks))
+
+
+def _processes_needed(target: float, sent: float, busiest_cpu: float, processes: int) -> str:
+    """How many processes ``target`` req/s needs, at the requests per CPU-second one of the ``processes``
+    sent with the busiest process's mean CPU (percent of a core): empty when those that ran would do.
+    The busiest process stands for all of them, so the figure errs high, never low."""
+    if busiest_cpu <= 0 or sent <= 0:
+        return ""
+    per_cpu_s = sent / processes / (busiest_cpu / 100)
+    needed = math.ceil(target / (per_cpu_s * SIZING_CPU / 100))
+    if needed <= processes:
+        return ""
+    return (f"; at {sent / processes:,.0f} req/s a process, the busiest at {busiest_cpu:.0f} % of a core on "
+            f"average (about {per_cpu_s:,.0f} req per CPU-second), {target:,.0f} req/s needs about {needed} "
+            f"load-generator processes, each on a core of its own and {SIZING_CPU:g} % busy")
 
 
 def _lost_workers(series: ClientSeries, snaps: list[Snapshot], window: Window, expected: int) -> Check:

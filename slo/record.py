@@ -121,7 +121,9 @@ def _unmeasurable(verdict: Verdict, validity: Validity, co_located: bool = False
     """
     if verdict.status == INCONCLUSIVE:
         return verdict
-    why = f"an invalid run ({'; '.join(validity.reasons)})"
+    # The checks by id only: their reasons, and what to do, are said once, with the verdict (and in
+    # JUnit's "run validity" case), not again under every objective.
+    why = f"an invalid run ({', '.join(validity.invalid_ids)}: the verdict says why)"
     if co_located and verdict.status == FAIL and validity.failed("generator_cpu"):
         return dataclasses.replace(verdict, status=INCONCLUSIVE, problem=INVALID_RUN, reason=(
             f"{verdict.reason}; but the load generator saturated a CPU on the machine the service runs on, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,5 +147,11 @@ def test_a_generator_asked_for_far_more_than_its_core_can_send_is_invalid(tmp_pa
     assert {"generator_cpu", "achieved_rate"} <= failed_checks(doc)
     check = next(c for c in doc["validity"]["checks"] if c["id"] == "generator_cpu")
     assert check["measured"] > 0.5
+    # It says what the target needs: at a few ms of CPU a request, several processes of one core each.
+    needed = re.search(r"1,000 req/s needs about (\d+) load-generator processes", check["reason"])
+    assert needed and int(needed.group(1)) >= 2, check["reason"]
     throughput = next(o for o in doc["objectives"] if o["id"] == "throughput")
     assert throughput["status"] == "inconclusive" and throughput["problem"] == "invalid_run"  # not measurable
+    # The objective names the checks; their reasons are said once, with the verdict.
+    assert "generator_cpu" in throughput["reason"] and "needs about" not in throughput["reason"]
+    assert needed.group(0) in doc["reason"]

@@ -67,6 +67,22 @@ def test_a_saturated_cpu_for_more_than_a_tenth_of_the_window_is_invalid():
     assert checks(series(cpu_hot_from=10))["generator_cpu"] == "invalid"
 
 
+def test_a_saturated_generator_says_how_many_processes_the_target_needs_and_only_when_more_are():
+    def reason(lines: list[str], workers: int = 1) -> str:
+        validity = assess(parse_series(lines), Window(2, 18), locust_exit_code=0, expected_workers=workers,
+                          model="open")
+        return next(c.reason for c in validity.checks if c.id == "generator_cpu")
+
+    # Two processes sent 500 req/s between them, the busiest at 99 % of a core all along: 252.5 req per
+    # CPU-second a process, so 1,000 req/s at 80 % each needs ceil(1000 / 202) = 5 processes.
+    hot = reason(series(rate=1000, sent=500, cpu_hot_from=0, workers=2), workers=2)
+    assert "at 250 req/s a process, the busiest at 99 % of a core on average" in hot
+    assert "(about 253 req per CPU-second), 1,000 req/s needs about 5 load-generator processes" in hot
+    # Short peaks over a mean of 67 % in one process that kept its rate: one process would do, no sizing.
+    peaks = reason(series(rate=100, sent=100, cpu=30, cpu_hot_from=10))
+    assert "above 90 % CPU for 53% of the window" in peaks and "needs about" not in peaks
+
+
 def test_more_than_one_percent_of_requests_over_100_ms_late_is_invalid():
     assert checks(series(very_late_share=0.009))["late_requests"] == "ok"
     assert checks(series(very_late_share=0.02))["late_requests"] == "invalid"
