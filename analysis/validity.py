@@ -8,8 +8,8 @@ was seen). Each check reads the client series over the graded window:
   code other than 0);
 * ``achieved_rate``: the requests sent (answered or not) fell below 90 % of the target rate;
 * ``generator_cpu``: a load-generator process was above 90 % CPU for more than 10 % of the window
-  (with, when more would have been needed, how many processes the target rate needs at the rate
-  per CPU-second the busiest one sent);
+  (with, when more would have been needed, an estimate of how many processes the target rate
+  needs: each process's share of the rate sent, over the busiest process's mean CPU);
 * ``late_requests``: more than 1 % of open-model requests went out over 100 ms after their
   intended time (the pool of users or the CPU could not keep the schedule);
 * ``lost_workers``: fewer worker processes reported than were started.
@@ -137,9 +137,11 @@ def assess(series: ClientSeries, window: Window, *, locust_exit_code: int | None
 
 
 def _processes_needed(target: float, sent: float, busiest_cpu: float, processes: int) -> str:
-    """How many processes ``target`` req/s needs, at the requests per CPU-second one of the ``processes``
-    sent with the busiest process's mean CPU (percent of a core): empty when those that ran would do.
-    The busiest process stands for all of them, so the figure errs high, never low."""
+    """An estimate of the processes ``target`` req/s needs, from the rate each of the ``processes`` sent
+    (``sent`` shared evenly) over the busiest process's mean CPU (percent of a core); empty when those
+    that ran would do. The busiest process's CPU stands for all of them, which errs high; the rate per
+    CPU-second is that of a saturated process, which sends more per CPU-second than one paced below
+    its limit, which errs low. With a master, its CPU is among those the busiest is taken from."""
     if busiest_cpu <= 0 or sent <= 0:
         return ""
     per_cpu_s = sent / processes / (busiest_cpu / 100)
@@ -148,7 +150,7 @@ def _processes_needed(target: float, sent: float, busiest_cpu: float, processes:
         return ""
     return (f"; at {sent / processes:,.0f} req/s a process, the busiest at {busiest_cpu:.0f} % of a core on "
             f"average (about {per_cpu_s:,.0f} req per CPU-second), {target:,.0f} req/s needs about {needed} "
-            f"load-generator processes, each on a core of its own and {SIZING_CPU:g} % busy")
+            f"load-generator processes, each on a core of its own and {SIZING_CPU:g} % busy (an estimate)")
 
 
 def _lost_workers(series: ClientSeries, snaps: list[Snapshot], window: Window, expected: int) -> Check:

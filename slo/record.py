@@ -123,7 +123,7 @@ def _unmeasurable(verdict: Verdict, validity: Validity, co_located: bool = False
         return verdict
     # The checks by id only: their reasons, and what to do, are said once, with the verdict (and in
     # JUnit's "run validity" case), not again under every objective.
-    why = f"an invalid run ({', '.join(validity.invalid_ids)}: the verdict says why)"
+    why = f"an invalid run (failed checks: {', '.join(validity.invalid_ids)}; the verdict says why)"
     if co_located and verdict.status == FAIL and validity.failed("generator_cpu"):
         return dataclasses.replace(verdict, status=INCONCLUSIVE, problem=INVALID_RUN, reason=(
             f"{verdict.reason}; but the load generator saturated a CPU on the machine the service runs on, "

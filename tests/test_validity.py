@@ -68,9 +68,9 @@ def test_a_saturated_cpu_for_more_than_a_tenth_of_the_window_is_invalid():
 
 
 def test_a_saturated_generator_says_how_many_processes_the_target_needs_and_only_when_more_are():
-    def reason(lines: list[str], workers: int = 1) -> str:
+    def reason(lines: list[str], workers: int = 1, model: str = "open") -> str:
         validity = assess(parse_series(lines), Window(2, 18), locust_exit_code=0, expected_workers=workers,
-                          model="open")
+                          model=model)
         return next(c.reason for c in validity.checks if c.id == "generator_cpu")
 
     # Two processes sent 500 req/s between them, the busiest at 99 % of a core all along: 252.5 req per
@@ -81,6 +81,11 @@ def test_a_saturated_generator_says_how_many_processes_the_target_needs_and_only
     # Short peaks over a mean of 67 % in one process that kept its rate: one process would do, no sizing.
     peaks = reason(series(rate=100, sent=100, cpu=30, cpu_hot_from=10))
     assert "above 90 % CPU for 53% of the window" in peaks and "needs about" not in peaks
+    # Two processes that would do at 80 % each; and plain Locust users, which have no target rate.
+    pair = reason(series(rate=100, sent=100, cpu=30, cpu_hot_from=10, workers=2), workers=2)
+    closed = reason(series(rate=1000, sent=500, cpu_hot_from=0), model="closed")
+    assert "for 53% of the window" in pair and "for 100% of the window" in closed  # both invalid
+    assert "needs about" not in pair and "needs about" not in closed
 
 
 def test_more_than_one_percent_of_requests_over_100_ms_late_is_invalid():
