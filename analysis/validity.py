@@ -35,8 +35,8 @@ RATE_FLOOR = 0.9
 CPU_LIMIT, CPU_SHARE = 90.0, 0.1
 #: More than this share of open-model requests over 100 ms late: the schedule was not kept.
 LATE_SHARE = 0.01
-#: The mean CPU (percent of a core) a sizing of the generator aims each process at: the headroom
-#: that keeps it under ``CPU_LIMIT`` through the window's peaks.
+#: The mean CPU (percent of a core) a sizing of the generator aims each process at: headroom meant
+#: to keep it under ``CPU_LIMIT`` through the window's peaks.
 SIZING_CPU = 80.0
 
 

@@ -25,10 +25,10 @@
    median), the share of failures over the whole run, the ratio to the bare user in the same mode
    (paired by round: each run against the bare run beside it; the median and the range over the
    rounds), and the requests per turn of the event loop. It also prints the bare user's own spread
-   from run to run: on a shared virtual machine that is often 15 % or more, and a difference
-   within it is noise. The stub's batch answer has a fixed 100 results, so batch checks fail
-   whenever a client sent fewer operations; they still parse and check the answer, so the cost
-   is representative.
+   from run to run: on the shared virtual machine it was developed on, from 8 % in a quiet half
+   hour to a factor of two, and a difference within it is noise. The stub's batch answer has a
+   fixed 100 results, so batch checks fail whenever a client sent fewer operations; they still
+   parse and check the answer, so the cost is representative.
 
 2. **Memory per key.** The schedule and the client state (key, known ETags, cursor walk) of
    100,000 keys, each having read 32 Zipf-popular profiles (32 ETags is the most a key keeps),
